@@ -1,0 +1,361 @@
+//! Evaluation of `Condition` blocks: every operator family, `IfExists`, set qualifiers, and
+//! three-valued results so that what cannot be evaluated is reported, never guessed.
+
+use std::net::IpAddr;
+
+use base64::Engine as _;
+
+use crate::policy::{
+    pattern_glob, pattern_render, Condition, ConditionOp, PatternPart, SetQualifier,
+};
+
+use super::context::{Context, Lookup};
+use super::matching::{arn_match, resolve, VarFailure};
+use super::{Reason, Tri};
+
+/// Evaluates all conditions of a statement (AND across them).
+pub fn all_conditions(conditions: &[Condition], ctx: &Context, reasons: &mut Vec<Reason>) -> Tri {
+    let mut maybe = false;
+    let mark = reasons.len();
+    for c in conditions {
+        match condition(c, ctx, reasons) {
+            Tri::No => {
+                // A certain mismatch decides; reasons of other conditions do not matter.
+                reasons.truncate(mark);
+                return Tri::No;
+            }
+            Tri::Maybe => maybe = true,
+            Tri::Yes => {}
+        }
+    }
+    if maybe {
+        Tri::Maybe
+    } else {
+        Tri::Yes
+    }
+}
+
+/// The positive form of a negated operator.
+fn positive(op: &ConditionOp) -> ConditionOp {
+    use ConditionOp::*;
+    match op {
+        StringNotEquals => StringEquals,
+        StringNotEqualsIgnoreCase => StringEqualsIgnoreCase,
+        StringNotLike => StringLike,
+        NumericNotEquals => NumericEquals,
+        DateNotEquals => DateEquals,
+        NotIpAddress => IpAddress,
+        ArnNotEquals => ArnEquals,
+        ArnNotLike => ArnLike,
+        other => other.clone(),
+    }
+}
+
+/// Evaluates one `operator: {key: values}` entry.
+pub fn condition(c: &Condition, ctx: &Context, reasons: &mut Vec<Reason>) -> Tri {
+    let op = &c.operator;
+    if let ConditionOp::Unknown(name) = &op.op {
+        reasons.push(Reason::UnknownOperator(name.clone()));
+        return Tri::Maybe;
+    }
+    let found = ctx.lookup(&c.key_lower);
+    let values: &[String] = match found {
+        Lookup::Unknown => {
+            reasons.push(Reason::UnknownKey(c.key.clone()));
+            return Tri::Maybe;
+        }
+        Lookup::Present(v) => &v.values,
+        Lookup::Absent => &[],
+    };
+    let present = matches!(found, Lookup::Present(_)) && !values.is_empty();
+    if op.op == ConditionOp::Null {
+        return null_condition(c, present, reasons);
+    }
+    if !present {
+        if matches!(found, Lookup::Present(_)) {
+            // An empty set: the set qualifiers decide, unqualified operators see no value.
+            match op.qualifier {
+                Some(SetQualifier::ForAllValues) => return Tri::Yes,
+                Some(SetQualifier::ForAnyValue) => return Tri::No,
+                None => {}
+            }
+        }
+        if op.if_exists {
+            return Tri::Yes;
+        }
+        return match op.qualifier {
+            Some(SetQualifier::ForAllValues) => Tri::Yes,
+            Some(SetQualifier::ForAnyValue) => Tri::No,
+            None if op.op.is_negated() => Tri::Yes,
+            None => Tri::No,
+        };
+    }
+    let negated = op.op.is_negated();
+    let base = positive(&op.op);
+    // Does one context value match any of the policy values (positive form)?
+    let one = |v: &str, reasons: &mut Vec<Reason>| -> Tri {
+        let mut maybe = false;
+        for pv in &c.values {
+            let parts = match resolve(pv, ctx) {
+                Ok(p) => p,
+                Err(VarFailure::Absent) => continue,
+                Err(VarFailure::Unknown(k)) => {
+                    reasons.push(Reason::UnknownKey(k));
+                    maybe = true;
+                    continue;
+                }
+            };
+            match compare(&base, &parts, v) {
+                Ok(true) => return Tri::Yes,
+                Ok(false) => {}
+                Err(bad) => {
+                    reasons.push(Reason::BadValue {
+                        operator: op.name.clone(),
+                        value: bad,
+                    });
+                    maybe = true;
+                }
+            }
+        }
+        if maybe {
+            Tri::Maybe
+        } else {
+            Tri::No
+        }
+    };
+    match op.qualifier {
+        None => {
+            let any = values
+                .iter()
+                .fold(Tri::No, |acc, v| acc.or(one(v, reasons)));
+            if negated {
+                any.not()
+            } else {
+                any
+            }
+        }
+        Some(SetQualifier::ForAnyValue) => values.iter().fold(Tri::No, |acc, v| {
+            let t = one(v, reasons);
+            acc.or(if negated { t.not() } else { t })
+        }),
+        Some(SetQualifier::ForAllValues) => values.iter().fold(Tri::Yes, |acc, v| {
+            let t = one(v, reasons);
+            acc.and(if negated { t.not() } else { t })
+        }),
+    }
+}
+
+fn null_condition(c: &Condition, present: bool, reasons: &mut Vec<Reason>) -> Tri {
+    let mut result = Tri::No;
+    for pv in &c.values {
+        let wanted_absent = match pv.original.to_ascii_lowercase().as_str() {
+            "true" => true,
+            "false" => false,
+            _ => {
+                reasons.push(Reason::BadValue {
+                    operator: c.operator.name.clone(),
+                    value: pv.original.clone(),
+                });
+                result = result.or(Tri::Maybe);
+                continue;
+            }
+        };
+        if wanted_absent != present {
+            return Tri::Yes;
+        }
+    }
+    result
+}
+
+/// Compares one resolved policy value with one context value under a positive operator.
+/// `Err` carries a policy value the operator cannot use.
+fn compare(op: &ConditionOp, parts: &[PatternPart], v: &str) -> Result<bool, String> {
+    use ConditionOp::*;
+    match op {
+        StringEquals => Ok(literal_eq(parts, v)),
+        StringEqualsIgnoreCase => Ok(pattern_render(parts).to_lowercase() == v.to_lowercase()),
+        StringLike => Ok(pattern_glob(parts, v)),
+        ArnEquals | ArnLike => Ok(arn_match(parts, v)),
+        NumericEquals
+        | NumericLessThan
+        | NumericLessThanEquals
+        | NumericGreaterThan
+        | NumericGreaterThanEquals => {
+            let text = pattern_render(parts);
+            let p: f64 = text.trim().parse().map_err(|_| text.clone())?;
+            let Ok(x) = v.trim().parse::<f64>() else {
+                return Ok(false);
+            };
+            Ok(ordered(op, x.partial_cmp(&p)))
+        }
+        DateEquals
+        | DateLessThan
+        | DateLessThanEquals
+        | DateGreaterThan
+        | DateGreaterThanEquals => {
+            let text = pattern_render(parts);
+            let p = parse_date(&text).ok_or_else(|| text.clone())?;
+            let Some(x) = parse_date(v) else {
+                return Ok(false);
+            };
+            Ok(ordered(op, x.partial_cmp(&p)))
+        }
+        Bool => {
+            let text = pattern_render(parts).to_ascii_lowercase();
+            if text != "true" && text != "false" {
+                return Err(text);
+            }
+            Ok(v.eq_ignore_ascii_case(&text))
+        }
+        BinaryEquals => {
+            let text = pattern_render(parts);
+            let engine = base64::engine::general_purpose::STANDARD;
+            let p = engine.decode(text.trim()).map_err(|_| text.clone())?;
+            Ok(match engine.decode(v.trim()) {
+                Ok(x) => x == p,
+                Err(_) => v.as_bytes() == p.as_slice(),
+            })
+        }
+        IpAddress => {
+            let text = pattern_render(parts);
+            let net = parse_cidr(&text).ok_or_else(|| text.clone())?;
+            Ok(v.trim().parse::<IpAddr>().is_ok_and(|ip| in_cidr(ip, net)))
+        }
+        _ => Ok(false),
+    }
+}
+
+fn literal_eq(parts: &[PatternPart], v: &str) -> bool {
+    match parts {
+        [PatternPart::Literal(l)] => l == v,
+        [] => v.is_empty(),
+        _ => pattern_render(parts) == v,
+    }
+}
+
+fn ordered(op: &ConditionOp, ord: Option<std::cmp::Ordering>) -> bool {
+    use std::cmp::Ordering::*;
+    use ConditionOp::*;
+    let Some(ord) = ord else { return false };
+    match op {
+        NumericEquals | DateEquals => ord == Equal,
+        NumericLessThan | DateLessThan => ord == Less,
+        NumericLessThanEquals | DateLessThanEquals => ord != Greater,
+        NumericGreaterThan | DateGreaterThan => ord == Greater,
+        NumericGreaterThanEquals | DateGreaterThanEquals => ord != Less,
+        _ => false,
+    }
+}
+
+/// Parses the date forms IAM accepts: ISO 8601 (date, date-time with or without zone and
+/// fractional seconds) and epoch seconds. Returns seconds since the epoch.
+pub fn parse_date(s: &str) -> Option<f64> {
+    use chrono::{DateTime, NaiveDate, NaiveDateTime};
+    let s = s.trim();
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return s.parse::<f64>().ok();
+    }
+    if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
+        return Some(dt.timestamp_millis() as f64 / 1000.0);
+    }
+    for fmt in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%z"] {
+        if let Ok(dt) = DateTime::parse_from_str(s, fmt) {
+            return Some(dt.timestamp_millis() as f64 / 1000.0);
+        }
+    }
+    let naive = s.strip_suffix('Z').unwrap_or(s);
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ] {
+        if let Ok(dt) = NaiveDateTime::parse_from_str(naive, fmt) {
+            return Some(dt.and_utc().timestamp_millis() as f64 / 1000.0);
+        }
+    }
+    let date = NaiveDate::parse_from_str(naive, "%Y-%m-%d").ok()?;
+    Some(date.and_hms_opt(0, 0, 0)?.and_utc().timestamp() as f64)
+}
+
+/// An address and prefix length.
+#[derive(Debug, Clone, Copy)]
+pub struct Cidr {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+/// Parses `a.b.c.d/n`, an IPv6 CIDR, or a bare address (a /32 or /128).
+pub fn parse_cidr(s: &str) -> Option<Cidr> {
+    let s = s.trim();
+    let (addr, prefix) = match s.split_once('/') {
+        Some((a, p)) => (a.parse::<IpAddr>().ok()?, p.parse::<u8>().ok()?),
+        None => {
+            let a = s.parse::<IpAddr>().ok()?;
+            (a, if a.is_ipv4() { 32 } else { 128 })
+        }
+    };
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    (prefix <= max).then_some(Cidr { addr, prefix })
+}
+
+fn in_cidr(ip: IpAddr, net: Cidr) -> bool {
+    match (ip, net.addr) {
+        (IpAddr::V4(a), IpAddr::V4(n)) => {
+            let mask = if net.prefix == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(net.prefix))
+            };
+            u32::from(a) & mask == u32::from(n) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(n)) => {
+            let mask = if net.prefix == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(net.prefix))
+            };
+            u128::from(a) & mask == u128::from(n) & mask
+        }
+        (IpAddr::V4(a), IpAddr::V6(n)) => {
+            // An IPv4-mapped IPv6 network.
+            match n.to_ipv4_mapped() {
+                Some(n4) if net.prefix >= 96 => in_cidr(
+                    IpAddr::V4(a),
+                    Cidr {
+                        addr: IpAddr::V4(n4),
+                        prefix: net.prefix - 96,
+                    },
+                ),
+                _ => false,
+            }
+        }
+        (IpAddr::V6(_), IpAddr::V4(_)) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(parse_date("1970-01-02"), Some(86400.0));
+        assert_eq!(parse_date("1970-01-01T00:01:00Z"), Some(60.0));
+        assert_eq!(parse_date("1970-01-01T01:00:00+01:00"), Some(0.0));
+        assert_eq!(parse_date("86400"), Some(86400.0));
+        assert_eq!(parse_date("1970-01-01T00:00:01.500Z"), Some(1.5));
+        assert_eq!(parse_date("soon"), None);
+    }
+
+    #[test]
+    fn cidrs() {
+        let n = parse_cidr("203.0.113.0/24").map(|c| in_cidr("203.0.113.7".parse().unwrap(), c));
+        assert_eq!(n, Some(true));
+        let n = parse_cidr("203.0.113.0/24").map(|c| in_cidr("203.0.114.7".parse().unwrap(), c));
+        assert_eq!(n, Some(false));
+        let n = parse_cidr("2001:db8::/32").map(|c| in_cidr("2001:db8::1".parse().unwrap(), c));
+        assert_eq!(n, Some(true));
+        assert!(parse_cidr("10.0.0.0/33").is_none());
+        assert!(parse_cidr("0.0.0.0/0").is_some_and(|c| in_cidr("8.8.8.8".parse().unwrap(), c)));
+    }
+}

@@ -1,0 +1,566 @@
+//! The gates of AWS's evaluation logic and how they combine into one decision.
+
+use serde::Serialize;
+
+use crate::policy::{Effect, Statement};
+
+use super::conditions::all_conditions;
+use super::matching::{
+    action_matches, principal_matches, resource_matches, Grant, PrincipalMatch, VarFailure,
+};
+use super::policy_set::{NamedPolicy, PolicySet, RCP_SERVICES};
+use super::request::{PrincipalType, Request};
+use super::{Reason, Tri};
+
+/// The final answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub enum Decision {
+    Allowed,
+    ExplicitDeny,
+    ImplicitDeny,
+}
+
+/// The policy types, in the order CONTRACT.md ranks them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+pub enum GateKind {
+    Scp,
+    Rcp,
+    VpcEndpoint,
+    ResourceBased,
+    IdentityBased,
+    PermissionsBoundary,
+    Session,
+}
+
+/// What one gate says about the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub enum GateOutcome {
+    /// A statement allows and none denies.
+    Allow,
+    /// A statement denies.
+    ExplicitDeny,
+    /// No statement allows.
+    ImplicitDeny,
+    /// The gate has no policy for this request, or does not apply to this principal.
+    NotApplicable,
+    /// AWS exempts this request from the gate (management account, service-linked role,
+    /// service without RCP support).
+    Exempt,
+}
+
+/// A statement that matched (or may match) the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MatchedStatement {
+    /// Index of the policy within its gate.
+    pub policy: usize,
+    /// Index of the statement within the policy.
+    pub statement: usize,
+    pub effect: Effect,
+    /// `false` when the statement could not be fully evaluated.
+    pub certain: bool,
+    /// For resource-based policies: how the `Principal` named the caller.
+    pub grant: Option<Grant>,
+}
+
+/// One gate's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GateResult {
+    pub kind: GateKind,
+    /// The SCP/RCP level (0 = root) or the VPC endpoint index.
+    pub level: Option<usize>,
+    pub outcome: GateOutcome,
+    /// Whether this gate must change for the request to be allowed.
+    pub blocking: bool,
+    pub matched: Vec<MatchedStatement>,
+    /// Why the gate is exempt or not applicable, when it is.
+    pub note: Option<&'static str>,
+    allow: Tri,
+    deny: Tri,
+    grant: [Tri; 3],
+    applies: bool,
+}
+
+/// A statement the engine could not evaluate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unevaluated {
+    pub kind: GateKind,
+    pub level: Option<usize>,
+    pub policy: usize,
+    pub statement: usize,
+    pub reasons: Vec<Reason>,
+}
+
+/// The engine's answer with its why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    pub decision: Decision,
+    /// `false` when unevaluable statements could change the decision.
+    pub conclusive: bool,
+    /// The decision if every unevaluable Deny applied and no unevaluable Allow did, and the
+    /// reverse; equal to `decision` when conclusive.
+    pub decision_range: (Decision, Decision),
+    pub gates: Vec<GateResult>,
+    pub unevaluated: Vec<Unevaluated>,
+}
+
+impl Evaluation {
+    /// The statements that decided: every matching Deny for an explicit deny, the Allows of
+    /// the gates that let the request through for an allow, none for an implicit deny.
+    pub fn deciding(&self) -> Vec<(&GateResult, MatchedStatement)> {
+        let want = match self.decision {
+            Decision::ExplicitDeny => Effect::Deny,
+            Decision::Allowed => Effect::Allow,
+            Decision::ImplicitDeny => return Vec::new(),
+        };
+        self.gates
+            .iter()
+            .filter(|g| g.applies)
+            .filter(|g| want == Effect::Deny || g.outcome == GateOutcome::Allow)
+            .flat_map(|g| {
+                g.matched
+                    .iter()
+                    .filter(move |m| m.effect == want && m.certain)
+                    .map(move |m| (g, *m))
+            })
+            .collect()
+    }
+
+    /// The blocking gates, in CONTRACT.md's order: explicit denies first, then missing allows.
+    pub fn blocking(&self) -> Vec<&GateResult> {
+        let mut denies: Vec<&GateResult> = self
+            .gates
+            .iter()
+            .filter(|g| g.blocking && g.outcome == GateOutcome::ExplicitDeny)
+            .collect();
+        let missing = self
+            .gates
+            .iter()
+            .filter(|g| g.blocking && g.outcome != GateOutcome::ExplicitDeny);
+        denies.extend(missing);
+        denies
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Unevaluable statements do not apply.
+    Default,
+    /// Unevaluable Denies apply, unevaluable Allows do not.
+    Restrictive,
+    /// Unevaluable Allows apply, unevaluable Denies do not.
+    Permissive,
+}
+
+fn holds(t: Tri, effect: Effect, mode: Mode) -> bool {
+    match t {
+        Tri::Yes => true,
+        Tri::No => false,
+        Tri::Maybe => match (mode, effect) {
+            (Mode::Default, _) => false,
+            (Mode::Restrictive, Effect::Deny) | (Mode::Permissive, Effect::Allow) => true,
+            _ => false,
+        },
+    }
+}
+
+fn gate(kind: GateKind, level: Option<usize>) -> GateResult {
+    GateResult {
+        kind,
+        level,
+        outcome: GateOutcome::NotApplicable,
+        blocking: false,
+        matched: Vec::new(),
+        note: None,
+        allow: Tri::No,
+        deny: Tri::No,
+        grant: [Tri::No; 3],
+        applies: false,
+    }
+}
+
+fn exempt(
+    kind: GateKind,
+    level: Option<usize>,
+    outcome: GateOutcome,
+    note: &'static str,
+) -> GateResult {
+    let mut g = gate(kind, level);
+    g.outcome = outcome;
+    g.note = Some(note);
+    g
+}
+
+/// Evaluates the statements of a gate's policies.
+fn run_gate(
+    mut g: GateResult,
+    policies: &[NamedPolicy],
+    req: &Request,
+    has_boundary: bool,
+    unevaluated: &mut Vec<Unevaluated>,
+) -> GateResult {
+    g.applies = true;
+    let mut reasons: Vec<Reason> = Vec::new();
+    for (pi, np) in policies.iter().enumerate() {
+        for st in &np.policy.statements {
+            reasons.clear();
+            let (t, grant) = statement(st, req, has_boundary, &mut reasons);
+            if t == Tri::No {
+                continue;
+            }
+            match st.effect {
+                Effect::Allow => {
+                    g.allow = g.allow.or(t);
+                    if let Some(gr) = grant {
+                        let i = gr as usize;
+                        g.grant[i] = g.grant[i].or(t);
+                    }
+                }
+                Effect::Deny => g.deny = g.deny.or(t),
+            }
+            g.matched.push(MatchedStatement {
+                policy: pi,
+                statement: st.index,
+                effect: st.effect,
+                certain: t == Tri::Yes,
+                grant,
+            });
+            if t == Tri::Maybe {
+                unevaluated.push(Unevaluated {
+                    kind: g.kind,
+                    level: g.level,
+                    policy: pi,
+                    statement: st.index,
+                    reasons: std::mem::take(&mut reasons),
+                });
+            }
+        }
+    }
+    g.outcome = if g.deny == Tri::Yes {
+        GateOutcome::ExplicitDeny
+    } else if g.allow == Tri::Yes {
+        GateOutcome::Allow
+    } else {
+        GateOutcome::ImplicitDeny
+    };
+    g
+}
+
+/// One statement against the request: does it apply, and how did its principal match.
+fn statement(
+    st: &Statement,
+    req: &Request,
+    has_boundary: bool,
+    reasons: &mut Vec<Reason>,
+) -> (Tri, Option<Grant>) {
+    if !action_matches(&st.action, &req.action_lower) {
+        return (Tri::No, None);
+    }
+    let grant = match principal_matches(&st.principal, req, has_boundary) {
+        PrincipalMatch::DoesNotApply => return (Tri::No, None),
+        PrincipalMatch::Applies(g) => g,
+    };
+    let resource = match resource_matches(&st.resource, req) {
+        Ok(true) => Tri::Yes,
+        Ok(false) => return (Tri::No, None),
+        Err(VarFailure::Unknown(k)) => {
+            reasons.push(Reason::UnknownKey(k));
+            Tri::Maybe
+        }
+        Err(VarFailure::Absent) => return (Tri::No, None),
+    };
+    if st.conditions.is_empty() {
+        return (resource, grant);
+    }
+    let cond = all_conditions(&st.conditions, &req.context, reasons);
+    (resource.and(cond), grant)
+}
+
+/// Evaluates `req` against every policy in `set`.
+pub fn evaluate(req: &Request, set: &PolicySet) -> Evaluation {
+    let kind = req.principal.principal_type();
+    let identity_side = kind.has_identity_side();
+    let has_boundary = set.permissions_boundary.is_some()
+        && matches!(
+            kind,
+            PrincipalType::User | PrincipalType::AssumedRole | PrincipalType::FederatedUser
+        );
+    let mut unevaluated = Vec::new();
+    let mut gates: Vec<GateResult> = Vec::with_capacity(8);
+
+    // SCPs: the principal's account path, every level must allow.
+    if let (Some(levels), true) = (&set.scps, identity_side) {
+        let mgmt =
+            set.management_account.is_some() && set.management_account == req.principal.account;
+        for (i, level) in levels.iter().enumerate() {
+            let g = if mgmt {
+                exempt(
+                    GateKind::Scp,
+                    Some(i),
+                    GateOutcome::Exempt,
+                    "SCPs do not restrict the management account",
+                )
+            } else if req.principal.service_linked {
+                exempt(
+                    GateKind::Scp,
+                    Some(i),
+                    GateOutcome::Exempt,
+                    "SCPs do not restrict service-linked roles",
+                )
+            } else {
+                run_gate(
+                    gate(GateKind::Scp, Some(i)),
+                    &level.policies,
+                    req,
+                    false,
+                    &mut unevaluated,
+                )
+            };
+            gates.push(g);
+        }
+    }
+    // RCPs: the resource's account path.
+    if let Some(levels) = &set.rcps {
+        let mgmt =
+            set.management_account.is_some() && set.management_account == req.resource_account;
+        let supported = RCP_SERVICES.contains(&req.service());
+        for (i, level) in levels.iter().enumerate() {
+            let g = if mgmt {
+                exempt(
+                    GateKind::Rcp,
+                    Some(i),
+                    GateOutcome::Exempt,
+                    "RCPs do not restrict resources of the management account",
+                )
+            } else if req.principal.service_linked {
+                exempt(
+                    GateKind::Rcp,
+                    Some(i),
+                    GateOutcome::Exempt,
+                    "RCPs do not restrict service-linked roles",
+                )
+            } else if !supported {
+                exempt(
+                    GateKind::Rcp,
+                    Some(i),
+                    GateOutcome::Exempt,
+                    "RCPs do not apply to this service",
+                )
+            } else {
+                run_gate(
+                    gate(GateKind::Rcp, Some(i)),
+                    &level.policies,
+                    req,
+                    has_boundary,
+                    &mut unevaluated,
+                )
+            };
+            gates.push(g);
+        }
+    }
+    for (i, vpce) in set.vpc_endpoints.iter().enumerate() {
+        let g = run_gate(
+            gate(GateKind::VpcEndpoint, Some(i)),
+            std::slice::from_ref(vpce),
+            req,
+            has_boundary,
+            &mut unevaluated,
+        );
+        gates.push(g);
+    }
+    // Resource-based policy.
+    let resource_idx = gates.len();
+    match set.resource.as_ref().and_then(|r| r.policy.as_ref()) {
+        Some(p) => gates.push(run_gate(
+            gate(GateKind::ResourceBased, None),
+            std::slice::from_ref(p),
+            req,
+            has_boundary,
+            &mut unevaluated,
+        )),
+        None => {
+            let mut g = gate(GateKind::ResourceBased, None);
+            g.note = Some("the resource has no resource-based policy");
+            g.applies = true;
+            gates.push(g);
+        }
+    }
+    // Identity-based policies.
+    let identity_idx = gates.len();
+    if identity_side && kind != PrincipalType::Root {
+        gates.push(run_gate(
+            gate(GateKind::IdentityBased, None),
+            &set.identity,
+            req,
+            has_boundary,
+            &mut unevaluated,
+        ));
+    } else if kind == PrincipalType::Root {
+        let mut g = exempt(
+            GateKind::IdentityBased,
+            None,
+            GateOutcome::Allow,
+            "the root user has full access in its own account",
+        );
+        g.allow = Tri::Yes;
+        g.applies = true;
+        gates.push(g);
+    } else {
+        gates.push(exempt(
+            GateKind::IdentityBased,
+            None,
+            GateOutcome::NotApplicable,
+            "this principal has no identity-based policies",
+        ));
+    }
+    let boundary_idx = match (&set.permissions_boundary, has_boundary) {
+        (Some(b), true) => {
+            gates.push(run_gate(
+                gate(GateKind::PermissionsBoundary, None),
+                std::slice::from_ref(b),
+                req,
+                has_boundary,
+                &mut unevaluated,
+            ));
+            Some(gates.len() - 1)
+        }
+        _ => None,
+    };
+    let session_idx = if !set.session.is_empty() && identity_side {
+        gates.push(run_gate(
+            gate(GateKind::Session, None),
+            &set.session,
+            req,
+            has_boundary,
+            &mut unevaluated,
+        ));
+        Some(gates.len() - 1)
+    } else {
+        None
+    };
+    let idx = Indices {
+        resource: resource_idx,
+        identity: identity_idx,
+        boundary: boundary_idx,
+        session: session_idx,
+    };
+    let must_grant = set.resource.as_ref().is_some_and(|r| r.kind.must_grant());
+    let (decision, blocking) = combine(&gates, req, &idx, must_grant, Mode::Default);
+    let (conclusive, range) = if unevaluated.is_empty() {
+        (true, (decision, decision))
+    } else {
+        let (low, _) = combine(&gates, req, &idx, must_grant, Mode::Restrictive);
+        let (high, _) = combine(&gates, req, &idx, must_grant, Mode::Permissive);
+        (low == decision && high == decision, (low, high))
+    };
+    for (g, b) in gates.iter_mut().zip(blocking) {
+        g.blocking = b;
+        if b && g.kind == GateKind::ResourceBased && g.outcome == GateOutcome::NotApplicable {
+            g.outcome = GateOutcome::ImplicitDeny;
+        }
+    }
+    Evaluation {
+        decision,
+        conclusive,
+        decision_range: range,
+        gates,
+        unevaluated,
+    }
+}
+
+struct Indices {
+    resource: usize,
+    identity: usize,
+    boundary: Option<usize>,
+    session: Option<usize>,
+}
+
+/// Combines the gates into a decision and marks which ones block.
+fn combine(
+    gates: &[GateResult],
+    req: &Request,
+    idx: &Indices,
+    must_grant: bool,
+    mode: Mode,
+) -> (Decision, Vec<bool>) {
+    let mut blocking = vec![false; gates.len()];
+    let mut any_deny = false;
+    for (i, g) in gates.iter().enumerate() {
+        if g.applies && holds(g.deny, Effect::Deny, mode) {
+            blocking[i] = true;
+            any_deny = true;
+        }
+        if g.applies
+            && matches!(
+                g.kind,
+                GateKind::Scp | GateKind::Rcp | GateKind::VpcEndpoint
+            )
+            && !holds(g.allow, Effect::Allow, mode)
+        {
+            blocking[i] = true;
+        }
+    }
+    let kind = req.principal.principal_type();
+    let allows = |i: usize| holds(gates[i].allow, Effect::Allow, mode);
+    let id_allow = allows(idx.identity);
+    let bd_ok = idx.boundary.is_none_or(allows);
+    let ss_ok = idx.session.is_none_or(allows);
+    let rg = &gates[idx.resource];
+    let grant = [Grant::Direct, Grant::Underlying, Grant::Account]
+        .into_iter()
+        .find(|g| rg.applies && holds(rg.grant[*g as usize], Effect::Allow, mode));
+    let mut block = |i: Option<usize>| {
+        if let Some(i) = i {
+            blocking[i] = true;
+        }
+    };
+    let limits = |block: &mut dyn FnMut(Option<usize>)| {
+        if !bd_ok {
+            block(idx.boundary);
+        }
+        if !ss_ok {
+            block(idx.session);
+        }
+    };
+    if !kind.has_identity_side() {
+        if grant.is_none() {
+            block(Some(idx.resource));
+        }
+    } else if req.is_cross_account() {
+        if !id_allow {
+            block(Some(idx.identity));
+        }
+        limits(&mut block);
+        if grant.is_none() {
+            block(Some(idx.resource));
+        }
+    } else {
+        match grant {
+            Some(Grant::Direct) => {}
+            Some(Grant::Underlying) => limits(&mut block),
+            None if must_grant => {
+                block(Some(idx.resource));
+                // The fix names the role (or user) behind a session, which boundaries limit.
+                if matches!(
+                    kind,
+                    PrincipalType::AssumedRole | PrincipalType::FederatedUser
+                ) {
+                    limits(&mut block);
+                }
+            }
+            Some(Grant::Account) | None => {
+                if !id_allow {
+                    block(Some(idx.identity));
+                }
+                limits(&mut block);
+            }
+        }
+    }
+    let decision = if any_deny {
+        Decision::ExplicitDeny
+    } else if blocking.iter().any(|b| *b) {
+        Decision::ImplicitDeny
+    } else {
+        Decision::Allowed
+    };
+    (decision, blocking)
+}

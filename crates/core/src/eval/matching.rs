@@ -1,0 +1,305 @@
+//! Matching of the `Action`, `Resource` and `Principal` elements against a request.
+
+use std::borrow::Cow;
+
+use crate::policy::{
+    pattern_glob, ActionBlock, Pattern, PatternPart, PrincipalBlock, PrincipalSpec, ResourceBlock,
+};
+use crate::policy::{PrincipalEntry, Variable};
+
+use super::context::{Context, Lookup};
+use super::request::{PrincipalType, Request};
+
+/// How a resource-based policy's `Principal` matched the caller; it decides which other gates
+/// still apply in the same account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Grant {
+    /// Names the account (12-digit id or `:root`): delegates to the account's IAM policies.
+    Account,
+    /// Names the role behind a session (or the IAM user behind a federated session): still
+    /// limited by an implicit deny in the permissions boundary or session policy.
+    Underlying,
+    /// Names the caller itself (user ARN, session ARN, service, `*`): not limited by an implicit
+    /// deny in identity policies, boundaries or session policies.
+    Direct,
+}
+
+/// Why a variable could not be resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VarFailure {
+    /// The key is not in the request (and no default): the element cannot match.
+    Absent,
+    /// The key's value is unknown: the element cannot be evaluated.
+    Unknown(String),
+}
+
+/// Resolves the variables of a pattern into literal parts.
+pub fn resolve<'a>(p: &'a Pattern, ctx: &Context) -> Result<Cow<'a, [PatternPart]>, VarFailure> {
+    if !p.has_variables {
+        return Ok(Cow::Borrowed(&p.parts));
+    }
+    let mut out: Vec<PatternPart> = Vec::with_capacity(p.parts.len());
+    for part in &p.parts {
+        match part {
+            PatternPart::Variable(v) => {
+                let text = variable_value(v, ctx)?;
+                if let Some(PatternPart::Literal(prev)) = out.last_mut() {
+                    prev.push_str(&text);
+                } else {
+                    out.push(PatternPart::Literal(text));
+                }
+            }
+            PatternPart::Literal(l) => {
+                if let Some(PatternPart::Literal(prev)) = out.last_mut() {
+                    prev.push_str(l);
+                } else {
+                    out.push(PatternPart::Literal(l.clone()));
+                }
+            }
+            other => out.push(other.clone()),
+        }
+    }
+    Ok(Cow::Owned(out))
+}
+
+fn variable_value(v: &Variable, ctx: &Context) -> Result<String, VarFailure> {
+    match ctx.lookup(&v.key_lower) {
+        Lookup::Present(cv) if !cv.multi && cv.values.len() == 1 => Ok(cv.values[0].clone()),
+        Lookup::Unknown => Err(VarFailure::Unknown(v.key.clone())),
+        // Absent, empty or multivalued keys cannot be substituted.
+        _ => v.default.clone().ok_or(VarFailure::Absent),
+    }
+}
+
+/// `Action` / `NotAction` against the lowercase action.
+pub fn action_matches(block: &ActionBlock, action_lower: &str) -> bool {
+    match block {
+        ActionBlock::Action(list) => list.iter().any(|a| pattern_glob(&a.parts, action_lower)),
+        ActionBlock::NotAction(list) => !list.iter().any(|a| pattern_glob(&a.parts, action_lower)),
+    }
+}
+
+/// `Resource` / `NotResource` against the request's resource.
+pub fn resource_matches(block: &ResourceBlock, req: &Request) -> Result<bool, VarFailure> {
+    let (list, negate) = match block {
+        ResourceBlock::Absent => return Ok(true),
+        ResourceBlock::Resource(l) => (l, false),
+        ResourceBlock::NotResource(l) => (l, true),
+    };
+    let mut unknown = None;
+    let mut any = false;
+    for p in list {
+        match resolve(p, &req.context) {
+            Ok(parts) => {
+                if arn_match(&parts, &req.resource) {
+                    any = true;
+                    break;
+                }
+            }
+            // A resource entry whose variable cannot be resolved does not match.
+            Err(VarFailure::Absent) => {}
+            Err(u @ VarFailure::Unknown(_)) => unknown = Some(u),
+        }
+    }
+    match (any, unknown) {
+        (true, _) => Ok(!negate),
+        (false, Some(u)) => Err(u),
+        (false, None) => Ok(negate),
+    }
+}
+
+/// ARN matching as AWS does it for `Resource` and the `Arn*` operators: each of the six
+/// colon-separated fields is matched separately, so wildcards in the first five never cross a
+/// colon. Patterns or values with fewer than six fields are matched as a whole string.
+pub fn arn_match(parts: &[PatternPart], value: &str) -> bool {
+    if let [PatternPart::Star] = parts {
+        return true;
+    }
+    if let [PatternPart::Literal(l)] = parts {
+        return l == value;
+    }
+    let Some(segments) = split_arn_pattern(parts) else {
+        return pattern_glob(parts, value);
+    };
+    let mut fields = value.splitn(6, ':');
+    for seg in &segments {
+        match fields.next() {
+            Some(f) if pattern_glob(seg, f) => {}
+            Some(_) => return false,
+            None => return pattern_glob(parts, value),
+        }
+    }
+    true
+}
+
+fn split_arn_pattern(parts: &[PatternPart]) -> Option<Vec<Vec<PatternPart>>> {
+    let mut segments: Vec<Vec<PatternPart>> = vec![Vec::new()];
+    for part in parts {
+        match part {
+            PatternPart::Literal(l) if segments.len() < 6 => {
+                let mut rest = l.as_str();
+                while segments.len() < 6 {
+                    match rest.find(':') {
+                        Some(i) => {
+                            if i > 0 {
+                                push(&mut segments, PatternPart::Literal(rest[..i].to_string()));
+                            }
+                            segments.push(Vec::new());
+                            rest = &rest[i + 1..];
+                        }
+                        None => break,
+                    }
+                }
+                if !rest.is_empty() {
+                    push(&mut segments, PatternPart::Literal(rest.to_string()));
+                }
+            }
+            other => push(&mut segments, other.clone()),
+        }
+    }
+    (segments.len() == 6).then_some(segments)
+}
+
+fn push(segments: &mut [Vec<PatternPart>], part: PatternPart) {
+    if let Some(last) = segments.last_mut() {
+        last.push(part);
+    }
+}
+
+/// Result of matching a `Principal` / `NotPrincipal` element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrincipalMatch {
+    /// The element applies; for `Principal`, how it named the caller.
+    Applies(Option<Grant>),
+    DoesNotApply,
+}
+
+/// Matches the principal element. `has_boundary` implements AWS's documented rule that a
+/// `Deny` with `NotPrincipal` always applies to users and roles that have a permissions boundary.
+pub fn principal_matches(
+    block: &PrincipalBlock,
+    req: &Request,
+    has_boundary: bool,
+) -> PrincipalMatch {
+    match block {
+        PrincipalBlock::Absent => PrincipalMatch::Applies(None),
+        PrincipalBlock::Principal(spec) => match spec_grant(spec, req) {
+            Some(g) => PrincipalMatch::Applies(Some(g)),
+            None => PrincipalMatch::DoesNotApply,
+        },
+        PrincipalBlock::NotPrincipal(spec) => {
+            let kind = req.principal.principal_type();
+            if has_boundary && matches!(kind, PrincipalType::User | PrincipalType::AssumedRole) {
+                return PrincipalMatch::Applies(None);
+            }
+            if not_principal_excludes(spec, req) {
+                PrincipalMatch::DoesNotApply
+            } else {
+                PrincipalMatch::Applies(None)
+            }
+        }
+    }
+}
+
+/// The strongest grant any entry of `spec` gives the caller.
+fn spec_grant(spec: &PrincipalSpec, req: &Request) -> Option<Grant> {
+    match spec {
+        PrincipalSpec::Any => Some(Grant::Direct),
+        PrincipalSpec::Entries(entries) => entries
+            .iter()
+            .flat_map(|e| e.values.iter().map(move |v| entry_grant(e, v, req)))
+            .flatten()
+            .max(),
+    }
+}
+
+fn is_account_ref(value: &str) -> Option<&str> {
+    if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(value);
+    }
+    let mut f = value.splitn(6, ':');
+    let (arn, _, svc, _, acct, res) = (
+        f.next()?,
+        f.next()?,
+        f.next()?,
+        f.next()?,
+        f.next()?,
+        f.next()?,
+    );
+    (arn == "arn" && svc == "iam" && res == "root").then_some(acct)
+}
+
+fn entry_grant(entry: &PrincipalEntry, value: &str, req: &Request) -> Option<Grant> {
+    use crate::policy::PrincipalKind as K;
+    let p = &req.principal;
+    let kind = p.principal_type();
+    match entry.kind {
+        K::Aws => {
+            if value == "*" {
+                return Some(Grant::Direct);
+            }
+            if let Some(acct) = is_account_ref(value) {
+                return (kind.has_identity_side() && p.account.as_deref() == Some(acct))
+                    .then_some(Grant::Account);
+            }
+            if p.arn.as_deref() == Some(value) {
+                return Some(Grant::Direct);
+            }
+            if kind == PrincipalType::AssumedRole && p.role_arn.as_deref() == Some(value) {
+                return Some(Grant::Underlying);
+            }
+            if kind == PrincipalType::FederatedUser && p.user_arn.as_deref() == Some(value) {
+                return Some(Grant::Underlying);
+            }
+            // Unique ids (AIDA…, AROA…) appear when the named entity was deleted and recreated.
+            if let Some(id) = p.principal_id.as_deref() {
+                let base = id.split(':').next().unwrap_or(id);
+                if base == value {
+                    return Some(if kind == PrincipalType::AssumedRole {
+                        Grant::Underlying
+                    } else {
+                        Grant::Direct
+                    });
+                }
+            }
+            None
+        }
+        K::Service => (kind == PrincipalType::Service && p.service.as_deref() == Some(value))
+            .then_some(Grant::Direct),
+        K::Federated => (p.federated_provider.as_deref() == Some(value)).then_some(Grant::Direct),
+        K::CanonicalUser => (p.canonical_user.as_deref() == Some(value)).then_some(Grant::Direct),
+    }
+}
+
+/// `NotPrincipal` excludes the caller only when it lists the caller itself (or the role behind
+/// the session) and, for callers in an account, the account as well — AWS checks the account
+/// first, then the role, then the session.
+fn not_principal_excludes(spec: &PrincipalSpec, req: &Request) -> bool {
+    let PrincipalSpec::Entries(entries) = spec else {
+        return true;
+    };
+    let p = &req.principal;
+    let kind = p.principal_type();
+    let mut account_listed = false;
+    let mut self_listed = false;
+    for e in entries {
+        for v in &e.values {
+            if e.kind == crate::policy::PrincipalKind::Aws {
+                if let Some(acct) = is_account_ref(v) {
+                    if p.account.as_deref() == Some(acct) {
+                        account_listed = true;
+                    }
+                    continue;
+                }
+            }
+            if entry_grant(e, v, req).is_some() {
+                self_listed = true;
+            }
+        }
+    }
+    match kind {
+        PrincipalType::Root => account_listed,
+        k if k.has_identity_side() => account_listed && self_listed,
+        _ => self_listed,
+    }
+}

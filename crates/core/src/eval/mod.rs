@@ -1,0 +1,95 @@
+//! The IAM evaluation engine: one request against every policy type, following AWS's
+//! evaluation logic (explicit deny wins; every SCP and RCP level must allow; VPC endpoint
+//! policies gate; same account = identity OR resource policy, cross account = both; KMS key
+//! and role trust policies must grant; permissions boundaries and session policies limit).
+//!
+//! The result carries its why: each gate's outcome and whether it blocks, the statements that
+//! decided it, and every statement that could not be evaluated with the reason. A statement the
+//! engine cannot evaluate is never silently treated as non-matching: the decision is then
+//! computed both ways and reported as inconclusive when they differ.
+
+mod conditions;
+mod context;
+mod engine;
+mod matching;
+mod policy_set;
+mod report;
+mod request;
+
+pub use conditions::{parse_cidr, parse_date};
+pub use context::{Context, ContextValue, Lookup};
+pub use engine::{
+    evaluate, Decision, Evaluation, GateKind, GateOutcome, GateResult, MatchedStatement,
+    Unevaluated,
+};
+pub use matching::{arn_match, Grant};
+pub use policy_set::{NamedPolicy, OrgLevel, PolicySet, ResourceKind, ResourceSide, RCP_SERVICES};
+pub use report::{GateReport, Report, StatementReport, UnevaluatedReport};
+pub use request::{arn_account, role_arn_of_session, Principal, PrincipalType, Request};
+
+/// Three-valued truth: a statement or condition that cannot be evaluated is `Maybe`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tri {
+    No,
+    Maybe,
+    Yes,
+}
+
+impl Tri {
+    pub fn or(self, other: Tri) -> Tri {
+        self.max_by(other)
+    }
+
+    pub fn and(self, other: Tri) -> Tri {
+        match (self, other) {
+            (Tri::No, _) | (_, Tri::No) => Tri::No,
+            (Tri::Yes, Tri::Yes) => Tri::Yes,
+            _ => Tri::Maybe,
+        }
+    }
+
+    pub fn not(self) -> Tri {
+        match self {
+            Tri::No => Tri::Yes,
+            Tri::Yes => Tri::No,
+            Tri::Maybe => Tri::Maybe,
+        }
+    }
+
+    fn max_by(self, other: Tri) -> Tri {
+        match (self, other) {
+            (Tri::Yes, _) | (_, Tri::Yes) => Tri::Yes,
+            (Tri::Maybe, _) | (_, Tri::Maybe) => Tri::Maybe,
+            _ => Tri::No,
+        }
+    }
+}
+
+/// Why a statement could not be evaluated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// The condition operator is not one the engine knows.
+    UnknownOperator(String),
+    /// A condition key (or a policy variable's key) whose value in this request is unknown.
+    UnknownKey(String),
+    /// A policy value the operator cannot use (bad number, date, CIDR, boolean, base64).
+    BadValue { operator: String, value: String },
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reason::UnknownOperator(op) => write!(f, "unknown condition operator `{op}`"),
+            Reason::UnknownKey(k) => write!(
+                f,
+                "the value of context key `{k}` is unknown for this request"
+            ),
+            Reason::BadValue { operator, value } => {
+                write!(
+                    f,
+                    "`{value}` is not a valid value for operator `{operator}`"
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! Every policy that takes part in one request, grouped by the gate it belongs to.
+
+use serde::{Deserialize, Serialize};
+
+use crate::policy::Policy;
+
+/// A policy with the identity the results quote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedPolicy {
+    /// Policy name (managed or inline name; `S3BucketPolicy`-style placeholder for resource
+    /// policies).
+    pub name: String,
+    /// Managed/SCP/RCP ARN, or `<holder-arn>/<name>` for inline and resource policies.
+    pub arn: Option<String>,
+    /// What the policy is attached to: user, group, role, resource, org node or endpoint ARN.
+    pub attached_to: Option<String>,
+    pub policy: Policy,
+}
+
+/// One level of the organization tree (root, an OU, or the account) with its SCPs or RCPs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrgLevel {
+    /// `r-…`, `ou-…` or the 12-digit account id.
+    pub node_id: String,
+    /// `arn:aws:organizations::<mgmt>:root/<org>/<root>` and the like, when known.
+    pub node_arn: Option<String>,
+    pub policies: Vec<NamedPolicy>,
+}
+
+/// The kind of resource-based policy; it decides the placeholder name and whether the policy
+/// must grant even within one account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ResourceKind {
+    S3Bucket,
+    KmsKey,
+    SecretsManagerSecret,
+    SqsQueue,
+    SnsTopic,
+    LambdaFunction,
+    EcrRepository,
+    RoleTrust,
+    Other,
+}
+
+impl ResourceKind {
+    /// KMS key policies and role trust policies must grant access even in the same account.
+    pub fn must_grant(self) -> bool {
+        matches!(self, ResourceKind::KmsKey | ResourceKind::RoleTrust)
+    }
+
+    /// The placeholder policy name of CONTRACT.md.
+    pub fn placeholder(self) -> &'static str {
+        match self {
+            ResourceKind::S3Bucket => "S3BucketPolicy",
+            ResourceKind::KmsKey => "KMSKeyPolicy",
+            ResourceKind::SecretsManagerSecret => "SecretResourcePolicy",
+            ResourceKind::SqsQueue => "SQSQueuePolicy",
+            ResourceKind::SnsTopic => "SNSTopicPolicy",
+            ResourceKind::LambdaFunction => "LambdaFunctionResourcePolicy",
+            ResourceKind::EcrRepository => "ECRRepositoryResourcePolicy",
+            ResourceKind::RoleTrust => "RoleTrustPolicy",
+            ResourceKind::Other => "ResourcePolicy",
+        }
+    }
+}
+
+/// The resource-based side of a request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceSide {
+    pub kind: ResourceKind,
+    /// The policy; `None` when the resource has none.
+    pub policy: Option<NamedPolicy>,
+}
+
+/// All policies of one request.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PolicySet {
+    /// Identity-based policies of the user (with its groups) or role.
+    pub identity: Vec<NamedPolicy>,
+    pub permissions_boundary: Option<NamedPolicy>,
+    /// Session policies (inline and managed) passed when the session was created.
+    pub session: Vec<NamedPolicy>,
+    /// SCP levels of the principal's account, root first; `None` when not in an organization.
+    pub scps: Option<Vec<OrgLevel>>,
+    /// RCP levels of the resource's account, root first; `None` when not in an organization.
+    pub rcps: Option<Vec<OrgLevel>>,
+    pub resource: Option<ResourceSide>,
+    /// Policies of the VPC endpoint(s) the request went through.
+    pub vpc_endpoints: Vec<NamedPolicy>,
+    /// The organization's management account (exempt from SCPs and RCPs).
+    pub management_account: Option<String>,
+}
+
+/// Services whose resources RCPs apply to (Organizations user guide, "Resource control policies",
+/// list of supported services).
+pub const RCP_SERVICES: &[&str] = &[
+    "s3",
+    "sts",
+    "kms",
+    "sqs",
+    "secretsmanager",
+    "cognito-identity",
+    "logs",
+    "dynamodb",
+    "ecr",
+    "aoss",
+];

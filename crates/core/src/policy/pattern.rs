@@ -1,0 +1,274 @@
+//! Strings of policies that may hold `*` / `?` wildcards and `${...}` policy variables.
+//!
+//! A [`Pattern`] is parsed once into parts. Variables (`${aws:username}`, with an optional
+//! `'default'`) are resolved against the request at evaluation time; the escapes `${*}`, `${?}`
+//! and `${$}` become literal characters that never act as wildcards. In policies without
+//! `"Version": "2012-10-17"` the `${...}` text is literal, as AWS treats it.
+
+/// A policy variable reference such as `${aws:PrincipalTag/team, 'none'}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Variable {
+    /// The key as written.
+    pub key: String,
+    /// The key lowercased (condition keys are case-insensitive).
+    pub key_lower: String,
+    /// The default value used when the key has no single value.
+    pub default: Option<String>,
+}
+
+/// One part of a pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PatternPart {
+    Literal(String),
+    /// `*`: any run of characters.
+    Star,
+    /// `?`: exactly one character.
+    Question,
+    Variable(Variable),
+}
+
+/// A parsed pattern string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pattern {
+    /// The text as written in the policy.
+    pub original: String,
+    pub parts: Vec<PatternPart>,
+    pub has_variables: bool,
+}
+
+impl Pattern {
+    /// Parses `text`; `variables` says whether `${...}` is interpreted (2012-10-17 policies).
+    pub fn parse(text: &str, variables: bool) -> Pattern {
+        let mut parts: Vec<PatternPart> = Vec::new();
+        let mut literal = String::new();
+        let mut rest = text;
+        let mut has_variables = false;
+        while let Some(c) = rest.chars().next() {
+            if variables && rest.starts_with("${") {
+                if let Some(end) = rest.find('}') {
+                    let inner = &rest[2..end];
+                    if let Some(part) = parse_variable(inner) {
+                        match part {
+                            PatternPart::Literal(l) => literal.push_str(&l),
+                            other => {
+                                flush(&mut parts, &mut literal);
+                                has_variables = true;
+                                parts.push(other);
+                            }
+                        }
+                        rest = &rest[end + 1..];
+                        continue;
+                    }
+                }
+            }
+            match c {
+                '*' => {
+                    flush(&mut parts, &mut literal);
+                    if parts.last() != Some(&PatternPart::Star) {
+                        parts.push(PatternPart::Star);
+                    }
+                }
+                '?' => {
+                    flush(&mut parts, &mut literal);
+                    parts.push(PatternPart::Question);
+                }
+                _ => literal.push(c),
+            }
+            rest = &rest[c.len_utf8()..];
+        }
+        flush(&mut parts, &mut literal);
+        Pattern {
+            original: text.to_string(),
+            parts,
+            has_variables,
+        }
+    }
+
+    /// Whether the pattern is exactly `*`.
+    pub fn is_any(&self) -> bool {
+        self.parts.len() == 1 && self.parts[0] == PatternPart::Star
+    }
+
+    /// Every variable the pattern refers to.
+    pub fn variables(&self) -> impl Iterator<Item = &Variable> {
+        self.parts.iter().filter_map(|p| match p {
+            PatternPart::Variable(v) => Some(v),
+            _ => None,
+        })
+    }
+}
+
+fn flush(parts: &mut Vec<PatternPart>, literal: &mut String) {
+    if !literal.is_empty() {
+        parts.push(PatternPart::Literal(std::mem::take(literal)));
+    }
+}
+
+/// Parses the inside of `${...}`; `None` when it is not a valid variable (then it stays text).
+fn parse_variable(inner: &str) -> Option<PatternPart> {
+    match inner.trim() {
+        "*" => return Some(PatternPart::Literal("*".into())),
+        "?" => return Some(PatternPart::Literal("?".into())),
+        "$" => return Some(PatternPart::Literal("$".into())),
+        _ => {}
+    }
+    let (key, default) = match inner.find(',') {
+        Some(i) => (
+            inner[..i].trim(),
+            Some(parse_default(inner[i + 1..].trim())?),
+        ),
+        None => (inner.trim(), None),
+    };
+    if key.is_empty() || key.chars().any(char::is_whitespace) || !key.contains(':') {
+        return None;
+    }
+    Some(PatternPart::Variable(Variable {
+        key: key.to_string(),
+        key_lower: key.to_ascii_lowercase(),
+        default,
+    }))
+}
+
+/// `'text'` with `''` standing for one quote.
+fn parse_default(text: &str) -> Option<String> {
+    let body = text.strip_prefix('\'')?.strip_suffix('\'')?;
+    let mut out = String::new();
+    let mut chars = body.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\'' {
+            if chars.next() != Some('\'') {
+                return None;
+            }
+        }
+        out.push(c);
+    }
+    Some(out)
+}
+
+/// Glob match of resolved parts (no variables) against `s`: `*` any run, `?` one character.
+/// Case-sensitive; callers lowercase both sides where matching is case-insensitive.
+pub fn glob_match(parts: &[PatternPart], s: &str) -> bool {
+    match parts {
+        [] => return s.is_empty(),
+        [PatternPart::Star] => return true,
+        [PatternPart::Literal(l)] => return l == s,
+        _ => {}
+    }
+    let bytes = s.as_bytes();
+    let (mut ti, mut si) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    loop {
+        if ti < parts.len() {
+            match &parts[ti] {
+                PatternPart::Star => {
+                    star = Some((ti + 1, si));
+                    ti += 1;
+                    continue;
+                }
+                PatternPart::Question => {
+                    if si < bytes.len() {
+                        si += utf8_len(bytes[si]);
+                        ti += 1;
+                        continue;
+                    }
+                }
+                PatternPart::Literal(l) => {
+                    if bytes[si..].starts_with(l.as_bytes()) {
+                        si += l.len();
+                        ti += 1;
+                        continue;
+                    }
+                }
+                PatternPart::Variable(_) => return false,
+            }
+        } else if si == bytes.len() {
+            return true;
+        }
+        // Mismatch: let the last `*` swallow one more character.
+        match star {
+            Some((sti, ssi)) if ssi < bytes.len() => {
+                let next = ssi + utf8_len(bytes[ssi]);
+                star = Some((sti, next));
+                ti = sti;
+                si = next;
+            }
+            _ => return false,
+        }
+    }
+}
+
+fn utf8_len(first: u8) -> usize {
+    match first {
+        b if b < 0x80 => 1,
+        b if b >= 0xF0 => 4,
+        b if b >= 0xE0 => 3,
+        _ => 2,
+    }
+}
+
+/// The parts rendered as text with `*` and `?` literal (for equality operators).
+pub fn render(parts: &[PatternPart]) -> String {
+    let mut out = String::new();
+    for p in parts {
+        match p {
+            PatternPart::Literal(l) => out.push_str(l),
+            PatternPart::Star => out.push('*'),
+            PatternPart::Question => out.push('?'),
+            PatternPart::Variable(v) => {
+                out.push_str("${");
+                out.push_str(&v.key);
+                out.push('}');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(p: &str, s: &str) -> bool {
+        glob_match(&Pattern::parse(p, true).parts, s)
+    }
+
+    #[test]
+    fn wildcards() {
+        assert!(m("*", ""));
+        assert!(m("s3:Get*", "s3:GetObject"));
+        assert!(!m("s3:Get*", "s3:PutObject"));
+        assert!(m("a?c", "abc"));
+        assert!(!m("a?c", "ac"));
+        assert!(m("a*b*c", "aXXbYYc"));
+        assert!(m("a*b*c", "abbbc"));
+        assert!(!m("a*b*c", "acb"));
+        assert!(m("é?", "éü"));
+    }
+
+    #[test]
+    fn escapes_are_literal() {
+        let p = Pattern::parse("a${*}b", true);
+        assert_eq!(p.parts, vec![PatternPart::Literal("a*b".into())]);
+        assert!(!glob_match(&p.parts, "aXb"));
+        assert!(glob_match(&p.parts, "a*b"));
+        let p = Pattern::parse("${$}{x}", true);
+        assert_eq!(p.parts, vec![PatternPart::Literal("${x}".into())]);
+    }
+
+    #[test]
+    fn variables_and_defaults() {
+        let p = Pattern::parse("home/${aws:username}/*", true);
+        assert!(p.has_variables);
+        let p = Pattern::parse("${aws:PrincipalTag/team, 'it''s'}", true);
+        match &p.parts[0] {
+            PatternPart::Variable(v) => {
+                assert_eq!(v.key_lower, "aws:principaltag/team");
+                assert_eq!(v.default.as_deref(), Some("it's"));
+            }
+            other => unreachable!("{other:?}"),
+        }
+        let p = Pattern::parse("home/${aws:username}", false);
+        assert!(!p.has_variables);
+        assert_eq!(render(&p.parts), "home/${aws:username}");
+    }
+}

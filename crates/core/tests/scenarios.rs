@@ -1,0 +1,221 @@
+//! Runs every engine scenario under `tests/scenarios/engine/` (repository root): each file holds
+//! one case or a list of cases — a request, its policies, and the expected decision, deciding
+//! statements, per-gate outcomes, blocking gates and unevaluated statements, written from AWS's
+//! documentation. Only the expectations a case states are checked.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use access_undenied_core::eval::{Report, StatementReport};
+use access_undenied_core::simulate::{parse_case, run_case};
+use serde_json::Value;
+
+fn scenario_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            scenario_files(&p, out);
+        } else if p.extension().is_some_and(|e| e == "json") {
+            out.push(p);
+        }
+    }
+}
+
+fn gate_key(gate: &access_undenied_core::eval::GateReport, vpce_index: usize) -> String {
+    let name = format!("{:?}", gate.gate);
+    match (&gate.node, gate.gate) {
+        (Some(n), _) => format!("{name}:{n}"),
+        (None, access_undenied_core::eval::GateKind::VpcEndpoint) => format!("{name}:{vpce_index}"),
+        _ => name,
+    }
+}
+
+fn stmt_key(s: &StatementReport) -> String {
+    let id = s
+        .sid
+        .clone()
+        .unwrap_or_else(|| format!("#{}", s.statement_index));
+    format!("{:?}/{}/{id}", s.gate, s.policy_name)
+}
+
+fn strings(v: &Value) -> BTreeSet<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn check(report: &Report, expected: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    if let Some(d) = expected.get("Decision").and_then(Value::as_str) {
+        let got = format!("{:?}", report.decision);
+        if got != d {
+            problems.push(format!("decision: expected {d}, got {got}"));
+        }
+    }
+    if let Some(c) = expected.get("Conclusive").and_then(Value::as_bool) {
+        if c != report.conclusive {
+            problems.push(format!(
+                "conclusive: expected {c}, got {}",
+                report.conclusive
+            ));
+        }
+    }
+    let mut vpce = 0;
+    let keys: Vec<(String, &access_undenied_core::eval::GateReport)> = report
+        .gates
+        .iter()
+        .map(|g| {
+            let k = gate_key(g, vpce);
+            if g.gate == access_undenied_core::eval::GateKind::VpcEndpoint {
+                vpce += 1;
+            }
+            (k, g)
+        })
+        .collect();
+    if let Some(gates) = expected.get("Gates").and_then(Value::as_object) {
+        for (k, want) in gates {
+            let want = want.as_str().unwrap_or_default();
+            match keys.iter().find(|(key, _)| key == k) {
+                Some((_, g)) => {
+                    let got = format!("{:?}", g.outcome);
+                    if got != want {
+                        problems.push(format!("gate {k}: expected {want}, got {got}"));
+                    }
+                }
+                None if want == "Absent" => {}
+                None => problems.push(format!(
+                    "gate {k}: not in the result (gates: {})",
+                    keys.iter()
+                        .map(|(k, _)| k.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            }
+        }
+    }
+    if let Some(b) = expected.get("Blocking") {
+        let want = strings(b);
+        let got: BTreeSet<String> = keys
+            .iter()
+            .filter(|(_, g)| g.blocking)
+            .map(|(k, _)| k.clone())
+            .collect();
+        if want != got {
+            problems.push(format!("blocking: expected {want:?}, got {got:?}"));
+        }
+    }
+    if let Some(d) = expected.get("Deciding") {
+        let want = strings(d);
+        let got: BTreeSet<String> = report.deciding_statements.iter().map(stmt_key).collect();
+        if want != got {
+            problems.push(format!("deciding: expected {want:?}, got {got:?}"));
+        }
+    }
+    if let Some(u) = expected.get("Unevaluated") {
+        let want = strings(u);
+        let got: BTreeSet<String> = report
+            .unevaluated
+            .iter()
+            .map(|u| stmt_key(&u.statement))
+            .collect();
+        if want != got {
+            problems.push(format!("unevaluated: expected {want:?}, got {got:?}"));
+        }
+    }
+    if let Some(r) = expected.get("ReasonContains").and_then(Value::as_str) {
+        let all: Vec<&String> = report
+            .unevaluated
+            .iter()
+            .flat_map(|u| u.reasons.iter())
+            .collect();
+        if !all.iter().any(|x| x.contains(r)) {
+            problems.push(format!("no unevaluated reason contains `{r}`: {all:?}"));
+        }
+    }
+    problems
+}
+
+#[test]
+fn engine_scenarios() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/scenarios/engine");
+    let mut files = Vec::new();
+    scenario_files(&root, &mut files);
+    let mut count = 0;
+    let mut failures = Vec::new();
+    for file in &files {
+        let rel = file
+            .strip_prefix(&root)
+            .unwrap_or(file)
+            .display()
+            .to_string();
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        let value: Value = match serde_json::from_str(&text) {
+            Ok(v) => v,
+            Err(e) => {
+                failures.push(format!("{rel}: not json: {e}"));
+                continue;
+            }
+        };
+        let cases = match value {
+            Value::Array(items) => items,
+            other => vec![other],
+        };
+        for (i, case) in cases.iter().enumerate() {
+            count += 1;
+            let name = case
+                .get("Name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            let label = format!("{rel}[{i}] {name}");
+            let Some(expected) = case.get("Expected") else {
+                failures.push(format!("{label}: no Expected"));
+                continue;
+            };
+            if let Some(err) = expected.get("ParseError").and_then(Value::as_str) {
+                match parse_case(case) {
+                    Ok(_) => failures.push(format!(
+                        "{label}: expected a parse error containing `{err}`"
+                    )),
+                    Err(e) if !e.to_string().contains(err) => failures.push(format!(
+                        "{label}: parse error `{e}` does not contain `{err}`"
+                    )),
+                    Err(_) => {}
+                }
+                continue;
+            }
+            let parsed = match parse_case(case) {
+                Ok(c) => c,
+                Err(e) => {
+                    failures.push(format!("{label}: {e}"));
+                    continue;
+                }
+            };
+            let outcome = run_case(&parsed);
+            let Some(report) = outcome.report else {
+                failures.push(format!("{label}: no report"));
+                continue;
+            };
+            let problems = check(&report, expected);
+            if !problems.is_empty() {
+                failures.push(format!("{label}:\n    {}", problems.join("\n    ")));
+            }
+        }
+    }
+    eprintln!("{count} engine scenarios in {} files", files.len());
+    assert!(
+        failures.is_empty(),
+        "{} of {count} scenarios failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(count > 0, "no scenarios found under {}", root.display());
+}

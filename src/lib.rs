@@ -1,0 +1,8 @@
+//! Access Undenied: reads the CloudTrail event of an AWS access denial, gathers every policy
+//! that took part, evaluates them with its own engine and says which policy and statement
+//! denied (or which allow is missing) with a least-privilege fix.
+//!
+//! The pure parts (policy model, engine, simulate) live in [`access_undenied_core`], re-exported
+//! here as [`core`]; this crate adds the adapters that touch AWS and the two binaries.
+
+pub use access_undenied_core as core;
