@@ -129,18 +129,18 @@ pub fn condition(c: &Condition, ctx: &Context, reasons: &mut Vec<Reason>) -> Tri
                 .iter()
                 .fold(Tri::No, |acc, v| acc.or(one(v, reasons)));
             if negated {
-                any.not()
+                any.negate()
             } else {
                 any
             }
         }
         Some(SetQualifier::ForAnyValue) => values.iter().fold(Tri::No, |acc, v| {
             let t = one(v, reasons);
-            acc.or(if negated { t.not() } else { t })
+            acc.or(if negated { t.negate() } else { t })
         }),
         Some(SetQualifier::ForAllValues) => values.iter().fold(Tri::Yes, |acc, v| {
             let t = one(v, reasons);
-            acc.and(if negated { t.not() } else { t })
+            acc.and(if negated { t.negate() } else { t })
         }),
     }
 }

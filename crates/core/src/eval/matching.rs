@@ -91,7 +91,7 @@ pub fn resource_matches(block: &ResourceBlock, req: &Request) -> Result<bool, Va
     for p in list {
         match resolve(p, &req.context) {
             Ok(parts) => {
-                if arn_match(&parts, &req.resource) {
+                if arn_match_pattern(p, &parts, &req.resource) {
                     any = true;
                     break;
                 }
@@ -118,11 +118,23 @@ pub fn arn_match(parts: &[PatternPart], value: &str) -> bool {
     if let [PatternPart::Literal(l)] = parts {
         return l == value;
     }
-    let Some(segments) = split_arn_pattern(parts) else {
+    let Some(segments) = crate::policy::split_arn(parts) else {
         return pattern_glob(parts, value);
     };
+    arn_segments_match(&segments, parts, value)
+}
+
+/// [`arn_match`] for a parsed pattern, using the fields split once at parse time.
+pub fn arn_match_pattern(p: &Pattern, resolved: &[PatternPart], value: &str) -> bool {
+    match (&p.arn_segments, p.has_variables) {
+        (Some(segments), false) => arn_segments_match(segments, resolved, value),
+        _ => arn_match(resolved, value),
+    }
+}
+
+fn arn_segments_match(segments: &[Vec<PatternPart>], parts: &[PatternPart], value: &str) -> bool {
     let mut fields = value.splitn(6, ':');
-    for seg in &segments {
+    for seg in segments {
         match fields.next() {
             Some(f) if pattern_glob(seg, f) => {}
             Some(_) => return false,
@@ -130,40 +142,6 @@ pub fn arn_match(parts: &[PatternPart], value: &str) -> bool {
         }
     }
     true
-}
-
-fn split_arn_pattern(parts: &[PatternPart]) -> Option<Vec<Vec<PatternPart>>> {
-    let mut segments: Vec<Vec<PatternPart>> = vec![Vec::new()];
-    for part in parts {
-        match part {
-            PatternPart::Literal(l) if segments.len() < 6 => {
-                let mut rest = l.as_str();
-                while segments.len() < 6 {
-                    match rest.find(':') {
-                        Some(i) => {
-                            if i > 0 {
-                                push(&mut segments, PatternPart::Literal(rest[..i].to_string()));
-                            }
-                            segments.push(Vec::new());
-                            rest = &rest[i + 1..];
-                        }
-                        None => break,
-                    }
-                }
-                if !rest.is_empty() {
-                    push(&mut segments, PatternPart::Literal(rest.to_string()));
-                }
-            }
-            other => push(&mut segments, other.clone()),
-        }
-    }
-    (segments.len() == 6).then_some(segments)
-}
-
-fn push(segments: &mut [Vec<PatternPart>], part: PatternPart) {
-    if let Some(last) = segments.last_mut() {
-        last.push(part);
-    }
 }
 
 /// Result of matching a `Principal` / `NotPrincipal` element.

@@ -48,7 +48,7 @@ impl Tri {
         }
     }
 
-    pub fn not(self) -> Tri {
+    pub fn negate(self) -> Tri {
         match self {
             Tri::No => Tri::Yes,
             Tri::Yes => Tri::No,

@@ -154,7 +154,7 @@ fn infer_type(arn: &str) -> Option<PrincipalType> {
 
 /// The account field (5th) of an ARN, when it is 12 digits.
 pub fn arn_account(arn: &str) -> Option<&str> {
-    let account = arn.splitn(6, ':').nth(4)?;
+    let account = arn.split(':').nth(4)?;
     (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then_some(account)
 }
 

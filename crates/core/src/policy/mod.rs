@@ -113,3 +113,4 @@ impl Policy {
 
 pub use pattern::glob_match as pattern_glob;
 pub use pattern::render as pattern_render;
+pub use pattern::split_arn;

@@ -34,6 +34,8 @@ pub struct Pattern {
     pub original: String,
     pub parts: Vec<PatternPart>,
     pub has_variables: bool,
+    /// The parts split into the six ARN fields (for patterns without variables).
+    pub arn_segments: Option<Vec<Vec<PatternPart>>>,
 }
 
 impl Pattern {
@@ -77,10 +79,16 @@ impl Pattern {
             rest = &rest[c.len_utf8()..];
         }
         flush(&mut parts, &mut literal);
+        let arn_segments = if has_variables || !text.starts_with("arn:") {
+            None
+        } else {
+            split_arn(&parts)
+        };
         Pattern {
             original: text.to_string(),
             parts,
             has_variables,
+            arn_segments,
         }
     }
 
@@ -135,14 +143,47 @@ fn parse_default(text: &str) -> Option<String> {
     let mut out = String::new();
     let mut chars = body.chars().peekable();
     while let Some(c) = chars.next() {
-        if c == '\'' {
-            if chars.next() != Some('\'') {
-                return None;
-            }
+        if c == '\'' && chars.next() != Some('\'') {
+            return None;
         }
         out.push(c);
     }
     Some(out)
+}
+
+/// Splits pattern parts into the six colon-separated ARN fields; `None` when there are fewer.
+pub fn split_arn(parts: &[PatternPart]) -> Option<Vec<Vec<PatternPart>>> {
+    let mut segments: Vec<Vec<PatternPart>> = vec![Vec::new()];
+    for part in parts {
+        match part {
+            PatternPart::Literal(l) if segments.len() < 6 => {
+                let mut rest = l.as_str();
+                while segments.len() < 6 {
+                    match rest.find(':') {
+                        Some(i) => {
+                            if i > 0 {
+                                push(&mut segments, PatternPart::Literal(rest[..i].to_string()));
+                            }
+                            segments.push(Vec::new());
+                            rest = &rest[i + 1..];
+                        }
+                        None => break,
+                    }
+                }
+                if !rest.is_empty() {
+                    push(&mut segments, PatternPart::Literal(rest.to_string()));
+                }
+            }
+            other => push(&mut segments, other.clone()),
+        }
+    }
+    (segments.len() == 6).then_some(segments)
+}
+
+fn push(segments: &mut [Vec<PatternPart>], part: PatternPart) {
+    if let Some(last) = segments.last_mut() {
+        last.push(part);
+    }
 }
 
 /// Glob match of resolved parts (no variables) against `s`: `*` any run, `?` one character.
