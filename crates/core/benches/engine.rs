@@ -3,6 +3,8 @@
 //! identity allow, (3) a permissions boundary that lacks the action. Decisions per second are
 //! 1 / (time per iteration), single-threaded.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
 use access_undenied_core::eval::evaluate;
 use access_undenied_core::simulate::{parse_case, Case};
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};

@@ -3,6 +3,8 @@
 //! statements, per-gate outcomes, blocking gates and unevaluated statements, written from AWS's
 //! documentation. Only the expectations a case states are checked.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
