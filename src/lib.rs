@@ -6,3 +6,5 @@
 //! here as [`core`]; this crate adds the adapters that touch AWS and the two binaries.
 
 pub use access_undenied_core as core;
+
+pub mod input;

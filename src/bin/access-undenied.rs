@@ -5,6 +5,8 @@ use std::io::Read as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use access_undenied::core::event::reader::RecordReader;
+use access_undenied::core::event::view::view;
 use access_undenied::core::simulate;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -40,6 +42,17 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Json)]
         format: Format,
     },
+    /// Read CloudTrail access-denied events and show the requests they become (principal,
+    /// action(s), resource(s), context keys, message hint), without AWS access.
+    Events {
+        /// One event, {"Records":[...]}, an EventBridge envelope, LookupEvents output, NDJSON,
+        /// or a CloudTrail log file (.json / .json.gz); "-" reads stdin.
+        #[arg(long)]
+        events_file: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+    },
 }
 
 fn main() -> ExitCode {
@@ -66,6 +79,32 @@ fn read_input(path: &PathBuf) -> anyhow::Result<String> {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Events {
+            events_file,
+            format,
+        } => {
+            let input = access_undenied::input::open(&events_file)?;
+            let mut reader = RecordReader::new(input);
+            let mut failed = false;
+            for item in reader.by_ref() {
+                let v = view(&item);
+                failed |= v.status == "Error";
+                match format {
+                    Format::Json => println!("{}", serde_json::to_string(&v)?),
+                    Format::Text => println!("{}", serde_json::to_string_pretty(&v)?),
+                }
+            }
+            let c = reader.counts;
+            eprintln!(
+                "access-undenied: {} records read, {} access denials, {} skipped (not access denials), {} unreadable",
+                c.records, c.denials, c.skipped, c.errors
+            );
+            Ok(if failed {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
         Command::Simulate { input, format } => {
             let text = read_input(&input)?;
             let docs = simulate::documents(&text)?;

@@ -8,6 +8,7 @@
 //! request plus policies from JSON. Adapters that talk to AWS live in the root crate.
 
 pub mod eval;
+pub mod event;
 pub mod iam_data;
 pub mod policy;
 pub mod simulate;

@@ -434,6 +434,17 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Evaluation {
             &mut unevaluated,
         ));
         Some(gates.len() - 1)
+    } else if kind == PrincipalType::FederatedUser {
+        // GetFederationToken without a session policy gives a session with no permissions.
+        let mut g = exempt(
+            GateKind::Session,
+            None,
+            GateOutcome::ImplicitDeny,
+            "a federated-user session created without a session policy has no permissions",
+        );
+        g.applies = true;
+        gates.push(g);
+        Some(gates.len() - 1)
     } else {
         None
     };

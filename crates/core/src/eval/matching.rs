@@ -249,17 +249,16 @@ fn entry_grant(entry: &PrincipalEntry, value: &str, req: &Request) -> Option<Gra
     }
 }
 
-/// `NotPrincipal` excludes the caller only when it lists the caller itself (or the role behind
-/// the session) and, for callers in an account, the account as well — AWS checks the account
-/// first, then the role, then the session.
+/// `NotPrincipal` excludes the caller only when every identity AWS checks is listed: the
+/// account, then (for role sessions) the role, then the caller itself (IAM User Guide,
+/// NotPrincipal: "AWS verifies the account first, then the role, then the assumed-role user").
 fn not_principal_excludes(spec: &PrincipalSpec, req: &Request) -> bool {
     let PrincipalSpec::Entries(entries) = spec else {
         return true;
     };
     let p = &req.principal;
     let kind = p.principal_type();
-    let mut account_listed = false;
-    let mut self_listed = false;
+    let (mut account_listed, mut role_listed, mut self_listed) = (false, false, false);
     for e in entries {
         for v in &e.values {
             if e.kind == crate::policy::PrincipalKind::Aws {
@@ -270,13 +269,16 @@ fn not_principal_excludes(spec: &PrincipalSpec, req: &Request) -> bool {
                     continue;
                 }
             }
-            if entry_grant(e, v, req).is_some() {
-                self_listed = true;
+            match entry_grant(e, v, req) {
+                Some(Grant::Underlying) => role_listed = true,
+                Some(_) => self_listed = true,
+                None => {}
             }
         }
     }
     match kind {
         PrincipalType::Root => account_listed,
+        PrincipalType::AssumedRole => account_listed && role_listed && self_listed,
         k if k.has_identity_side() => account_listed && self_listed,
         _ => self_listed,
     }

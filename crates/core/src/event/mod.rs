@@ -1,0 +1,261 @@
+//! Reading CloudTrail access-denied records: every input envelope (one record, `Records`,
+//! EventBridge, LookupEvents, NDJSON, log files), the principal, the exact action(s) and
+//! resource(s), and the request context — turned into the engine's requests using only the
+//! event and the committed IAM data. Lookups that need AWS (a cross-account caller's unique id,
+//! principal tags, organization ids) are listed as [`Need`]s for the collection layer.
+
+pub mod actions;
+pub mod context;
+pub mod message;
+pub mod principal;
+pub mod raw;
+pub mod reader;
+pub mod view;
+
+use serde::Serialize;
+use serde_json::Value;
+use thiserror::Error;
+
+use crate::eval::{Context, Principal, Request};
+pub use message::{parse_message, MessageHint, PolicyTypeHint};
+pub use principal::PrincipalInfo;
+use raw::{RawRecord, RawResource};
+
+/// CloudTrail `errorCode`s that mean an authorization failure (see the README for sources).
+pub const ACCESS_DENIED_CODES: &[&str] = &[
+    "AccessDenied",
+    "AccessDeniedException",
+    "Client.AccessDenied",
+    "Client.AccessDeniedException",
+    "Client.UnauthorizedOperation",
+    "UnauthorizedOperation",
+    "UnauthorizedAccess",
+    "Forbidden",
+    "ForbiddenException",
+    "AuthorizationError",
+    "AuthorizationErrorException",
+];
+
+/// Whether an `errorCode` is an access denial.
+pub fn is_access_denied_code(code: &str) -> bool {
+    ACCESS_DENIED_CODES.contains(&code)
+}
+
+/// Why a record could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum EventError {
+    #[error("record is not valid json: {0}")]
+    Json(String),
+    #[error("record has an unexpected shape: {0}")]
+    Shape(String),
+    #[error("record has no `{0}`")]
+    Missing(&'static str),
+    #[error("cannot analyse principal: {0}")]
+    Principal(String),
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// A validated access-denied record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessDeniedEvent {
+    pub event_id: String,
+    pub event_time: Option<String>,
+    /// `s3.amazonaws.com`.
+    pub event_source: String,
+    pub event_name: String,
+    pub region: Option<String>,
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub error_code: String,
+    pub error_message: Option<String>,
+    pub recipient_account: Option<String>,
+    pub vpc_endpoint_id: Option<String>,
+    pub request_parameters: Value,
+    pub resources: Vec<RawResource>,
+    pub principal: PrincipalInfo,
+    /// What the error message says (a hint; the engine decides).
+    pub hint: MessageHint,
+    /// The record as read (for `Request` output and debugging).
+    pub raw: RawRecord,
+}
+
+impl AccessDeniedEvent {
+    /// Validates a raw record that is known to be an access denial.
+    pub fn from_raw(raw: RawRecord) -> Result<Self, EventError> {
+        let event_id = raw.event_id.clone().ok_or(EventError::Missing("eventID"))?;
+        let event_source =
+            non_empty(&raw.event_source).ok_or(EventError::Missing("eventSource"))?;
+        let event_name = non_empty(&raw.event_name).ok_or(EventError::Missing("eventName"))?;
+        let error_code = raw
+            .error_code
+            .clone()
+            .ok_or(EventError::Missing("errorCode"))?;
+        let identity = raw
+            .user_identity
+            .as_ref()
+            .ok_or(EventError::Missing("userIdentity"))?;
+        let principal = principal::from_identity(identity, &raw)?;
+        let hint = raw
+            .error_message
+            .as_deref()
+            .map(parse_message)
+            .unwrap_or_default();
+        Ok(AccessDeniedEvent {
+            event_id,
+            event_time: raw.event_time.clone(),
+            event_source,
+            event_name,
+            region: raw.aws_region.clone(),
+            source_ip: raw.source_ip_address.clone(),
+            user_agent: raw.user_agent.clone(),
+            error_code,
+            error_message: raw.error_message.clone(),
+            recipient_account: raw.recipient_account_id.clone(),
+            vpc_endpoint_id: non_empty(&raw.vpc_endpoint_id),
+            request_parameters: raw.request_parameters.clone().unwrap_or(Value::Null),
+            resources: raw.resources.clone().unwrap_or_default(),
+            principal,
+            hint,
+            raw,
+        })
+    }
+
+    /// The service prefix of the event source (`s3` for `s3.amazonaws.com`).
+    pub fn service(&self) -> &str {
+        self.event_source
+            .split('.')
+            .next()
+            .unwrap_or(&self.event_source)
+    }
+}
+
+fn non_empty(s: &Option<String>) -> Option<String> {
+    s.as_ref().filter(|x| !x.trim().is_empty()).cloned()
+}
+
+/// Something the event cannot tell and AWS can: the collection layer looks it up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "Need", rename_all = "PascalCase")]
+pub enum Need {
+    /// A cross-account caller shown only by its unique id (`AIDA…`, `AROA…:session`).
+    PrincipalArn {
+        account: String,
+        principal_id: String,
+    },
+    /// `aws:PrincipalTag/*` of a user or role.
+    PrincipalTags { arn: String },
+    /// `aws:PrincipalOrgID` / `aws:PrincipalOrgPaths` of an account.
+    Organization { account: String },
+    /// `aws:ResourceTag/*` of a resource.
+    ResourceTags { arn: String },
+}
+
+/// One request the engine must evaluate for an event (one per needed action).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRequest {
+    pub request: Request,
+    /// Where the action came from.
+    pub action_source: ActionSource,
+}
+
+/// How the action of a request was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ActionSource {
+    /// Named in the error message.
+    Message,
+    /// From the CloudTrail event name through the SDK → IAM map.
+    EventMap,
+    /// `<service>:<eventName>`, confirmed as an IAM action.
+    EventName,
+}
+
+/// What reading an event gave.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reading {
+    /// The requests to evaluate, and what the collection layer should look up.
+    Requests {
+        requests: Vec<EventRequest>,
+        needs: Vec<Need>,
+    },
+    /// The call is not an IAM action or needs no permission (`Invalid action`).
+    InvalidAction(String),
+    /// The caller must first be resolved (cross-account unique id).
+    NeedsPrincipal(Need),
+}
+
+/// Turns an event into requests, with `principal` resolved (for a `PrincipalInfo::Unresolved`
+/// caller, pass the principal the collection layer found).
+pub fn read_event(
+    event: &AccessDeniedEvent,
+    resolved: Option<Principal>,
+) -> Result<Reading, EventError> {
+    let principal = match (&event.principal, resolved) {
+        (_, Some(p)) => p,
+        (PrincipalInfo::Known(p), None) => p.clone(),
+        (
+            PrincipalInfo::Unresolved {
+                account,
+                principal_id,
+            },
+            None,
+        ) => {
+            return Ok(Reading::NeedsPrincipal(Need::PrincipalArn {
+                account: account.clone(),
+                principal_id: principal_id.clone(),
+            }))
+        }
+    };
+    let found = match actions::actions_of(event)? {
+        actions::Actions::Invalid(why) => return Ok(Reading::InvalidAction(why)),
+        actions::Actions::Found(list) => list,
+    };
+    let mut requests = Vec::new();
+    let mut needs = Vec::new();
+    for (action, source) in found {
+        let target = actions::resource_for(event, &action)?;
+        let ctx: Context = context::context_for(event, &principal, &action, &target.arn);
+        let req = Request::new(
+            principal.clone(),
+            &action,
+            &target.arn,
+            target.account.clone(),
+            ctx,
+        );
+        if let Some(arn) = req.principal.principal_arn() {
+            push_unique(
+                &mut needs,
+                Need::PrincipalTags {
+                    arn: arn.to_string(),
+                },
+            );
+        }
+        if let Some(acct) = &req.principal.account {
+            push_unique(
+                &mut needs,
+                Need::Organization {
+                    account: acct.clone(),
+                },
+            );
+        }
+        if target.arn != "*" {
+            push_unique(
+                &mut needs,
+                Need::ResourceTags {
+                    arn: target.arn.clone(),
+                },
+            );
+        }
+        requests.push(EventRequest {
+            request: req,
+            action_source: source,
+        });
+    }
+    Ok(Reading::Requests { requests, needs })
+}
+
+fn push_unique(v: &mut Vec<Need>, n: Need) {
+    if !v.contains(&n) {
+        v.push(n);
+    }
+}

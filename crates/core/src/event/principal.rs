@@ -1,0 +1,105 @@
+//! Who made the call: CloudTrail's `userIdentity` → the engine's [`Principal`].
+
+use crate::eval::{arn_account, Principal, PrincipalType};
+
+use super::raw::{RawRecord, RawUserIdentity};
+use super::EventError;
+
+/// The caller as far as the event tells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrincipalInfo {
+    Known(Principal),
+    /// A caller from another account that CloudTrail shows only as `AWSAccount` with a unique
+    /// id; the collection layer resolves it to an ARN.
+    Unresolved {
+        account: String,
+        principal_id: String,
+    },
+}
+
+fn missing(kind: &str, field: &str) -> EventError {
+    EventError::Principal(format!("`{kind}` identity without `{field}`"))
+}
+
+/// Reads `userIdentity`.
+pub fn from_identity(
+    id: &RawUserIdentity,
+    record: &RawRecord,
+) -> Result<PrincipalInfo, EventError> {
+    let kind = id.kind.as_deref().unwrap_or("");
+    let issuer = id
+        .session_context
+        .as_ref()
+        .and_then(|s| s.session_issuer.as_ref());
+    let mut p = Principal {
+        principal_id: id.principal_id.clone().filter(|s| !s.is_empty()),
+        account: id
+            .account_id
+            .clone()
+            .filter(|a| !a.is_empty() && a != "anonymous"),
+        ..Principal::default()
+    };
+    match kind {
+        "IAMUser" => {
+            p.kind = Some(PrincipalType::User);
+            p.arn = Some(id.arn.clone().ok_or_else(|| missing(kind, "arn"))?);
+        }
+        "AssumedRole" => {
+            p.kind = Some(PrincipalType::AssumedRole);
+            p.arn = Some(id.arn.clone().ok_or_else(|| missing(kind, "arn"))?);
+            p.role_arn = issuer.and_then(|i| i.arn.clone());
+        }
+        "Root" => {
+            p.kind = Some(PrincipalType::Root);
+            let account = p.account.clone().or_else(|| id.arn.as_deref().and_then(arn_account).map(str::to_string));
+            p.arn = id.arn.clone().or_else(|| account.as_ref().map(|a| format!("arn:aws:iam::{a}:root")));
+        }
+        "FederatedUser" => {
+            p.kind = Some(PrincipalType::FederatedUser);
+            p.arn = Some(id.arn.clone().ok_or_else(|| missing(kind, "arn"))?);
+            p.user_arn = issuer.and_then(|i| i.arn.clone());
+        }
+        "WebIdentityUser" => {
+            p.kind = Some(PrincipalType::WebIdentityUser);
+            p.federated_provider = Some(id.identity_provider.clone().ok_or_else(|| missing(kind, "identityProvider"))?);
+            p.account = None;
+        }
+        "SAMLUser" => {
+            p.kind = Some(PrincipalType::SamlUser);
+            p.federated_provider = Some(id.identity_provider.clone().ok_or_else(|| missing(kind, "identityProvider"))?);
+            p.account = None;
+        }
+        "AWSService" => {
+            p.kind = Some(PrincipalType::Service);
+            p.service = Some(id.invoked_by.clone().ok_or_else(|| missing(kind, "invokedBy"))?);
+            p.account = None;
+        }
+        "AWSAccount" => {
+            let anonymous = id.account_id.as_deref() == Some("anonymous")
+                || id.principal_id.as_deref().is_none_or(|s| s.is_empty() || s == "anonymous");
+            if anonymous {
+                p.kind = Some(PrincipalType::Anonymous);
+                p.account = None;
+                p.principal_id = None;
+            } else {
+                let account = p.account.clone().ok_or_else(|| missing(kind, "accountId"))?;
+                let principal_id = p.principal_id.clone().unwrap_or_default();
+                if principal_id.chars().all(|c| c.is_ascii_digit()) {
+                    // The whole account (its root user) is the caller.
+                    p.kind = Some(PrincipalType::Root);
+                    p.arn = Some(format!("arn:aws:iam::{account}:root"));
+                } else {
+                    return Ok(PrincipalInfo::Unresolved { account, principal_id });
+                }
+            }
+        }
+        "" => return Err(EventError::Principal("`userIdentity` has no `type`".into())),
+        other => {
+            return Err(EventError::Principal(format!(
+                "principal type `{other}` is not supported (expected IAMUser, AssumedRole, Root, FederatedUser, WebIdentityUser, SAMLUser, AWSService or AWSAccount)"
+            )))
+        }
+    }
+    let _ = record;
+    Ok(PrincipalInfo::Known(p.normalized()))
+}

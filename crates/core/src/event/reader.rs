@@ -1,0 +1,573 @@
+//! Streams access-denied records out of any input form: one record, `{"Records": [...]}`
+//! (CloudTrail log files and the console's download), an EventBridge envelope, LookupEvents
+//! output (`{"Events": [{"CloudTrailEvent": "<json>"}]}`), a JSON list of any of these, or
+//! NDJSON of any of these.
+//!
+//! The input is scanned byte by byte: the elements of a top-level `Records` / `Events` list are
+//! cut out one at a time, so memory stays flat however large the file. Records that are not
+//! access denials are counted and skipped (most without being parsed: a record without the text
+//! `errorCode` cannot be one). A record that cannot be read becomes an error item; the rest go on.
+
+use std::io::Read;
+
+use serde_json::Value;
+
+use super::raw::RawRecord;
+use super::{is_access_denied_code, AccessDeniedEvent, EventError};
+
+/// What the reader yields.
+#[derive(Debug)]
+pub enum Item {
+    Denial(Box<AccessDeniedEvent>),
+    /// A record (or piece of input) that could not be read: its `eventID` when known, else
+    /// `record-<n>`, and why.
+    Error {
+        event_id: String,
+        error: EventError,
+    },
+}
+
+/// Counters of one read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Records seen (every element, readable or not).
+    pub records: u64,
+    pub denials: u64,
+    /// Records that are not access denials.
+    pub skipped: u64,
+    pub errors: u64,
+    pub bytes: u64,
+}
+
+const CHUNK: usize = 256 * 1024;
+/// The largest single record accepted (CloudTrail records are at most a few hundred KB).
+pub const MAX_RECORD_BYTES: usize = 32 * 1024 * 1024;
+
+#[derive(Debug, PartialEq, Eq)]
+enum Frame {
+    /// Between top-level values.
+    Top,
+    /// Inside a top-level list, or the `Records`/`Events` list of a top-level object (`true`:
+    /// the rest of that object must be skipped after the list).
+    List { in_object: bool },
+}
+
+/// The streaming reader.
+pub struct RecordReader<R: Read> {
+    input: R,
+    buf: Vec<u8>,
+    pos: usize,
+    len: usize,
+    eof: bool,
+    frame: Frame,
+    element: Vec<u8>,
+    pending: std::collections::VecDeque<Item>,
+    pub counts: Counts,
+    failed: bool,
+}
+
+enum Scan {
+    Value,
+    End,
+}
+
+impl<R: Read> RecordReader<R> {
+    pub fn new(input: R) -> Self {
+        RecordReader {
+            input,
+            buf: vec![0; CHUNK],
+            pos: 0,
+            len: 0,
+            eof: false,
+            frame: Frame::Top,
+            element: Vec::new(),
+            pending: Default::default(),
+            counts: Counts::default(),
+            failed: false,
+        }
+    }
+
+    fn fill(&mut self) -> Result<bool, EventError> {
+        if self.pos < self.len {
+            return Ok(true);
+        }
+        if self.eof {
+            return Ok(false);
+        }
+        loop {
+            match self.input.read(&mut self.buf) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(false);
+                }
+                Ok(n) => {
+                    self.pos = 0;
+                    self.len = n;
+                    self.counts.bytes += n as u64;
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(EventError::Shape(format!("cannot read input: {e}"))),
+            }
+        }
+    }
+
+    fn skip_ws(&mut self) -> Result<Option<u8>, EventError> {
+        while self.fill()? {
+            let b = self.buf[self.pos];
+            if b.is_ascii_whitespace() {
+                self.pos += 1;
+            } else {
+                return Ok(Some(b));
+            }
+        }
+        Ok(None)
+    }
+
+    fn expect(&mut self, want: u8) -> Result<(), EventError> {
+        match self.skip_ws()? {
+            Some(b) if b == want => {
+                self.pos += 1;
+                Ok(())
+            }
+            Some(b) => Err(EventError::Json(format!(
+                "expected `{}`, found `{}`",
+                want as char, b as char
+            ))),
+            None => Err(EventError::Json(format!(
+                "unexpected end of input, expected `{}`",
+                want as char
+            ))),
+        }
+    }
+
+    /// Copies one JSON value (object, list, string or scalar) into `out` (or skips it).
+    fn copy_value(&mut self, mut out: Option<&mut Vec<u8>>) -> Result<(), EventError> {
+        let first = self
+            .skip_ws()?
+            .ok_or_else(|| EventError::Json("unexpected end of input".into()))?;
+        let mut depth: usize = 0;
+        let mut in_string = false;
+        let mut escaped = false;
+        let scalar = !matches!(first, b'{' | b'[' | b'"');
+        let mut started = false;
+        let mut copied: usize = 0;
+        loop {
+            if !self.fill()? {
+                if scalar && started {
+                    return Ok(());
+                }
+                return Err(EventError::Json(
+                    "unexpected end of input inside a value (truncated?)".into(),
+                ));
+            }
+            let chunk = &self.buf[self.pos..self.len];
+            let mut i = 0;
+            let mut done = false;
+            while i < chunk.len() {
+                let b = chunk[i];
+                if in_string {
+                    if escaped {
+                        escaped = false;
+                    } else if b == b'\\' {
+                        escaped = true;
+                    } else if b == b'"' {
+                        in_string = false;
+                        if depth == 0 {
+                            i += 1;
+                            done = true;
+                            break;
+                        }
+                    }
+                } else if scalar {
+                    if matches!(b, b',' | b']' | b'}') || b.is_ascii_whitespace() {
+                        done = true;
+                        break;
+                    }
+                    started = true;
+                } else {
+                    match b {
+                        b'"' => in_string = true,
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' => {
+                            depth = depth.saturating_sub(1);
+                            if depth == 0 {
+                                i += 1;
+                                done = true;
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                i += 1;
+            }
+            if let Some(o) = out.as_deref_mut() {
+                o.extend_from_slice(&chunk[..i]);
+            }
+            copied += i;
+            self.pos += i;
+            if done {
+                return Ok(());
+            }
+            if copied > MAX_RECORD_BYTES {
+                return Err(EventError::Shape(format!(
+                    "a single record is larger than {MAX_RECORD_BYTES} bytes"
+                )));
+            }
+        }
+    }
+
+    /// Reads a JSON string key (returns its raw text without quotes).
+    fn read_key(&mut self) -> Result<Vec<u8>, EventError> {
+        let mut raw = Vec::new();
+        if self.skip_ws()? != Some(b'"') {
+            return Err(EventError::Json("expected an object key".into()));
+        }
+        self.copy_value(Some(&mut raw))?;
+        if raw.len() >= 2 {
+            raw.remove(0);
+            raw.pop();
+        }
+        Ok(raw)
+    }
+
+    /// Scans a top-level object: streams its `Records` / `Events` list, or returns the whole
+    /// object (a single record or an envelope) in `self.element`.
+    fn top_object(&mut self) -> Result<Scan, EventError> {
+        self.expect(b'{')?;
+        let mut whole = b"{".to_vec();
+        let mut first = true;
+        loop {
+            match self.skip_ws()? {
+                Some(b'}') => {
+                    self.pos += 1;
+                    whole.push(b'}');
+                    self.element = whole;
+                    return Ok(Scan::Value);
+                }
+                Some(b',') if !first => {
+                    self.pos += 1;
+                    whole.push(b',');
+                }
+                Some(_) if first => {}
+                Some(b) => {
+                    return Err(EventError::Json(format!(
+                        "expected `,` or `}}`, found `{}`",
+                        b as char
+                    )))
+                }
+                None => {
+                    return Err(EventError::Json(
+                        "unexpected end of input inside an object (truncated?)".into(),
+                    ))
+                }
+            }
+            first = false;
+            let key = self.read_key()?;
+            self.expect(b':')?;
+            let next = self.skip_ws()?;
+            if (key == b"Records" || key == b"Events") && next == Some(b'[') {
+                self.pos += 1;
+                self.frame = Frame::List { in_object: true };
+                return Ok(Scan::End);
+            }
+            whole.push(b'"');
+            whole.extend_from_slice(&key);
+            whole.extend_from_slice(b"\":");
+            self.copy_value(Some(&mut whole))?;
+        }
+    }
+
+    /// Skips the rest of an object after its streamed list.
+    fn finish_object(&mut self) -> Result<(), EventError> {
+        loop {
+            match self.skip_ws()? {
+                Some(b'}') => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                Some(b',') => {
+                    self.pos += 1;
+                    self.read_key()?;
+                    self.expect(b':')?;
+                    self.copy_value(None)?;
+                }
+                Some(b) => {
+                    return Err(EventError::Json(format!(
+                        "expected `,` or `}}`, found `{}`",
+                        b as char
+                    )))
+                }
+                None => {
+                    return Err(EventError::Json(
+                        "unexpected end of input (truncated?)".into(),
+                    ))
+                }
+            }
+        }
+    }
+
+    /// Produces the next raw element into `self.element`; `Ok(false)` at the end of input.
+    fn next_element(&mut self) -> Result<bool, EventError> {
+        loop {
+            match self.frame {
+                Frame::Top => match self.skip_ws()? {
+                    None => return Ok(false),
+                    Some(b'[') => {
+                        self.pos += 1;
+                        self.frame = Frame::List { in_object: false };
+                        // An empty list.
+                        if self.skip_ws()? == Some(b']') {
+                            self.pos += 1;
+                            self.frame = Frame::Top;
+                        }
+                    }
+                    Some(b'{') => {
+                        if let Scan::Value = self.top_object()? {
+                            return Ok(true);
+                        }
+                        if self.skip_ws()? == Some(b']') {
+                            self.pos += 1;
+                            self.frame = Frame::Top;
+                            self.finish_object()?;
+                        }
+                    }
+                    Some(b) => {
+                        return Err(EventError::Json(format!(
+                            "unexpected `{}` where a JSON value should start",
+                            b as char
+                        )))
+                    }
+                },
+                Frame::List { in_object } => {
+                    self.element.clear();
+                    let mut el = std::mem::take(&mut self.element);
+                    let r = self.copy_value(Some(&mut el));
+                    self.element = el;
+                    r?;
+                    match self.skip_ws()? {
+                        Some(b',') => self.pos += 1,
+                        Some(b']') => {
+                            self.pos += 1;
+                            self.frame = Frame::Top;
+                            if in_object {
+                                self.finish_object()?;
+                            }
+                        }
+                        Some(b) => {
+                            return Err(EventError::Json(format!(
+                                "expected `,` or `]` between records, found `{}`",
+                                b as char
+                            )))
+                        }
+                        None => {
+                            return Err(EventError::Json(
+                                "unexpected end of input inside a list (truncated?)".into(),
+                            ))
+                        }
+                    }
+                    return Ok(true);
+                }
+            }
+        }
+    }
+
+    fn record_label(&self) -> String {
+        format!("record-{}", self.counts.records)
+    }
+
+    /// Classifies one element: skipped, a denial, or an error.
+    fn classify(&mut self) {
+        self.counts.records += 1;
+        if !contains(&self.element, b"errorCode") {
+            self.counts.skipped += 1;
+            return;
+        }
+        let value: Value = match serde_json::from_slice(&self.element) {
+            Ok(v) => v,
+            Err(e) => {
+                let id = self.record_label();
+                self.push_error(id, EventError::Json(e.to_string()));
+                return;
+            }
+        };
+        let mut records = Vec::new();
+        if let Err(e) = unwrap_envelopes(value, &mut records, 0) {
+            let id = self.record_label();
+            self.push_error(id, e);
+            return;
+        }
+        for r in records {
+            self.record(r);
+        }
+    }
+
+    fn record(&mut self, value: Value) {
+        let code = value.get("errorCode").and_then(Value::as_str).unwrap_or("");
+        if !is_access_denied_code(code) {
+            self.counts.skipped += 1;
+            return;
+        }
+        let id = value
+            .get("eventID")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| self.record_label());
+        let raw: RawRecord = match serde_json::from_value(value) {
+            Ok(r) => r,
+            Err(e) => return self.push_error(id, EventError::Shape(e.to_string())),
+        };
+        match AccessDeniedEvent::from_raw(raw) {
+            Ok(ev) => {
+                self.counts.denials += 1;
+                self.pending.push_back(Item::Denial(Box::new(ev)));
+            }
+            Err(e) => self.push_error(id, e),
+        }
+    }
+
+    fn push_error(&mut self, event_id: String, error: EventError) {
+        self.counts.errors += 1;
+        self.pending.push_back(Item::Error { event_id, error });
+    }
+}
+
+/// EventBridge envelopes, LookupEvents entries and nested `Records` → plain records.
+fn unwrap_envelopes(value: Value, out: &mut Vec<Value>, depth: usize) -> Result<(), EventError> {
+    if depth > 3 {
+        return Err(EventError::Shape("envelopes nested too deeply".into()));
+    }
+    let Value::Object(mut obj) = value else {
+        return Err(EventError::Shape("a record must be a json object".into()));
+    };
+    if let Some(detail) = obj.remove("detail") {
+        let dt = obj.get("detail-type").and_then(Value::as_str).unwrap_or("");
+        if dt != "AWS API Call via CloudTrail" {
+            return Err(EventError::Shape(format!(
+                "EventBridge event with detail-type `{dt}`: only `AWS API Call via CloudTrail` is accepted"
+            )));
+        }
+        return unwrap_envelopes(detail, out, depth + 1);
+    }
+    if let Some(Value::String(inner)) = obj.get("CloudTrailEvent") {
+        let v: Value = serde_json::from_str(inner)
+            .map_err(|e| EventError::Json(format!("CloudTrailEvent: {e}")))?;
+        return unwrap_envelopes(v, out, depth + 1);
+    }
+    if let Some(Value::Array(items)) = obj.remove("Records") {
+        for i in items {
+            unwrap_envelopes(i, out, depth + 1)?;
+        }
+        return Ok(());
+    }
+    out.push(Value::Object(obj));
+    Ok(())
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    let Some((&first, rest)) = needle.split_first() else {
+        return true;
+    };
+    let mut start = 0;
+    while let Some(i) = hay[start..].iter().position(|&b| b == first) {
+        let at = start + i;
+        if hay[at + 1..].starts_with(rest) {
+            return true;
+        }
+        start = at + 1;
+    }
+    false
+}
+
+impl<R: Read> Iterator for RecordReader<R> {
+    type Item = Item;
+
+    fn next(&mut self) -> Option<Item> {
+        loop {
+            if let Some(item) = self.pending.pop_front() {
+                return Some(item);
+            }
+            if self.failed {
+                return None;
+            }
+            match self.next_element() {
+                Ok(true) => self.classify(),
+                Ok(false) => return None,
+                Err(e) => {
+                    // The input's structure is broken: report once and stop (nothing after the
+                    // break can be located reliably).
+                    self.failed = true;
+                    self.counts.errors += 1;
+                    let id = format!("input-after-record-{}", self.counts.records);
+                    return Some(Item::Error {
+                        event_id: id,
+                        error: e,
+                    });
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> (Vec<String>, Counts) {
+        let mut r = RecordReader::new(text.as_bytes());
+        let mut out = Vec::new();
+        for item in r.by_ref() {
+            match item {
+                Item::Denial(e) => out.push(e.event_id.clone()),
+                Item::Error { event_id, error } => out.push(format!("ERR {event_id}: {error}")),
+            }
+        }
+        (out, r.counts)
+    }
+
+    const REC: &str = r#"{"eventID":"E1","eventSource":"s3.amazonaws.com","eventName":"GetObject","errorCode":"AccessDenied","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/a","accountId":"111122223333"}}"#;
+
+    #[test]
+    fn forms() {
+        let ok = |t: &str| read(t).0;
+        assert_eq!(ok(REC), vec!["E1"]);
+        assert_eq!(
+            ok(&format!("{{\"Records\": [{REC}, {{\"eventID\":\"x\"}}]}}")),
+            vec!["E1"]
+        );
+        assert_eq!(ok(&format!("[{REC},{REC}]")), vec!["E1", "E1"]);
+        assert_eq!(ok(&format!("{REC}\n{REC}\n")), vec!["E1", "E1"]);
+        let eb = format!("{{\"detail-type\":\"AWS API Call via CloudTrail\",\"source\":\"aws.s3\",\"detail\":{REC}}}");
+        assert_eq!(ok(&eb), vec!["E1"]);
+        let le =
+            serde_json::json!({"Events": [{"EventId": "E1", "CloudTrailEvent": REC}]}).to_string();
+        assert_eq!(ok(&le), vec!["E1"]);
+        assert_eq!(
+            ok(&format!(
+                "{{\"Other\": 1, \"Records\": [{REC}], \"Trailer\": {{\"a\": [1]}}}}"
+            )),
+            vec!["E1"]
+        );
+    }
+
+    #[test]
+    fn broken_records_do_not_stop_the_batch() {
+        let text = format!("{{\"Records\": [{REC}, {{\"eventID\":\"E2\",\"errorCode\":\"AccessDenied\"}}, {REC}]}}");
+        let (out, counts) = read(&text);
+        assert_eq!(out.len(), 3);
+        assert!(out[1].starts_with("ERR E2"), "{out:?}");
+        assert_eq!(counts.denials, 2);
+        let (out, _) = read(&format!(
+            "{REC}\n{{\"eventID\": \"E3\", \"errorCode\": \"AccessDenied\", oops}}\n"
+        ));
+        assert!(out[1].starts_with("ERR"), "{out:?}");
+    }
+
+    #[test]
+    fn truncated_input_is_an_error() {
+        let (out, _) = read(&format!("{{\"Records\": [{REC}, {{\"eventID\": \"E"));
+        assert_eq!(out[0], "E1");
+        assert!(out[1].contains("truncated"), "{out:?}");
+    }
+}
