@@ -67,7 +67,19 @@ pub fn condition(c: &Condition, ctx: &Context, reasons: &mut Vec<Reason>) -> Tri
         Lookup::Present(v) => &v.values,
         Lookup::Absent => &[],
     };
+    // A key whose values are all empty strings is a null data set (IAM User Guide,
+    // single- vs multivalued context keys): Null sees it as absent, the set qualifiers as empty.
+    let null_set = values.iter().all(|v| v.is_empty());
     let present = matches!(found, Lookup::Present(_)) && !values.is_empty();
+    if null_set && present && (op.op == ConditionOp::Null || op.qualifier.is_some()) {
+        if op.op == ConditionOp::Null {
+            return null_condition(c, false, reasons);
+        }
+        return match op.qualifier {
+            Some(SetQualifier::ForAllValues) => Tri::Yes,
+            _ => Tri::No,
+        };
+    }
     if op.op == ConditionOp::Null {
         return null_condition(c, present, reasons);
     }
@@ -252,8 +264,18 @@ fn ordered(op: &ConditionOp, ord: Option<std::cmp::Ordering>) -> bool {
 pub fn parse_date(s: &str) -> Option<f64> {
     use chrono::{DateTime, NaiveDate, NaiveDateTime};
     let s = s.trim();
+    if s.len() == 4 && s.bytes().all(|b| b.is_ascii_digit()) {
+        // W3C ISO 8601 `YYYY`.
+        let date = NaiveDate::from_ymd_opt(s.parse().ok()?, 1, 1)?;
+        return Some(date.and_hms_opt(0, 0, 0)?.and_utc().timestamp() as f64);
+    }
     if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
         return s.parse::<f64>().ok();
+    }
+    if s.len() == 7 && s.as_bytes().get(4) == Some(&b'-') {
+        // W3C ISO 8601 `YYYY-MM`.
+        let date = NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d").ok()?;
+        return Some(date.and_hms_opt(0, 0, 0)?.and_utc().timestamp() as f64);
     }
     if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
         return Some(dt.timestamp_millis() as f64 / 1000.0);

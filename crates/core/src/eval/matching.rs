@@ -124,11 +124,58 @@ pub fn arn_match(parts: &[PatternPart], value: &str) -> bool {
     arn_segments_match(&segments, parts, value)
 }
 
-/// [`arn_match`] for a parsed pattern, using the fields split once at parse time.
+/// `Resource` element matching: field by field as [`arn_match`], except that a `*` ending one of
+/// the first five fields may expand beyond the colon (IAM User Guide, Resource element: "If the
+/// * wildcard is the last character of a resource ARN segment, it can expand to match beyond the
+/// colon boundaries").
 pub fn arn_match_pattern(p: &Pattern, resolved: &[PatternPart], value: &str) -> bool {
-    match (&p.arn_segments, p.has_variables) {
-        (Some(segments), false) => arn_segments_match(segments, resolved, value),
-        _ => arn_match(resolved, value),
+    let owned;
+    let segments = match (&p.arn_segments, p.has_variables) {
+        (Some(segments), false) => segments,
+        _ => match resolved {
+            [PatternPart::Star] => return true,
+            [PatternPart::Literal(l)] => return l == value,
+            _ => match crate::policy::split_arn(resolved) {
+                Some(s) => {
+                    owned = s;
+                    &owned
+                }
+                None => return pattern_glob(resolved, value),
+            },
+        },
+    };
+    if value.split(':').count() < 6 {
+        return pattern_glob(resolved, value);
+    }
+    resource_fields_match(segments, value)
+}
+
+fn resource_fields_match(segments: &[Vec<PatternPart>], value: &str) -> bool {
+    let Some((seg, rest_segments)) = segments.split_first() else {
+        return value.is_empty();
+    };
+    if rest_segments.is_empty() {
+        return pattern_glob(seg, value);
+    }
+    if matches!(seg.last(), Some(PatternPart::Star)) {
+        // Try every colon the trailing `*` could stop before.
+        let mut start = 0;
+        while let Some(i) = value[start..].find(':') {
+            let at = start + i;
+            if pattern_glob(seg, &value[..at])
+                && resource_fields_match(rest_segments, &value[at + 1..])
+            {
+                return true;
+            }
+            start = at + 1;
+        }
+        return false;
+    }
+    match value.split_once(':') {
+        Some((field, rest)) => {
+            pattern_glob(seg, field) && resource_fields_match(rest_segments, rest)
+        }
+        None => false,
     }
 }
 
