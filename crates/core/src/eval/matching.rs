@@ -125,9 +125,9 @@ pub fn arn_match(parts: &[PatternPart], value: &str) -> bool {
 }
 
 /// `Resource` element matching: field by field as [`arn_match`], except that a `*` ending one of
-/// the first five fields may expand beyond the colon (IAM User Guide, Resource element: "If the
-/// * wildcard is the last character of a resource ARN segment, it can expand to match beyond the
-/// colon boundaries").
+/// the first five fields may expand beyond the colon (IAM User Guide, Resource element: a
+/// wildcard that is the last character of a resource ARN segment can expand to match beyond the
+/// colon boundaries).
 pub fn arn_match_pattern(p: &Pattern, resolved: &[PatternPart], value: &str) -> bool {
     let owned;
     let segments = match (&p.arn_segments, p.has_variables) {
@@ -144,10 +144,8 @@ pub fn arn_match_pattern(p: &Pattern, resolved: &[PatternPart], value: &str) -> 
             },
         },
     };
-    if value.split(':').count() < 6 {
-        return pattern_glob(resolved, value);
-    }
     resource_fields_match(segments, value)
+        || (value.bytes().filter(|b| *b == b':').count() < 5 && pattern_glob(resolved, value))
 }
 
 fn resource_fields_match(segments: &[Vec<PatternPart>], value: &str) -> bool {
