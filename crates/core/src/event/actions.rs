@@ -103,15 +103,21 @@ pub struct Target {
 /// Finds the resource `action` acted on.
 pub fn resource_for(event: &AccessDeniedEvent, action: &str) -> Result<Target, EventError> {
     let types = iam_data::resource_types_for_action(action);
+    let listed_account = |arn: &str| {
+        event
+            .resources
+            .iter()
+            .find(|r| r.arn.as_deref() == Some(arn))
+            .and_then(|r| r.account_id.clone())
+    };
     let account_of = |arn: &str| -> Option<String> {
         arn_account(arn)
             .map(str::to_string)
+            .or_else(|| listed_account(arn))
             .or_else(|| {
-                event
-                    .resources
-                    .iter()
-                    .find(|r| r.arn.as_deref() == Some(arn))
-                    .and_then(|r| r.account_id.clone())
+                // An S3 object belongs to its bucket's owner.
+                let bucket = arn.strip_prefix("arn:aws:s3:::")?.split('/').next()?;
+                listed_account(&format!("arn:aws:s3:::{bucket}"))
             })
             .or_else(|| event.recipient_account.clone())
     };
