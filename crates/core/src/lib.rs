@@ -9,6 +9,7 @@
 
 pub mod eval;
 pub mod event;
+pub mod explain;
 pub mod iam_data;
 pub mod policy;
 pub mod simulate;

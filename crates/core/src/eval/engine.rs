@@ -46,6 +46,8 @@ pub enum GateOutcome {
     /// AWS exempts this request from the gate (management account, service-linked role,
     /// service without RCP support).
     Exempt,
+    /// The gate's policies could not be read.
+    Unknown,
 }
 
 /// A statement that matched (or may match) the request.
@@ -71,6 +73,9 @@ pub struct GateResult {
     pub outcome: GateOutcome,
     /// Whether this gate must change for the request to be allowed.
     pub blocking: bool,
+    /// Whether this gate lacks an allow the request needs (a gate can both deny and lack an
+    /// allow: removing the deny alone would not be enough).
+    pub missing_allow: bool,
     pub matched: Vec<MatchedStatement>,
     /// Why the gate is exempt or not applicable, when it is.
     pub note: Option<&'static str>,
@@ -169,6 +174,7 @@ fn gate(kind: GateKind, level: Option<usize>) -> GateResult {
         level,
         outcome: GateOutcome::NotApplicable,
         blocking: false,
+        missing_allow: false,
         matched: Vec::new(),
         note: None,
         allow: Tri::No,
@@ -434,7 +440,7 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Evaluation {
             &mut unevaluated,
         ));
         Some(gates.len() - 1)
-    } else if kind == PrincipalType::FederatedUser {
+    } else if kind == PrincipalType::FederatedUser && !set.session_policies_unknown {
         // GetFederationToken without a session policy gives a session with no permissions.
         let mut g = exempt(
             GateKind::Session,
@@ -448,6 +454,36 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Evaluation {
     } else {
         None
     };
+    // Gates whose policies could not be read: possibly allowing, possibly denying.
+    for (unknown, _) in &set.unknown_gates {
+        let mut found = false;
+        for g in gates.iter_mut().filter(|g| g.kind == *unknown) {
+            found = true;
+            g.applies = true;
+            g.allow = g.allow.or(Tri::Maybe);
+            g.deny = g.deny.or(Tri::Maybe);
+            if g.deny != Tri::Yes {
+                g.outcome = GateOutcome::Unknown;
+                g.note = Some("its policies could not be read");
+            }
+        }
+        let relevant = match unknown {
+            GateKind::Scp | GateKind::IdentityBased | GateKind::PermissionsBoundary | GateKind::Session => identity_side,
+            _ => true,
+        };
+        if !found && relevant {
+            let mut g = gate(*unknown, None);
+            g.applies = true;
+            g.allow = Tri::Maybe;
+            g.deny = Tri::Maybe;
+            g.note = Some("its policies could not be read");
+            g.outcome = GateOutcome::Unknown;
+            gates.push(g);
+        }
+    }
+    let boundary_idx = boundary_idx.or_else(|| gates.iter().position(|g| g.kind == GateKind::PermissionsBoundary));
+    let session_idx = session_idx.or_else(|| gates.iter().position(|g| g.kind == GateKind::Session));
+    let any_unknown_gate = !set.unknown_gates.is_empty();
     let idx = Indices {
         resource: resource_idx,
         identity: identity_idx,
@@ -456,15 +492,17 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Evaluation {
     };
     let must_grant = set.resource.as_ref().is_some_and(|r| r.kind.must_grant());
     let (decision, blocking) = combine(&gates, req, &idx, must_grant, Mode::Default);
-    let (conclusive, range) = if unevaluated.is_empty() {
+    let (conclusive, range) = if unevaluated.is_empty() && !any_unknown_gate {
         (true, (decision, decision))
     } else {
         let (low, _) = combine(&gates, req, &idx, must_grant, Mode::Restrictive);
         let (high, _) = combine(&gates, req, &idx, must_grant, Mode::Permissive);
         (low == decision && high == decision, (low, high))
     };
-    for (g, b) in gates.iter_mut().zip(blocking) {
+    for (g, (deny, missing)) in gates.iter_mut().zip(blocking) {
+        let b = deny || missing;
         g.blocking = b;
+        g.missing_allow = missing;
         if b && g.kind == GateKind::ResourceBased && g.outcome == GateOutcome::NotApplicable {
             g.outcome = GateOutcome::ImplicitDeny;
         }
@@ -492,12 +530,13 @@ fn combine(
     idx: &Indices,
     must_grant: bool,
     mode: Mode,
-) -> (Decision, Vec<bool>) {
+) -> (Decision, Vec<(bool, bool)>) {
+    let mut denies = vec![false; gates.len()];
     let mut blocking = vec![false; gates.len()];
     let mut any_deny = false;
     for (i, g) in gates.iter().enumerate() {
         if g.applies && holds(g.deny, Effect::Deny, mode) {
-            blocking[i] = true;
+            denies[i] = true;
             any_deny = true;
         }
         if g.applies
@@ -573,5 +612,5 @@ fn combine(
     } else {
         Decision::Allowed
     };
-    (decision, blocking)
+    (decision, denies.into_iter().zip(blocking).collect())
 }

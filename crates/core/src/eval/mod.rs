@@ -24,7 +24,7 @@ pub use engine::{
 };
 pub use matching::{arn_match, Grant};
 pub use policy_set::{NamedPolicy, OrgLevel, PolicySet, ResourceKind, ResourceSide, RCP_SERVICES};
-pub use report::{GateReport, Report, StatementReport, UnevaluatedReport};
+pub use report::{policy_of, GateReport, Report, StatementReport, UnevaluatedReport};
 pub use request::{arn_account, role_arn_of_session, Principal, PrincipalType, Request};
 
 /// Three-valued truth: a statement or condition that cannot be evaluated is `Maybe`.

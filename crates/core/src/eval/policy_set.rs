@@ -89,6 +89,13 @@ pub struct PolicySet {
     pub vpc_endpoints: Vec<NamedPolicy>,
     /// The organization's management account (exempt from SCPs and RCPs).
     pub management_account: Option<String>,
+    /// Gates whose policies could not be read (with why): the engine treats them as possibly
+    /// allowing and possibly denying, so the decision is inconclusive unless another gate
+    /// decides for certain.
+    pub unknown_gates: Vec<(super::GateKind, String)>,
+    /// Session policies are not known (CloudTrail does not show them): a federated-user session
+    /// is then not assumed to lack one.
+    pub session_policies_unknown: bool,
 }
 
 /// Services whose resources RCPs apply to (Organizations user guide, "Resource control policies",

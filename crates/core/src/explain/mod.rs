@@ -1,0 +1,426 @@
+//! From the engine's answer to the result users read (CONTRACT.md §1): the `AssessmentResult`
+//! chosen by the contract's ordering rule, every blocking gate in `AllReasons`, the denying
+//! statements quoted as written, least-privilege `PoliciesToAdd` for every missing allow, a short
+//! `Explanation`, the evaluated `Request`, and what could not be evaluated.
+//!
+//! The fix is checked before it is claimed: every policy to add is applied and every denying
+//! statement dropped in a copy of the policy set, the request is evaluated again, and
+//! `FixVerified` says whether the engine then allows it.
+
+mod assessment;
+mod fix;
+
+pub use assessment::Assessment;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::eval::{evaluate, Decision, Evaluation, GateKind, GateOutcome, PolicySet, PrincipalType, Request};
+use crate::event::{MessageHint, PolicyTypeHint};
+
+/// One denying statement (`ResultDetails.ExplicitDenyPolicies[]`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DenyPolicy {
+    pub attachment_target_arn: String,
+    pub policy_arn: String,
+    pub policy_name: String,
+    pub policy_statement: Value,
+}
+
+/// One missing allow (`ResultDetails.PoliciesToAdd[]`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PolicyToAdd {
+    pub attachment_target_arn: String,
+    pub policy: Value,
+}
+
+/// `ResultDetails`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ResultDetails {
+    pub explicit_deny_policies: Vec<DenyPolicy>,
+    pub policies_to_add: Vec<PolicyToAdd>,
+}
+
+/// A request as evaluated (`Request[]`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RequestSummary {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub principal: Option<String>,
+    pub principal_type: PrincipalType,
+    pub action: String,
+    pub resource: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_account: Option<String>,
+    pub decision: Decision,
+    pub context: Map<String, Value>,
+}
+
+/// Something that could not be evaluated (`Unevaluated[]`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UnevaluatedEntry {
+    pub gate: GateKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub statement_index: Option<usize>,
+    pub reason: String,
+}
+
+/// The result of one event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DiagnosisResult {
+    pub event_id: String,
+    pub assessment_result: Assessment,
+    pub result_details: ResultDetails,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub all_reasons: Vec<Assessment>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub request: Vec<RequestSummary>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unevaluated: Vec<UnevaluatedEntry>,
+    /// Whether applying `PoliciesToAdd` and removing `ExplicitDenyPolicies` makes the engine
+    /// allow every request of the event (absent when there is nothing to fix).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix_verified: Option<bool>,
+    /// What still blocks after the fix, when it does not suffice.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fix_remaining: Vec<Assessment>,
+    /// Set when the error message's hint disagrees with the engine.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint_disagreement: Option<String>,
+}
+
+impl DiagnosisResult {
+    fn bare(event_id: &str, a: Assessment, message: Option<String>) -> Self {
+        DiagnosisResult {
+            event_id: event_id.to_string(),
+            assessment_result: a,
+            result_details: ResultDetails::default(),
+            error_message: message,
+            all_reasons: Vec::new(),
+            explanation: None,
+            request: Vec::new(),
+            unevaluated: Vec::new(),
+            fix_verified: None,
+            fix_remaining: Vec::new(),
+            hint_disagreement: None,
+        }
+    }
+
+    /// An `Error` result.
+    pub fn error(event_id: &str, message: impl Into<String>) -> Self {
+        Self::bare(event_id, Assessment::Error, Some(message.into()))
+    }
+
+    /// An `Invalid action` result.
+    pub fn invalid_action(event_id: &str, message: impl Into<String>) -> Self {
+        Self::bare(event_id, Assessment::InvalidAction, Some(message.into()))
+    }
+}
+
+/// One evaluated request with its policies.
+pub struct Evaluated<'a> {
+    pub request: &'a Request,
+    pub set: &'a PolicySet,
+    pub evaluation: Evaluation,
+}
+
+/// A blocking gate of one request, with its assessment.
+#[derive(Debug, Clone)]
+pub(crate) struct Blocker {
+    pub request: usize,
+    pub gate: usize,
+    pub assessment: Assessment,
+    pub deny: bool,
+}
+
+fn rank(a: Assessment) -> (u8, u8) {
+    use Assessment::*;
+    match a {
+        ExplicitDenyScp => (0, 0),
+        ExplicitDenyRcp => (0, 1),
+        ExplicitDenyVpce => (0, 2),
+        ExplicitDenyResource => (0, 3),
+        ExplicitDenyIdentity => (0, 4),
+        ExplicitDenyBoundary => (0, 5),
+        ExplicitDenySession => (0, 6),
+        MissingAllowScp => (1, 0),
+        MissingAllowRcp => (1, 1),
+        MissingAllowVpce => (1, 2),
+        MissingAllowsCrossAccount => (1, 3),
+        MissingAllowIdentity => (1, 3),
+        MissingAllowResourceCrossAccount | MissingAllowResource => (1, 3),
+        MissingAllowBoundary => (1, 4),
+        MissingAllowSession => (1, 5),
+        Allowed | InvalidAction | Error => (2, 0),
+    }
+}
+
+fn blockers(evals: &[Evaluated<'_>]) -> Vec<Blocker> {
+    let mut out = Vec::new();
+    for (ri, e) in evals.iter().enumerate() {
+        if e.evaluation.decision == Decision::Allowed {
+            continue;
+        }
+        let gates = &e.evaluation.gates;
+        let blocked = |k: GateKind| gates.iter().any(|g| g.missing_allow && g.kind == k);
+        let both = blocked(GateKind::IdentityBased) && blocked(GateKind::ResourceBased);
+        let cross = e.request.is_cross_account();
+        for (gi, g) in gates.iter().enumerate().filter(|(_, g)| g.blocking) {
+            if g.outcome == GateOutcome::ExplicitDeny {
+                out.push(Blocker {
+                    request: ri,
+                    gate: gi,
+                    assessment: Assessment::deny(g.kind),
+                    deny: true,
+                });
+            }
+            if g.missing_allow {
+                out.push(Blocker {
+                    request: ri,
+                    gate: gi,
+                    assessment: Assessment::missing(g.kind, cross, both),
+                    deny: false,
+                });
+            }
+        }
+    }
+    out.sort_by_key(|b| rank(b.assessment));
+    out
+}
+
+/// Explains the evaluations of one event.
+pub fn explain(event_id: &str, evals: &[Evaluated<'_>], hint: Option<&MessageHint>) -> DiagnosisResult {
+    let mut result = DiagnosisResult::bare(event_id, Assessment::Allowed, None);
+    result.request = evals.iter().map(summary).collect();
+    result.unevaluated = evals.iter().flat_map(unevaluated).collect();
+    let denied: Vec<&Evaluated<'_>> = evals.iter().filter(|e| e.evaluation.decision != Decision::Allowed).collect();
+    let maybe_allowed = evals.iter().any(|e| e.evaluation.decision_range.1 == Decision::Allowed && !e.evaluation.conclusive);
+    let all_maybe = !denied.is_empty() && denied.iter().all(|e| e.evaluation.decision_range.1 == Decision::Allowed);
+    if denied.is_empty() || all_maybe {
+        if maybe_allowed {
+            result.assessment_result = Assessment::Error;
+            let reasons = result.unevaluated.iter().map(|u| u.reason.clone()).collect::<Vec<_>>().join("; ");
+            result.error_message = Some(format!(
+                "inconclusive: the request may be allowed or denied depending on what could not be evaluated: {reasons}"
+            ));
+            result.all_reasons = blockers(evals).into_iter().map(|b| b.assessment).collect();
+            dedupe(&mut result.all_reasons);
+            return result;
+        }
+        result.error_message = Some(
+            "the policies as they are now allow this request: they changed since the event, or the denial came from something not modelled (S3 ACLs or Block Public Access, KMS grants, a session policy the event does not show)"
+                .into(),
+        );
+        return result;
+    }
+    let blocks = blockers(evals);
+    let Some(first) = blocks.first() else {
+        return DiagnosisResult::error(event_id, "the engine denied the request without a blocking gate");
+    };
+    result.assessment_result = first.assessment;
+    result.all_reasons = blocks.iter().map(|b| b.assessment).collect();
+    dedupe(&mut result.all_reasons);
+    result.result_details.explicit_deny_policies = fix::deny_policies(evals, &blocks);
+    let additions = fix::policies_to_add(evals, &blocks);
+    result.result_details.policies_to_add = additions.iter().map(|a| a.public.clone()).collect();
+    let (verified, remaining) = fix::verify(evals, &blocks, &additions);
+    result.fix_verified = Some(verified);
+    result.fix_remaining = remaining;
+    result.explanation = Some(explanation(evals, &blocks, &result));
+    result.hint_disagreement = hint.and_then(|h| disagreement(h, &blocks));
+    result
+}
+
+fn dedupe(v: &mut Vec<Assessment>) {
+    let mut seen = Vec::new();
+    v.retain(|a| {
+        if seen.contains(a) {
+            false
+        } else {
+            seen.push(*a);
+            true
+        }
+    });
+}
+
+fn summary(e: &Evaluated<'_>) -> RequestSummary {
+    let view = crate::event::view::RequestView::of(e.request, crate::event::ActionSource::EventMap);
+    RequestSummary {
+        principal: e
+            .request
+            .principal
+            .arn
+            .clone()
+            .or_else(|| e.request.principal.service.clone())
+            .or_else(|| e.request.principal.federated_provider.clone()),
+        principal_type: e.request.principal.principal_type(),
+        action: e.request.action.clone(),
+        resource: e.request.resource.clone(),
+        resource_account: e.request.resource_account.clone(),
+        decision: e.evaluation.decision,
+        context: view.context,
+    }
+}
+
+fn unevaluated(e: &Evaluated<'_>) -> Vec<UnevaluatedEntry> {
+    let mut out: Vec<UnevaluatedEntry> = e
+        .evaluation
+        .unevaluated
+        .iter()
+        .map(|u| {
+            let np = crate::eval::policy_of(e.set, u.kind, u.level, u.policy);
+            let st = np.and_then(|p| p.policy.statements.get(u.statement));
+            UnevaluatedEntry {
+                gate: u.kind,
+                policy_name: np.map(|p| p.name.clone()),
+                policy_arn: np.and_then(|p| p.arn.clone()),
+                sid: st.and_then(|s| s.sid.clone()),
+                statement_index: Some(u.statement),
+                reason: u.reasons.iter().map(|r| r.to_string()).collect::<Vec<_>>().join("; "),
+            }
+        })
+        .collect();
+    out.extend(e.set.unknown_gates.iter().map(|(g, why)| UnevaluatedEntry {
+        gate: *g,
+        policy_name: None,
+        policy_arn: None,
+        sid: None,
+        statement_index: None,
+        reason: why.clone(),
+    }));
+    out
+}
+
+fn gate_words(g: GateKind) -> &'static str {
+    match g {
+        GateKind::Scp => "service control policy",
+        GateKind::Rcp => "resource control policy",
+        GateKind::VpcEndpoint => "VPC endpoint policy",
+        GateKind::ResourceBased => "resource-based policy",
+        GateKind::IdentityBased => "identity-based policy",
+        GateKind::PermissionsBoundary => "permissions boundary",
+        GateKind::Session => "session policy",
+    }
+}
+
+fn explanation(evals: &[Evaluated<'_>], blocks: &[Blocker], result: &DiagnosisResult) -> String {
+    let mut s = String::new();
+    if let Some(first) = blocks.first() {
+        let e = &evals[first.request];
+        let who = e.request.principal.arn.clone().unwrap_or_else(|| format!("{:?}", e.request.principal.principal_type()));
+        s.push_str(&format!("{who} was denied {} on {}. ", e.request.action, e.request.resource));
+        let g = &e.evaluation.gates[first.gate];
+        if first.deny {
+            let deny = result.result_details.explicit_deny_policies.first();
+            match deny {
+                Some(d) => s.push_str(&format!(
+                    "The {} {} attached to {} explicitly denies it",
+                    gate_words(g.kind),
+                    d.policy_name,
+                    d.attachment_target_arn
+                )),
+                None => s.push_str(&format!("A {} explicitly denies it", gate_words(g.kind))),
+            }
+        } else {
+            s.push_str(&format!("No {} allows it", gate_words(g.kind)));
+        }
+        let others = result.all_reasons.len().saturating_sub(1);
+        if others > 0 {
+            s.push_str(&format!(", and {others} more gate(s) also block it (see AllReasons)"));
+        }
+        s.push_str(". ");
+    }
+    let deny_count = result.result_details.explicit_deny_policies.len();
+    let add_count = result.result_details.policies_to_add.len();
+    match (deny_count, add_count) {
+        (0, 0) => {}
+        (d, 0) => s.push_str(&format!("Remove or narrow the {d} denying statement(s) in ExplicitDenyPolicies.")),
+        (0, a) => s.push_str(&format!("Add the {a} policy statement(s) in PoliciesToAdd.")),
+        (d, a) => s.push_str(&format!(
+            "Remove or narrow the {d} denying statement(s) and add the {a} policy statement(s) in PoliciesToAdd."
+        )),
+    }
+    if result.fix_verified == Some(false) {
+        s.push_str(" That alone does not make the request allowed (see FixRemaining).");
+    }
+    s.trim().to_string()
+}
+
+fn hint_gate(t: PolicyTypeHint) -> GateKind {
+    match t {
+        PolicyTypeHint::IdentityBased => GateKind::IdentityBased,
+        PolicyTypeHint::ResourceBased | PolicyTypeHint::RoleTrustPolicy => GateKind::ResourceBased,
+        PolicyTypeHint::PermissionsBoundary => GateKind::PermissionsBoundary,
+        PolicyTypeHint::SessionPolicy => GateKind::Session,
+        PolicyTypeHint::ServiceControlPolicy => GateKind::Scp,
+        PolicyTypeHint::ResourceControlPolicy => GateKind::Rcp,
+        PolicyTypeHint::VpcEndpointPolicy => GateKind::VpcEndpoint,
+    }
+}
+
+fn gate_of(a: Assessment) -> Option<GateKind> {
+    use Assessment::*;
+    Some(match a {
+        ExplicitDenyScp | MissingAllowScp => GateKind::Scp,
+        ExplicitDenyRcp | MissingAllowRcp => GateKind::Rcp,
+        ExplicitDenyVpce | MissingAllowVpce => GateKind::VpcEndpoint,
+        ExplicitDenyResource | MissingAllowResource | MissingAllowResourceCrossAccount => GateKind::ResourceBased,
+        ExplicitDenyIdentity | MissingAllowIdentity => GateKind::IdentityBased,
+        ExplicitDenyBoundary | MissingAllowBoundary => GateKind::PermissionsBoundary,
+        ExplicitDenySession | MissingAllowSession => GateKind::Session,
+        MissingAllowsCrossAccount => GateKind::IdentityBased,
+        Allowed | InvalidAction | Error => return None,
+    })
+}
+
+fn disagreement(hint: &MessageHint, blocks: &[Blocker]) -> Option<String> {
+    let t = hint.policy_type?;
+    let wanted = hint_gate(t);
+    let explicit = hint.explicit_deny;
+    let matches = blocks.iter().any(|b| {
+        let gate_ok = gate_of(b.assessment) == Some(wanted)
+            || (b.assessment == Assessment::MissingAllowsCrossAccount && wanted == GateKind::ResourceBased);
+        gate_ok && explicit.is_none_or(|x| x == b.deny)
+    });
+    if matches {
+        return None;
+    }
+    let kind = match explicit {
+        Some(true) => "an explicit deny in",
+        Some(false) => "a missing allow in",
+        None => "",
+    };
+    let now = blocks.iter().map(|b| b.assessment.as_str()).collect::<Vec<_>>().join("; ");
+    Some(format!(
+        "the error message blames {kind} a {}, but the current policies show: {now} (the policies may have changed since the event)",
+        gate_words(wanted)
+    ))
+}
+
+/// Evaluates and explains in one call (for callers that hold requests and sets).
+pub fn diagnose(event_id: &str, items: &[(Request, PolicySet)], hint: Option<&MessageHint>) -> DiagnosisResult {
+    let evals: Vec<Evaluated<'_>> = items
+        .iter()
+        .map(|(r, s)| Evaluated {
+            request: r,
+            set: s,
+            evaluation: evaluate(r, s),
+        })
+        .collect();
+    explain(event_id, &evals, hint)
+}
