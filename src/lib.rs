@@ -7,4 +7,7 @@
 
 pub use access_undenied_core as core;
 
+pub mod app;
+pub mod collect;
 pub mod input;
+pub mod text;

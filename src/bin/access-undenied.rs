@@ -21,6 +21,9 @@ struct Cli {
     /// Verbosity of diagnostics on stderr (0-3).
     #[arg(short = 'v', long = "verbosity", global = true, default_value_t = 0)]
     verbosity: u8,
+    /// AWS profile of the credential chain.
+    #[arg(long, global = true)]
+    profile: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -33,6 +36,43 @@ enum Format {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Diagnose access-denied events: which policy denied, and the least-privilege fix.
+    Analyze {
+        /// One event, {"Records":[...]}, an EventBridge envelope, LookupEvents output, NDJSON,
+        /// or a CloudTrail log file (.json / .json.gz); "-" reads stdin.
+        #[arg(long)]
+        events_file: PathBuf,
+        /// Organization data written by `get-scps`.
+        #[arg(long)]
+        scp_file: Option<PathBuf>,
+        /// Role assumed to read Organizations.
+        #[arg(long)]
+        management_account_role_arn: Option<String>,
+        /// Role assumed in every other account involved.
+        #[arg(long, default_value = "AccessUndeniedRole")]
+        cross_account_role_name: String,
+        /// `sts:ExternalId` for the cross-account role.
+        #[arg(long)]
+        external_id: Option<String>,
+        /// Writes {"Results": [...]} to this file.
+        #[arg(long)]
+        output_file: Option<PathBuf>,
+        /// Nothing on stdout.
+        #[arg(long)]
+        suppress_output: bool,
+        /// Runs offline from a snapshot file instead of AWS.
+        #[arg(long)]
+        snapshot: Option<PathBuf>,
+        /// Also writes everything read from AWS to this snapshot file.
+        #[arg(long)]
+        save_snapshot: Option<PathBuf>,
+        /// Output format on stdout.
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+        /// Events diagnosed concurrently.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
     /// Evaluate a request against policies of every type, offline, and say why.
     Simulate {
         /// A JSON document (request + policies), a JSON list of them, or NDJSON; "-" reads stdin.
@@ -53,6 +93,102 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Json)]
         format: Format,
     },
+}
+
+async fn analyze(
+    cli_profile: Option<String>,
+    verbosity: u8,
+    args: AnalyzeArgs,
+) -> anyhow::Result<ExitCode> {
+    use access_undenied::collect::snapshot::{
+        Recording, ScpFile, Snapshot, SnapshotSource, WithOrganizations,
+    };
+    use access_undenied::collect::PolicySource;
+    use futures::StreamExt as _;
+
+    let input = access_undenied::input::open(&args.events_file)?;
+    let base: Box<dyn PolicySource> = match &args.snapshot {
+        Some(path) => Box::new(SnapshotSource {
+            snapshot: Snapshot::load(path)?,
+        }),
+        None => {
+            let settings = access_undenied::collect::aws::AwsSettings {
+                profile: cli_profile,
+                cross_account_role_name: args.cross_account_role_name.clone(),
+                management_account_role_arn: args.management_account_role_arn.clone(),
+                external_id: args.external_id.clone(),
+            };
+            Box::new(access_undenied::collect::aws::AwsSource::new(settings).await?)
+        }
+    };
+    let with_orgs: Box<dyn PolicySource> = match &args.scp_file {
+        Some(path) => Box::new(WithOrganizations {
+            inner: base,
+            organizations: ScpFile::load(path)?.organizations,
+        }),
+        None => base,
+    };
+    let source = Recording::new(with_orgs);
+    let mut reader = RecordReader::new(input);
+    let items: Vec<_> = reader.by_ref().collect();
+    let counts = reader.counts;
+    let total = items.len();
+    let progress = std::io::IsTerminal::is_terminal(&std::io::stderr()) && total > 1;
+    let mut results = Vec::with_capacity(total);
+    let mut stream = futures::stream::iter(items.iter())
+        .map(|item| access_undenied::app::diagnose_item(item, &source))
+        .buffered(args.concurrency.max(1));
+    let mut failed = false;
+    while let Some(result) = stream.next().await {
+        failed |= result.assessment_result == access_undenied::core::explain::Assessment::Error;
+        if !args.suppress_output {
+            match args.format {
+                Format::Json => println!("{}", serde_json::to_string(&result)?),
+                Format::Text => println!("{}", access_undenied::text::result_text(&result)),
+            }
+        }
+        results.push(result);
+        if progress {
+            eprint!("\ranalysed {}/{total}", results.len());
+        }
+    }
+    if progress {
+        eprintln!();
+    }
+    if let Some(path) = &args.output_file {
+        let doc = serde_json::json!({ "Results": results });
+        std::fs::write(path, serde_json::to_string_pretty(&doc)?)
+            .with_context(|| format!("cannot write `{}`", path.display()))?;
+    }
+    if let Some(path) = &args.save_snapshot {
+        source.snapshot().save(path)?;
+    }
+    eprintln!(
+        "access-undenied: {} records read, {} access denials analysed, {} skipped (not access denials), {} unreadable",
+        counts.records, counts.denials, counts.skipped, counts.errors
+    );
+    if verbosity > 0 {
+        eprintln!("access-undenied: {} results", results.len());
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+struct AnalyzeArgs {
+    events_file: PathBuf,
+    scp_file: Option<PathBuf>,
+    management_account_role_arn: Option<String>,
+    cross_account_role_name: String,
+    external_id: Option<String>,
+    output_file: Option<PathBuf>,
+    suppress_output: bool,
+    snapshot: Option<PathBuf>,
+    save_snapshot: Option<PathBuf>,
+    format: Format,
+    concurrency: usize,
 }
 
 fn main() -> ExitCode {
@@ -79,6 +215,37 @@ fn read_input(path: &PathBuf) -> anyhow::Result<String> {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Analyze {
+            events_file,
+            scp_file,
+            management_account_role_arn,
+            cross_account_role_name,
+            external_id,
+            output_file,
+            suppress_output,
+            snapshot,
+            save_snapshot,
+            format,
+            concurrency,
+        } => {
+            let args = AnalyzeArgs {
+                events_file,
+                scp_file,
+                management_account_role_arn,
+                cross_account_role_name,
+                external_id,
+                output_file,
+                suppress_output,
+                snapshot,
+                save_snapshot,
+                format,
+                concurrency,
+            };
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(analyze(cli.profile, cli.verbosity, args))
+        }
         Command::Events {
             events_file,
             format,

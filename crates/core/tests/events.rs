@@ -20,10 +20,10 @@
 use std::io::Read;
 use std::path::Path;
 
+use access_undenied_core::eval::Lookup;
 use access_undenied_core::event::reader::{Item, RecordReader};
 use access_undenied_core::event::view::view;
 use access_undenied_core::event::{read_event, Reading};
-use access_undenied_core::eval::Lookup;
 use serde_json::Value;
 
 fn subset(expected: &Value, actual: &Value, path: &str, problems: &mut Vec<String>) {
@@ -39,7 +39,11 @@ fn subset(expected: &Value, actual: &Value, path: &str, problems: &mut Vec<Strin
         }
         (Value::Array(e), Value::Array(a)) => {
             if e.len() != a.len() {
-                problems.push(format!("{path}: expected {} items, got {}: {actual}", e.len(), a.len()));
+                problems.push(format!(
+                    "{path}: expected {} items, got {}: {actual}",
+                    e.len(),
+                    a.len()
+                ));
                 return;
             }
             for (i, (ev, av)) in e.iter().zip(a).enumerate() {
@@ -66,7 +70,12 @@ fn open(path: &Path) -> Box<dyn Read> {
 fn flate2_free_gunzip(bytes: &[u8], out: &mut Vec<u8>) {
     use std::io::Write;
     use std::process::{Command, Stdio};
-    let mut child = Command::new("gzip").arg("-dc").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut child = Command::new("gzip")
+        .arg("-dc")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
     child.stdin.take().unwrap().write_all(bytes).unwrap();
     let output = child.wait_with_output().unwrap();
     out.extend_from_slice(&output.stdout);
@@ -74,15 +83,31 @@ fn flate2_free_gunzip(bytes: &[u8], out: &mut Vec<u8>) {
 
 fn check_keys(item: &Item, expected_event: &Value, problems: &mut Vec<String>, label: &str) {
     let Item::Denial(ev) = item else { return };
-    let Some(reqs) = expected_event.get("Requests").and_then(Value::as_array) else { return };
-    let Ok(Reading::Requests { requests, .. }) = read_event(ev, None) else { return };
+    let Some(reqs) = expected_event.get("Requests").and_then(Value::as_array) else {
+        return;
+    };
+    let Ok(Reading::Requests { requests, .. }) = read_event(ev, None) else {
+        return;
+    };
     for (i, (want, got)) in reqs.iter().zip(&requests).enumerate() {
         for (field, wanted) in [("UnknownKeys", true), ("AbsentKeys", false)] {
-            for key in want.get(field).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+            for key in want
+                .get(field)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
                 let l = got.request.context.lookup(&key.to_ascii_lowercase());
-                let ok = if wanted { matches!(l, Lookup::Unknown) } else { matches!(l, Lookup::Absent) };
+                let ok = if wanted {
+                    matches!(l, Lookup::Unknown)
+                } else {
+                    matches!(l, Lookup::Absent)
+                };
                 if !ok {
-                    problems.push(format!("{label} request {i}: key {key} expected {field}, got {l:?}"));
+                    problems.push(format!(
+                        "{label} request {i}: key {key} expected {field}, got {l:?}"
+                    ));
                 }
             }
         }
@@ -99,7 +124,10 @@ fn event_fixtures() {
     let mut failures = Vec::new();
     let mut fixtures = 0;
     let mut events = 0;
-    for input in files.iter().filter(|p| p.is_file() && !p.to_string_lossy().ends_with(".expect.json")) {
+    for input in files
+        .iter()
+        .filter(|p| p.is_file() && !p.to_string_lossy().ends_with(".expect.json"))
+    {
         if input.extension().is_some_and(|e| e == "md") {
             continue;
         }
@@ -119,7 +147,10 @@ fn event_fixtures() {
         fixtures += 1;
         let mut reader = RecordReader::new(open(input));
         let items: Vec<Item> = reader.by_ref().collect();
-        let views: Vec<Value> = items.iter().map(|i| serde_json::to_value(view(i)).unwrap()).collect();
+        let views: Vec<Value> = items
+            .iter()
+            .map(|i| serde_json::to_value(view(i)).unwrap())
+            .collect();
         let mut problems = Vec::new();
         if let Some(c) = expected.get("Counts") {
             let counts = reader.counts;
@@ -133,7 +164,11 @@ fn event_fixtures() {
                     "expected {} events, got {}: {}",
                     evs.len(),
                     views.len(),
-                    views.iter().map(|v| v["EventId"].to_string()).collect::<Vec<_>>().join(", ")
+                    views
+                        .iter()
+                        .map(|v| v["EventId"].to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ));
             }
             for (i, (want, got)) in evs.iter().zip(&views).enumerate() {
@@ -149,9 +184,14 @@ fn event_fixtures() {
                 }
                 subset(&want, got, &format!("Events[{i}]"), &mut problems);
                 if let Some(text) = error_contains.as_ref().and_then(Value::as_str) {
-                    let msg = got.get("ErrorMessage").and_then(Value::as_str).unwrap_or("");
+                    let msg = got
+                        .get("ErrorMessage")
+                        .and_then(Value::as_str)
+                        .unwrap_or("");
                     if !msg.contains(text) {
-                        problems.push(format!("Events[{i}]: ErrorMessage `{msg}` does not contain `{text}`"));
+                        problems.push(format!(
+                            "Events[{i}]: ErrorMessage `{msg}` does not contain `{text}`"
+                        ));
                     }
                 }
                 check_keys(&items[i], &evs[i], &mut problems, &format!("Events[{i}]"));
@@ -162,5 +202,10 @@ fn event_fixtures() {
         }
     }
     eprintln!("{fixtures} event fixtures, {events} events checked");
-    assert!(failures.is_empty(), "{} fixtures failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} fixtures failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

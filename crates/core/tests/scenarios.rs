@@ -209,23 +209,45 @@ fn engine_scenarios() {
             };
             let mut problems = check(&report, expected);
             // Every conclusive denial gets a fix that the engine confirms.
-            let result = diagnose("scenario", &[(parsed.request.clone(), parsed.policies.clone())], None);
-            if report.conclusive && format!("{:?}", report.decision) != "Allowed" && result.fix_verified != Some(true) {
+            let result = diagnose(
+                "scenario",
+                &[(parsed.request.clone(), parsed.policies.clone())],
+                None,
+            );
+            if report.conclusive
+                && format!("{:?}", report.decision) != "Allowed"
+                && result.fix_verified != Some(true)
+            {
                 problems.push(format!(
                     "fix not verified: {} remaining {:?}; adds {}",
                     result.assessment_result.as_str(),
                     result.fix_remaining,
-                    serde_json::to_string(&result.result_details.policies_to_add).unwrap_or_default()
+                    serde_json::to_string(&result.result_details.policies_to_add)
+                        .unwrap_or_default()
                 ));
             }
             if let Some(a) = expected.get("Assessment").and_then(Value::as_str) {
                 if result.assessment_result.as_str() != a {
-                    problems.push(format!("assessment: expected `{a}`, got `{}`", result.assessment_result.as_str()));
+                    problems.push(format!(
+                        "assessment: expected `{a}`, got `{}`",
+                        result.assessment_result.as_str()
+                    ));
                 }
             }
             if let Some(r) = expected.get("AllReasons") {
-                let want: Vec<String> = r.as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).unwrap_or_default();
-                let got: Vec<String> = result.all_reasons.iter().map(|a| a.as_str().to_string()).collect();
+                let want: Vec<String> = r
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|x| x.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let got: Vec<String> = result
+                    .all_reasons
+                    .iter()
+                    .map(|a| a.as_str().to_string())
+                    .collect();
                 if want != got {
                     problems.push(format!("all reasons: expected {want:?}, got {got:?}"));
                 }

@@ -468,7 +468,10 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Evaluation {
             }
         }
         let relevant = match unknown {
-            GateKind::Scp | GateKind::IdentityBased | GateKind::PermissionsBoundary | GateKind::Session => identity_side,
+            GateKind::Scp
+            | GateKind::IdentityBased
+            | GateKind::PermissionsBoundary
+            | GateKind::Session => identity_side,
             _ => true,
         };
         if !found && relevant {
@@ -481,8 +484,13 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Evaluation {
             gates.push(g);
         }
     }
-    let boundary_idx = boundary_idx.or_else(|| gates.iter().position(|g| g.kind == GateKind::PermissionsBoundary));
-    let session_idx = session_idx.or_else(|| gates.iter().position(|g| g.kind == GateKind::Session));
+    let boundary_idx = boundary_idx.or_else(|| {
+        gates
+            .iter()
+            .position(|g| g.kind == GateKind::PermissionsBoundary)
+    });
+    let session_idx =
+        session_idx.or_else(|| gates.iter().position(|g| g.kind == GateKind::Session));
     let any_unknown_gate = !set.unknown_gates.is_empty();
     let idx = Indices {
         resource: resource_idx,

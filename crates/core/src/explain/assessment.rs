@@ -82,7 +82,9 @@ impl Assessment {
             GateKind::ResourceBased | GateKind::IdentityBased if cross_account && both => {
                 Assessment::MissingAllowsCrossAccount
             }
-            GateKind::ResourceBased if cross_account => Assessment::MissingAllowResourceCrossAccount,
+            GateKind::ResourceBased if cross_account => {
+                Assessment::MissingAllowResourceCrossAccount
+            }
             GateKind::ResourceBased => Assessment::MissingAllowResource,
             GateKind::IdentityBased => Assessment::MissingAllowIdentity,
             GateKind::PermissionsBoundary => Assessment::MissingAllowBoundary,

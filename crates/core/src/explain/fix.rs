@@ -3,7 +3,9 @@
 
 use serde_json::{json, Value};
 
-use crate::eval::{evaluate, Decision, GateKind, NamedPolicy, PolicySet, PrincipalType, Request, ResourceKind};
+use crate::eval::{
+    evaluate, Decision, GateKind, NamedPolicy, PolicySet, PrincipalType, Request, ResourceKind,
+};
 use crate::policy::{Effect, Policy};
 
 use super::{blockers, Assessment, Blocker, DenyPolicy, Evaluated, PolicyToAdd};
@@ -22,12 +24,23 @@ pub(crate) fn deny_policies(evals: &[Evaluated<'_>], blocks: &[Blocker]) -> Vec<
     for b in blocks.iter().filter(|b| b.deny) {
         let e = &evals[b.request];
         let g = &e.evaluation.gates[b.gate];
-        for m in g.matched.iter().filter(|m| m.effect == Effect::Deny && m.certain) {
-            let Some(np) = crate::eval::policy_of(e.set, g.kind, g.level, m.policy) else { continue };
-            let Some(st) = np.policy.statements.get(m.statement) else { continue };
+        for m in g
+            .matched
+            .iter()
+            .filter(|m| m.effect == Effect::Deny && m.certain)
+        {
+            let Some(np) = crate::eval::policy_of(e.set, g.kind, g.level, m.policy) else {
+                continue;
+            };
+            let Some(st) = np.policy.statements.get(m.statement) else {
+                continue;
+            };
             let target = np.attached_to.clone().unwrap_or_default();
             let entry = DenyPolicy {
-                policy_arn: np.arn.clone().unwrap_or_else(|| format!("{target}/{}", np.name)),
+                policy_arn: np
+                    .arn
+                    .clone()
+                    .unwrap_or_else(|| format!("{target}/{}", np.name)),
                 attachment_target_arn: target,
                 policy_name: np.name.clone(),
                 policy_statement: st.raw.clone(),
@@ -45,17 +58,26 @@ fn principal_element(req: &Request) -> Value {
     let p = &req.principal;
     match p.principal_type() {
         PrincipalType::AssumedRole => json!({"AWS": p.role_arn.clone().or_else(|| p.arn.clone())}),
-        PrincipalType::FederatedUser => json!({"AWS": p.user_arn.clone().or_else(|| p.arn.clone())}),
+        PrincipalType::FederatedUser => {
+            json!({"AWS": p.user_arn.clone().or_else(|| p.arn.clone())})
+        }
         PrincipalType::User | PrincipalType::Root => json!({"AWS": p.arn.clone()}),
         PrincipalType::Service => json!({"Service": p.service.clone()}),
-        PrincipalType::WebIdentityUser | PrincipalType::SamlUser => json!({"Federated": p.federated_provider.clone()}),
+        PrincipalType::WebIdentityUser | PrincipalType::SamlUser => {
+            json!({"Federated": p.federated_provider.clone()})
+        }
         PrincipalType::Anonymous => json!("*"),
     }
 }
 
 /// The ARN of the resource that holds the resource-based policy (the bucket for S3 objects).
 fn policy_holder(req: &Request, set: &PolicySet) -> String {
-    if let Some(t) = set.resource.as_ref().and_then(|r| r.policy.as_ref()).and_then(|p| p.attached_to.clone()) {
+    if let Some(t) = set
+        .resource
+        .as_ref()
+        .and_then(|r| r.policy.as_ref())
+        .and_then(|p| p.attached_to.clone())
+    {
         return t;
     }
     if let Some(rest) = req.resource.strip_prefix("arn:aws:s3:::") {
@@ -82,7 +104,11 @@ fn target_of(e: &Evaluated<'_>, gate: GateKind, level: Option<usize>) -> String 
             .unwrap_or_default(),
         GateKind::Session => p.arn.clone().unwrap_or_default(),
         GateKind::Scp | GateKind::Rcp => {
-            let levels = if gate == GateKind::Scp { e.set.scps.as_ref() } else { e.set.rcps.as_ref() };
+            let levels = if gate == GateKind::Scp {
+                e.set.scps.as_ref()
+            } else {
+                e.set.rcps.as_ref()
+            };
             levels
                 .and_then(|l| l.get(level?))
                 .map(|n| n.node_arn.clone().unwrap_or_else(|| n.node_id.clone()))
@@ -118,10 +144,25 @@ pub(crate) fn policies_to_add(evals: &[Evaluated<'_>], blocks: &[Blocker]) -> Ve
         let e = &evals[b.request];
         let g = &e.evaluation.gates[b.gate];
         let target = target_of(e, g.kind, g.level);
-        let needs_principal = matches!(g.kind, GateKind::ResourceBased | GateKind::VpcEndpoint | GateKind::Rcp);
-        let trust = g.kind == GateKind::ResourceBased && e.set.resource.as_ref().is_some_and(|r| r.kind == ResourceKind::RoleTrust);
-        let principal = needs_principal.then(|| if g.kind == GateKind::Rcp { json!("*") } else { principal_element(e.request) });
-        let idx = groups.iter().position(|x| x.gate == g.kind && x.level == g.level && x.target == target && x.principal == principal);
+        let needs_principal = matches!(
+            g.kind,
+            GateKind::ResourceBased | GateKind::VpcEndpoint | GateKind::Rcp
+        );
+        let trust = g.kind == GateKind::ResourceBased
+            && e.set
+                .resource
+                .as_ref()
+                .is_some_and(|r| r.kind == ResourceKind::RoleTrust);
+        let principal = needs_principal.then(|| {
+            if g.kind == GateKind::Rcp {
+                json!("*")
+            } else {
+                principal_element(e.request)
+            }
+        });
+        let idx = groups.iter().position(|x| {
+            x.gate == g.kind && x.level == g.level && x.target == target && x.principal == principal
+        });
         let group = match idx {
             Some(i) => &mut groups[i],
             None => {
@@ -172,7 +213,8 @@ pub(crate) fn policies_to_add(evals: &[Evaluated<'_>], blocks: &[Blocker]) -> Ve
 }
 
 fn fix_policy(statement: &Value) -> Option<NamedPolicy> {
-    let policy = Policy::from_value(&json!({"Version": "2012-10-17", "Statement": [statement]})).ok()?;
+    let policy =
+        Policy::from_value(&json!({"Version": "2012-10-17", "Statement": [statement]})).ok()?;
     Some(NamedPolicy {
         name: "AccessUndeniedFix".into(),
         arn: None,
@@ -191,7 +233,9 @@ fn append(target: &mut NamedPolicy, statement: &Value) {
 }
 
 fn apply(set: &mut PolicySet, add: &Addition) {
-    let Some(fix) = fix_policy(&add.statement) else { return };
+    let Some(fix) = fix_policy(&add.statement) else {
+        return;
+    };
     match add.gate {
         GateKind::IdentityBased => set.identity.push(fix),
         GateKind::Session => set.session.push(fix),
@@ -200,7 +244,11 @@ fn apply(set: &mut PolicySet, add: &Addition) {
             None => set.permissions_boundary = Some(fix),
         },
         GateKind::Scp | GateKind::Rcp => {
-            let levels = if add.gate == GateKind::Scp { set.scps.as_mut() } else { set.rcps.as_mut() };
+            let levels = if add.gate == GateKind::Scp {
+                set.scps.as_mut()
+            } else {
+                set.rcps.as_mut()
+            };
             if let Some(level) = levels.and_then(|l| l.get_mut(add.level.unwrap_or(0))) {
                 level.policies.push(fix);
             }
@@ -231,7 +279,11 @@ fn remove_statement(np: &mut NamedPolicy, index: usize) {
 }
 
 /// Applies the fix to copies of the policy sets and evaluates again.
-pub(crate) fn verify(evals: &[Evaluated<'_>], blocks: &[Blocker], additions: &[Addition]) -> (bool, Vec<Assessment>) {
+pub(crate) fn verify(
+    evals: &[Evaluated<'_>],
+    blocks: &[Blocker],
+    additions: &[Addition],
+) -> (bool, Vec<Assessment>) {
     let mut fixed_sets: Vec<PolicySet> = evals.iter().map(|e| e.set.clone()).collect();
     // Drop the denying statements of every request's blocking deny gates.
     for b in blocks.iter().filter(|b| b.deny) {
@@ -240,8 +292,16 @@ pub(crate) fn verify(evals: &[Evaluated<'_>], blocks: &[Blocker], additions: &[A
         let set = &mut fixed_sets[b.request];
         for m in g.matched.iter().filter(|m| m.effect == Effect::Deny) {
             let np = match g.kind {
-                GateKind::Scp => set.scps.as_mut().and_then(|l| l.get_mut(g.level?)).and_then(|l| l.policies.get_mut(m.policy)),
-                GateKind::Rcp => set.rcps.as_mut().and_then(|l| l.get_mut(g.level?)).and_then(|l| l.policies.get_mut(m.policy)),
+                GateKind::Scp => set
+                    .scps
+                    .as_mut()
+                    .and_then(|l| l.get_mut(g.level?))
+                    .and_then(|l| l.policies.get_mut(m.policy)),
+                GateKind::Rcp => set
+                    .rcps
+                    .as_mut()
+                    .and_then(|l| l.get_mut(g.level?))
+                    .and_then(|l| l.policies.get_mut(m.policy)),
                 GateKind::VpcEndpoint => set.vpc_endpoints.get_mut(g.level.unwrap_or(0)),
                 GateKind::ResourceBased => set.resource.as_mut().and_then(|r| r.policy.as_mut()),
                 GateKind::IdentityBased => set.identity.get_mut(m.policy),
@@ -256,7 +316,9 @@ pub(crate) fn verify(evals: &[Evaluated<'_>], blocks: &[Blocker], additions: &[A
     // Apply every addition to every request whose policy set it concerns (same gate target).
     for (i, set) in fixed_sets.iter_mut().enumerate() {
         for add in additions {
-            if super::fix::target_of(&evals[i], add.gate, add.level) == add.public.attachment_target_arn {
+            if super::fix::target_of(&evals[i], add.gate, add.level)
+                == add.public.attachment_target_arn
+            {
                 apply(set, add);
             }
         }
@@ -270,8 +332,13 @@ pub(crate) fn verify(evals: &[Evaluated<'_>], blocks: &[Blocker], additions: &[A
             evaluation: evaluate(e.request, s),
         })
         .collect();
-    let ok = rechecked.iter().all(|e| e.evaluation.decision == Decision::Allowed);
-    let mut remaining: Vec<Assessment> = blockers(&rechecked).into_iter().map(|b| b.assessment).collect();
+    let ok = rechecked
+        .iter()
+        .all(|e| e.evaluation.decision == Decision::Allowed);
+    let mut remaining: Vec<Assessment> = blockers(&rechecked)
+        .into_iter()
+        .map(|b| b.assessment)
+        .collect();
     super::dedupe(&mut remaining);
     (ok, remaining)
 }

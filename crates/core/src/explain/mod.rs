@@ -15,7 +15,9 @@ pub use assessment::Assessment;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::eval::{evaluate, Decision, Evaluation, GateKind, GateOutcome, PolicySet, PrincipalType, Request};
+use crate::eval::{
+    evaluate, Decision, Evaluation, GateKind, GateOutcome, PolicySet, PrincipalType, Request,
+};
 use crate::event::{MessageHint, PolicyTypeHint};
 
 /// One denying statement (`ResultDetails.ExplicitDenyPolicies[]`).
@@ -204,17 +206,34 @@ fn blockers(evals: &[Evaluated<'_>]) -> Vec<Blocker> {
 }
 
 /// Explains the evaluations of one event.
-pub fn explain(event_id: &str, evals: &[Evaluated<'_>], hint: Option<&MessageHint>) -> DiagnosisResult {
+pub fn explain(
+    event_id: &str,
+    evals: &[Evaluated<'_>],
+    hint: Option<&MessageHint>,
+) -> DiagnosisResult {
     let mut result = DiagnosisResult::bare(event_id, Assessment::Allowed, None);
     result.request = evals.iter().map(summary).collect();
     result.unevaluated = evals.iter().flat_map(unevaluated).collect();
-    let denied: Vec<&Evaluated<'_>> = evals.iter().filter(|e| e.evaluation.decision != Decision::Allowed).collect();
-    let maybe_allowed = evals.iter().any(|e| e.evaluation.decision_range.1 == Decision::Allowed && !e.evaluation.conclusive);
-    let all_maybe = !denied.is_empty() && denied.iter().all(|e| e.evaluation.decision_range.1 == Decision::Allowed);
+    let denied: Vec<&Evaluated<'_>> = evals
+        .iter()
+        .filter(|e| e.evaluation.decision != Decision::Allowed)
+        .collect();
+    let maybe_allowed = evals
+        .iter()
+        .any(|e| e.evaluation.decision_range.1 == Decision::Allowed && !e.evaluation.conclusive);
+    let all_maybe = !denied.is_empty()
+        && denied
+            .iter()
+            .all(|e| e.evaluation.decision_range.1 == Decision::Allowed);
     if denied.is_empty() || all_maybe {
         if maybe_allowed {
             result.assessment_result = Assessment::Error;
-            let reasons = result.unevaluated.iter().map(|u| u.reason.clone()).collect::<Vec<_>>().join("; ");
+            let reasons = result
+                .unevaluated
+                .iter()
+                .map(|u| u.reason.clone())
+                .collect::<Vec<_>>()
+                .join("; ");
             result.error_message = Some(format!(
                 "inconclusive: the request may be allowed or denied depending on what could not be evaluated: {reasons}"
             ));
@@ -230,7 +249,10 @@ pub fn explain(event_id: &str, evals: &[Evaluated<'_>], hint: Option<&MessageHin
     }
     let blocks = blockers(evals);
     let Some(first) = blocks.first() else {
-        return DiagnosisResult::error(event_id, "the engine denied the request without a blocking gate");
+        return DiagnosisResult::error(
+            event_id,
+            "the engine denied the request without a blocking gate",
+        );
     };
     result.assessment_result = first.assessment;
     result.all_reasons = blocks.iter().map(|b| b.assessment).collect();
@@ -291,7 +313,12 @@ fn unevaluated(e: &Evaluated<'_>) -> Vec<UnevaluatedEntry> {
                 policy_arn: np.and_then(|p| p.arn.clone()),
                 sid: st.and_then(|s| s.sid.clone()),
                 statement_index: Some(u.statement),
-                reason: u.reasons.iter().map(|r| r.to_string()).collect::<Vec<_>>().join("; "),
+                reason: u
+                    .reasons
+                    .iter()
+                    .map(|r| r.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; "),
             }
         })
         .collect();
@@ -322,8 +349,16 @@ fn explanation(evals: &[Evaluated<'_>], blocks: &[Blocker], result: &DiagnosisRe
     let mut s = String::new();
     if let Some(first) = blocks.first() {
         let e = &evals[first.request];
-        let who = e.request.principal.arn.clone().unwrap_or_else(|| format!("{:?}", e.request.principal.principal_type()));
-        s.push_str(&format!("{who} was denied {} on {}. ", e.request.action, e.request.resource));
+        let who = e
+            .request
+            .principal
+            .arn
+            .clone()
+            .unwrap_or_else(|| format!("{:?}", e.request.principal.principal_type()));
+        s.push_str(&format!(
+            "{who} was denied {} on {}. ",
+            e.request.action, e.request.resource
+        ));
         let g = &e.evaluation.gates[first.gate];
         if first.deny {
             let deny = result.result_details.explicit_deny_policies.first();
@@ -341,7 +376,9 @@ fn explanation(evals: &[Evaluated<'_>], blocks: &[Blocker], result: &DiagnosisRe
         }
         let others = result.all_reasons.len().saturating_sub(1);
         if others > 0 {
-            s.push_str(&format!(", and {others} more gate(s) also block it (see AllReasons)"));
+            s.push_str(&format!(
+                ", and {others} more gate(s) also block it (see AllReasons)"
+            ));
         }
         s.push_str(". ");
     }
@@ -379,7 +416,9 @@ fn gate_of(a: Assessment) -> Option<GateKind> {
         ExplicitDenyScp | MissingAllowScp => GateKind::Scp,
         ExplicitDenyRcp | MissingAllowRcp => GateKind::Rcp,
         ExplicitDenyVpce | MissingAllowVpce => GateKind::VpcEndpoint,
-        ExplicitDenyResource | MissingAllowResource | MissingAllowResourceCrossAccount => GateKind::ResourceBased,
+        ExplicitDenyResource | MissingAllowResource | MissingAllowResourceCrossAccount => {
+            GateKind::ResourceBased
+        }
         ExplicitDenyIdentity | MissingAllowIdentity => GateKind::IdentityBased,
         ExplicitDenyBoundary | MissingAllowBoundary => GateKind::PermissionsBoundary,
         ExplicitDenySession | MissingAllowSession => GateKind::Session,
@@ -394,7 +433,8 @@ fn disagreement(hint: &MessageHint, blocks: &[Blocker]) -> Option<String> {
     let explicit = hint.explicit_deny;
     let matches = blocks.iter().any(|b| {
         let gate_ok = gate_of(b.assessment) == Some(wanted)
-            || (b.assessment == Assessment::MissingAllowsCrossAccount && wanted == GateKind::ResourceBased);
+            || (b.assessment == Assessment::MissingAllowsCrossAccount
+                && wanted == GateKind::ResourceBased);
         gate_ok && explicit.is_none_or(|x| x == b.deny)
     });
     if matches {
@@ -405,7 +445,11 @@ fn disagreement(hint: &MessageHint, blocks: &[Blocker]) -> Option<String> {
         Some(false) => "a missing allow in",
         None => "",
     };
-    let now = blocks.iter().map(|b| b.assessment.as_str()).collect::<Vec<_>>().join("; ");
+    let now = blocks
+        .iter()
+        .map(|b| b.assessment.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
     Some(format!(
         "the error message blames {kind} a {}, but the current policies show: {now} (the policies may have changed since the event)",
         gate_words(wanted)
@@ -413,7 +457,11 @@ fn disagreement(hint: &MessageHint, blocks: &[Blocker]) -> Option<String> {
 }
 
 /// Evaluates and explains in one call (for callers that hold requests and sets).
-pub fn diagnose(event_id: &str, items: &[(Request, PolicySet)], hint: Option<&MessageHint>) -> DiagnosisResult {
+pub fn diagnose(
+    event_id: &str,
+    items: &[(Request, PolicySet)],
+    hint: Option<&MessageHint>,
+) -> DiagnosisResult {
     let evals: Vec<Evaluated<'_>> = items
         .iter()
         .map(|(r, s)| Evaluated {
