@@ -92,6 +92,9 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Json)]
         format: Format,
+        /// Only count records (no per-event output): for throughput measurements.
+        #[arg(long)]
+        summary: bool,
     },
 }
 
@@ -249,11 +252,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Events {
             events_file,
             format,
+            summary,
         } => {
             let input = access_undenied::input::open(&events_file)?;
             let mut reader = RecordReader::new(input);
             let mut failed = false;
             for item in reader.by_ref() {
+                if summary {
+                    failed |= matches!(
+                        item,
+                        access_undenied::core::event::reader::Item::Error { .. }
+                    );
+                    continue;
+                }
                 let v = view(&item);
                 failed |= v.status == "Error";
                 match format {

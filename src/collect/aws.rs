@@ -1,11 +1,48 @@
 //! The AWS adapter of [`PolicySource`]: the AWS SDK for Rust with the standard credential
 //! chain, `sts:AssumeRole` into each other account involved, every list paginated, answers
-//! cached for the whole batch. (Being implemented.)
+//! cached for the whole batch.
+//!
+//! Which credentials read what:
+//! - identities (users, roles, their groups and managed policies): the principal's account;
+//! - resource policies: the resource's account;
+//! - Organizations: `--management-account-role-arn` when given, else the caller.
+//!
+//! The caller's own account uses the loaded credentials; any other account is entered with
+//! `sts:AssumeRole` into `arn:<partition>:iam::<account>:role/<cross_account_role_name>`
+//! (session name `access-undenied`, optional external id), once per account per batch and
+//! refreshed when the session nears its expiry.
+//!
+//! Every answer (errors included) is cached for the life of the [`AwsSource`], so a batch of
+//! events reads each policy once; [`AwsSource::calls`] counts the AWS API calls made.
+
+mod cache;
+mod errors;
+mod iam;
+mod org;
+mod resources;
+mod session;
+
+use std::sync::Arc;
 
 use access_undenied_core::eval::ResourceKind;
 use async_trait::async_trait;
+use aws_config::meta::region::RegionProviderChain;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_http_client::tls;
+use serde_json::Value;
+use tokio::sync::OnceCell;
 
-use super::{CollectError, IdentityData, OrgData, PolicyDoc, PolicySource, ResourcePolicyData};
+use self::cache::OnceMap;
+use self::org::{OrgBase, ParentLink};
+use self::session::{CallCounter, Caller};
+use super::{
+    CollectError, IdentityData, OrgData, OrgNode, PolicyDoc, PolicySource, ResourcePolicyData,
+};
+
+pub use self::iam::parse_policy_document;
+
+/// The region used when neither the environment nor the profile names one.
+pub const DEFAULT_REGION: &str = "us-east-1";
 
 /// How to reach AWS.
 #[derive(Debug, Clone, Default)]
@@ -23,52 +60,144 @@ pub struct AwsSettings {
 /// The AWS adapter.
 pub struct AwsSource {
     pub settings: AwsSettings,
+    /// The loaded configuration: the caller's credentials, region, endpoint, retries.
+    base: SdkConfig,
+    /// S3 addressed by path (`http://endpoint/bucket`): needed with a custom endpoint (moto).
+    s3_path_style: bool,
+    counter: CallCounter,
+    caller: OnceCell<Result<Caller, CollectError>>,
+    /// Role ARN → configuration carrying that role's session.
+    sessions: OnceMap<Result<SdkConfig, CollectError>>,
+    /// `<account>|<users|roles>` → unique id → ARN.
+    principals: OnceMap<Result<Arc<std::collections::HashMap<String, String>>, CollectError>>,
+    /// Managed policy ARN → its default version's document.
+    managed: OnceMap<Result<Value, CollectError>>,
+    identities: OnceMap<Result<IdentityData, CollectError>>,
+    org_base: OnceCell<Result<Option<OrgBase>, CollectError>>,
+    /// Child id → its parent.
+    org_parents: OnceMap<Result<ParentLink, CollectError>>,
+    /// Node id (root, OU, account) → the node with its SCPs and RCPs.
+    org_nodes: OnceMap<Result<OrgNode, CollectError>>,
+    /// SCP/RCP id → document.
+    org_policies: OnceMap<Result<Value, CollectError>>,
+    organizations: OnceMap<Result<Option<OrgData>, CollectError>>,
+    /// `<Kind>|<holder-arn>` → resource policy.
+    resources: OnceMap<Result<ResourcePolicyData, CollectError>>,
 }
 
 impl AwsSource {
-    /// Loads the credential chain and prepares clients.
+    /// Loads the credential chain (`settings.profile` when given) and prepares clients.
+    ///
+    /// Nothing is called yet: the first call resolves the caller's identity.
     pub async fn new(settings: AwsSettings) -> Result<Self, CollectError> {
-        Ok(AwsSource { settings })
+        let http = aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(
+                tls::rustls_provider::CryptoMode::Ring,
+            ))
+            .build_https();
+        let mut region_chain = aws_config::default_provider::region::DefaultRegionChain::builder();
+        if let Some(profile) = &settings.profile {
+            region_chain = region_chain.profile_name(profile);
+        }
+        let region = RegionProviderChain::first_try(region_chain.build())
+            .or_else(Region::from_static(DEFAULT_REGION));
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(http)
+            .region(region);
+        if let Some(profile) = &settings.profile {
+            loader = loader.profile_name(profile);
+        }
+        let config = loader.load().await;
+        Ok(Self::from_sdk_config(settings, config))
     }
-}
 
-fn todo(what: &str) -> CollectError {
-    CollectError::Unsupported {
-        what: what.to_string(),
-        why: "the AWS adapter is not implemented yet".into(),
+    /// Uses an already loaded SDK configuration (its credentials are the caller's).
+    pub fn from_sdk_config(settings: AwsSettings, config: SdkConfig) -> Self {
+        let config = if config.region().is_none() {
+            config
+                .to_builder()
+                .region(Region::from_static(DEFAULT_REGION))
+                .build()
+        } else {
+            config
+        };
+        let s3_path_style = config.endpoint_url().is_some()
+            || std::env::var_os("AWS_ENDPOINT_URL").is_some()
+            || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+        AwsSource {
+            settings,
+            base: config,
+            s3_path_style,
+            counter: CallCounter::default(),
+            caller: OnceCell::new(),
+            sessions: OnceMap::default(),
+            principals: OnceMap::default(),
+            managed: OnceMap::default(),
+            identities: OnceMap::default(),
+            org_base: OnceCell::new(),
+            org_parents: OnceMap::default(),
+            org_nodes: OnceMap::default(),
+            org_policies: OnceMap::default(),
+            organizations: OnceMap::default(),
+            resources: OnceMap::default(),
+        }
+    }
+
+    /// The number of AWS API calls made so far (each operation once, retries not counted).
+    pub fn calls(&self) -> u64 {
+        self.counter.get()
+    }
+
+    /// The account of the loaded credentials (`sts:GetCallerIdentity`, cached).
+    pub async fn caller_account(&self) -> Result<String, CollectError> {
+        Ok(self.caller().await?.account)
     }
 }
 
 #[async_trait]
 impl PolicySource for AwsSource {
-    async fn principal_arn(
-        &self,
-        _account: &str,
-        _unique_id: &str,
-    ) -> Result<String, CollectError> {
-        Err(todo("principal lookup"))
+    async fn principal_arn(&self, account: &str, unique_id: &str) -> Result<String, CollectError> {
+        self.lookup_principal(account, unique_id).await
     }
-    async fn identity(&self, _arn: &str) -> Result<IdentityData, CollectError> {
-        Err(todo("identity"))
+
+    async fn identity(&self, arn: &str) -> Result<IdentityData, CollectError> {
+        self.identities
+            .get_or_init(arn, || self.load_identity(arn))
+            .await
     }
-    async fn organization(&self, _account: &str) -> Result<Option<OrgData>, CollectError> {
-        Err(todo("organization"))
+
+    async fn organization(&self, account: &str) -> Result<Option<OrgData>, CollectError> {
+        self.organizations
+            .get_or_init(account, || self.load_organization(account))
+            .await
     }
+
     async fn resource_policy(
         &self,
-        _holder_arn: &str,
-        _account: &str,
-        _region: &str,
-        _kind: ResourceKind,
+        holder_arn: &str,
+        account: &str,
+        region: &str,
+        kind: ResourceKind,
     ) -> Result<ResourcePolicyData, CollectError> {
-        Err(todo("resource policy"))
+        let key = format!("{kind:?}|{holder_arn}");
+        self.resources
+            .get_or_init(&key, || {
+                self.load_resource_policy(holder_arn, account, region, kind)
+            })
+            .await
     }
+
     async fn vpc_endpoint_policy(
         &self,
-        _account: &str,
-        _region: &str,
-        _endpoint_id: &str,
+        account: &str,
+        region: &str,
+        endpoint_id: &str,
     ) -> Result<PolicyDoc, CollectError> {
-        Err(todo("vpc endpoint policy"))
+        Err(CollectError::Unsupported {
+            what: format!("the policy of VPC endpoint {endpoint_id} (account {account}, {region})"),
+            why: "the AWS adapter has no EC2 client (ec2:DescribeVpcEndpoints); add the endpoint policy to a \
+                  snapshot file (`VpcEndpoints`) to include it"
+                .into(),
+        })
     }
 }

@@ -2,10 +2,17 @@
 //!
 //! Actions come from the error message when it names one, else from the CloudTrail event
 //! through the committed SDK → IAM map (every action of a multi-action call), else
-//! `<service>:<eventName>` when that is a real IAM action. Resources come from the message,
-//! from `resources[]` (choosing the ARN whose type the action takes: the S3 object for object
-//! actions), or are built from `requestParameters` with the map's ARN templates; `*` only for
-//! actions without a resource type.
+//! `<service>:<eventName>` when that is a real IAM action. The map's conditions are checked
+//! against `requestParameters` (`if VersionId Exists`, actions whose every resource is
+//! `%%iftruthy%${Param}%...` when `Param` was not sent), and S3's documented extra permissions
+//! are applied: the `*Version` actions when a `versionId` is given, `s3:PutObjectAcl` only
+//! with an ACL header, `s3:PutObjectTagging` only with a tagging header.
+//!
+//! Resources come from the message, from `resources[]` (choosing the ARN whose type the
+//! action takes — by CloudTrail's `type` first, so `s3:ListBucket` gets the bucket and
+//! `s3:GetObject` the object), or are built from `requestParameters` with the map's ARN
+//! templates (an SQS `queueUrl` gives the queue's name and owner; a copy's reads act on the
+//! `x-amz-copy-source` object); `*` only for actions without a resource type.
 
 use serde_json::Value;
 
@@ -46,6 +53,7 @@ pub fn actions_of(event: &AccessDeniedEvent) -> Result<Actions, EventError> {
         )));
     }
     if let Some(list) = iam_data::actions_for_event(&event.event_source, &event.event_name) {
+        let list = sts_permissions(event, s3_permissions(event, needed_actions(event, list)));
         let found: Vec<(String, ActionSource)> = list
             .into_iter()
             .filter(|a| iam_data::action_exists(a))
@@ -80,6 +88,342 @@ pub fn actions_of(event: &AccessDeniedEvent) -> Result<Actions, EventError> {
         "`{}` from `{}` does not correspond to any IAM action",
         event.event_name, event.event_source
     )))
+}
+
+/// Keeps the mapped actions the request needed: drops those whose map condition is false for
+/// this request (`if VersionId Exists`, `if TaggingDirective NotEquals REPLACE`) and those
+/// whose every resource is conditional on a parameter that was not sent
+/// (`%%iftruthy%${IamInstanceProfile.Arn}%*%%%`). Conditions it cannot check keep the action;
+/// if nothing would remain, the map's list is returned unchanged.
+fn needed_actions(event: &AccessDeniedEvent, list: Vec<String>) -> Vec<String> {
+    let mappings = iam_data::event_action_mappings(&event.event_source, &event.event_name);
+    if mappings.is_empty() {
+        return list;
+    }
+    let params = &event.request_parameters;
+    let kept: Vec<String> = list
+        .iter()
+        .filter(|action| {
+            let Some(m) = mappings
+                .iter()
+                .find(|m| m.action.eq_ignore_ascii_case(action))
+            else {
+                return true;
+            };
+            if m.notes.iter().any(|n| note_holds(n, params) == Some(false)) {
+                return false;
+            }
+            let conditional: Vec<&str> = m
+                .arn_templates
+                .iter()
+                .filter_map(|t| iftruthy_param(t))
+                .collect();
+            if !conditional.is_empty() && conditional.len() == m.arn_templates.len() {
+                return conditional
+                    .iter()
+                    .any(|p| request_value(params, p).is_some_and(truthy));
+            }
+            true
+        })
+        .cloned()
+        .collect();
+    if kept.is_empty() {
+        list
+    } else {
+        kept
+    }
+}
+
+/// `%%iftruthy%${Path}%...%%%` → `Path`.
+fn iftruthy_param(template: &str) -> Option<&str> {
+    let rest = template.strip_prefix("%%iftruthy%${")?;
+    rest.split_once('}').map(|(path, _)| path)
+}
+
+/// Evaluates a map note `if <Param> <Op> [<Value>]` against `requestParameters`; `None` when
+/// the note is not such a condition or uses an operator this reader does not check.
+fn note_holds(note: &str, params: &Value) -> Option<bool> {
+    let mut words = note.strip_prefix("if ")?.split_whitespace();
+    let (param, op) = (words.next()?, words.next()?);
+    let value = words.collect::<Vec<_>>().join(" ");
+    let found = request_value(params, param).filter(|v| !v.is_null());
+    let text = found.and_then(scalar_text);
+    match op {
+        "Exists" => Some(found.is_some()),
+        "NotExists" => Some(found.is_none()),
+        "Equals" => Some(text.is_some_and(|t| t.eq_ignore_ascii_case(&value))),
+        "NotEquals" => Some(!text.is_some_and(|t| t.eq_ignore_ascii_case(&value))),
+        _ => None,
+    }
+}
+
+fn scalar_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null | Value::Bool(false) => false,
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+        _ => true,
+    }
+}
+
+/// A request parameter by the SDK's name (`IamInstanceProfile.Arn`, `Delete.Objects[].Key`),
+/// matched case-insensitively against CloudTrail's spelling; a `[]` segment looks into the
+/// first element that has the rest. S3 header parameters are also found under their header
+/// name (`TaggingDirective` → `x-amz-tagging-directive`), as CloudTrail records them.
+fn request_value<'a>(params: &'a Value, path: &str) -> Option<&'a Value> {
+    fn walk<'a>(v: &'a Value, segments: &[&str]) -> Option<&'a Value> {
+        let Some((first, rest)) = segments.split_first() else {
+            return Some(v);
+        };
+        let (name, list) = match first.strip_suffix("[]") {
+            Some(n) => (n, true),
+            None => (*first, false),
+        };
+        let child = if name.is_empty() {
+            v
+        } else {
+            v.as_object()?
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, c)| c)?
+        };
+        if list {
+            child.as_array()?.iter().find_map(|e| walk(e, rest))
+        } else {
+            walk(child, rest)
+        }
+    }
+    let segments: Vec<&str> = path.split('.').collect();
+    walk(params, &segments).or_else(|| {
+        if segments.len() != 1 {
+            return None;
+        }
+        let header = format!("x-amz-{}", kebab(path));
+        params
+            .as_object()?
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(&header))
+            .map(|(_, v)| v)
+    })
+}
+
+/// `TaggingDirective` → `tagging-directive`.
+fn kebab(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('-');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+/// Whether `requestParameters` has a key (case-insensitive) for which `pred` holds.
+fn has_param(event: &AccessDeniedEvent, pred: impl Fn(&str) -> bool) -> bool {
+    event.request_parameters.as_object().is_some_and(|o| {
+        o.iter()
+            .any(|(k, v)| !v.is_null() && pred(&k.to_ascii_lowercase()))
+    })
+}
+
+/// S3 object actions and the action needed instead when a version is named.
+const S3_VERSIONED: &[(&str, &str)] = &[
+    ("s3:GetObject", "s3:GetObjectVersion"),
+    ("s3:GetObjectAcl", "s3:GetObjectVersionAcl"),
+    ("s3:GetObjectTagging", "s3:GetObjectVersionTagging"),
+    ("s3:PutObjectAcl", "s3:PutObjectVersionAcl"),
+    ("s3:PutObjectTagging", "s3:PutObjectVersionTagging"),
+    ("s3:DeleteObject", "s3:DeleteObjectVersion"),
+    ("s3:DeleteObjectTagging", "s3:DeleteObjectVersionTagging"),
+];
+
+fn is_copy(event: &AccessDeniedEvent) -> bool {
+    event.service() == "s3"
+        && (event.event_name.eq_ignore_ascii_case("CopyObject")
+            || event.event_name.eq_ignore_ascii_case("UploadPartCopy"))
+}
+
+/// The reads of a copy act on the source object (`x-amz-copy-source`), the writes on the
+/// destination.
+fn is_copy_read(action: &str) -> bool {
+    let a = action.to_ascii_lowercase();
+    a.starts_with("s3:getobject") || a == "s3:listbucket"
+}
+
+/// What the S3 API reference adds to the map for object writes and versioned requests
+/// (`PutObject`: "to change the object's ACL ... `s3:PutObjectAcl`; to set the tag-set ...
+/// `s3:PutObjectTagging`"; `GetObject` with a `versionId` needs `s3:GetObjectVersion`).
+fn s3_permissions(event: &AccessDeniedEvent, mut list: Vec<String>) -> Vec<String> {
+    if event.service() != "s3" {
+        return list;
+    }
+    let name = event.event_name.to_ascii_lowercase();
+    let writes = matches!(
+        name.as_str(),
+        "putobject" | "copyobject" | "createmultipartupload"
+    );
+    if writes {
+        let acl = has_param(event, |k| k == "x-amz-acl" || k.starts_with("x-amz-grant-"));
+        let tagging = has_param(event, |k| k == "x-amz-tagging");
+        let replace_tags = request_value(&event.request_parameters, "TaggingDirective")
+            .and_then(scalar_text)
+            .is_some_and(|d| d.eq_ignore_ascii_case("REPLACE"));
+        // A copy that keeps the source's tags (the default) may write them to the target.
+        let tagging = tagging || (is_copy(event) && !replace_tags);
+        list.retain(|a| {
+            (acl || !a.eq_ignore_ascii_case("s3:PutObjectAcl"))
+                && (tagging || !a.eq_ignore_ascii_case("s3:PutObjectTagging"))
+        });
+        for (needed, action) in [(acl, "s3:PutObjectAcl"), (tagging, "s3:PutObjectTagging")] {
+            if needed && !list.iter().any(|a| a.eq_ignore_ascii_case(action)) {
+                list.push(action.to_string());
+            }
+        }
+    }
+    let versioned_target =
+        request_value(&event.request_parameters, "VersionId").is_some_and(truthy);
+    let versioned_source =
+        is_copy(event) && copy_source(event).is_some_and(|s| s.version.is_some());
+    for a in list.iter_mut() {
+        let versioned = if is_copy(event) && is_copy_read(a) {
+            versioned_source
+        } else {
+            versioned_target
+        };
+        if !versioned {
+            continue;
+        }
+        if let Some((_, v)) = S3_VERSIONED
+            .iter()
+            .find(|(plain, _)| a.eq_ignore_ascii_case(plain))
+        {
+            *a = v.to_string();
+        }
+    }
+    let mut seen: Vec<String> = Vec::new();
+    list.retain(|a| {
+        let fresh = !seen.iter().any(|s| s.eq_ignore_ascii_case(a));
+        seen.push(a.clone());
+        fresh
+    });
+    list
+}
+
+/// What the IAM User Guide adds for role assumption: passing session tags (`tags`, or the
+/// assertion's `principalTags`) needs `sts:TagSession`, setting a source identity needs
+/// `sts:SetSourceIdentity`, both allowed by the role trust policy.
+fn sts_permissions(event: &AccessDeniedEvent, mut list: Vec<String>) -> Vec<String> {
+    let assume = list.iter().any(|a| {
+        matches!(
+            a.to_ascii_lowercase().as_str(),
+            "sts:assumerole" | "sts:assumerolewithsaml" | "sts:assumerolewithwebidentity"
+        )
+    });
+    if event.service() != "sts" || !assume {
+        return list;
+    }
+    let params = &event.request_parameters;
+    let tags = ["tags", "principalTags"]
+        .iter()
+        .any(|k| params.get(k).is_some_and(truthy));
+    let source_identity = params.get("sourceIdentity").is_some_and(truthy);
+    for (needed, action) in [
+        (tags, "sts:TagSession"),
+        (source_identity, "sts:SetSourceIdentity"),
+    ] {
+        if needed && !list.iter().any(|a| a.eq_ignore_ascii_case(action)) {
+            list.push(action.to_string());
+        }
+    }
+    list
+}
+
+/// The source of an S3 copy.
+struct CopySource {
+    /// `arn:aws:s3:::bucket/key`, or the access point object ARN as given.
+    object: String,
+    /// `arn:aws:s3:::bucket` or the access point ARN.
+    bucket: String,
+    version: Option<String>,
+}
+
+/// Reads `x-amz-copy-source` (`bucket/key`, `/bucket/key`, URL-encoded, `?versionId=...`, or
+/// an access point ARN `arn:aws:s3:<region>:<account>:accesspoint/<name>/object/<key>`).
+fn copy_source(event: &AccessDeniedEvent) -> Option<CopySource> {
+    let raw = request_value(&event.request_parameters, "x-amz-copy-source")
+        .or_else(|| request_value(&event.request_parameters, "CopySource"))?
+        .as_str()?;
+    let (path, query) = match raw.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (raw, None),
+    };
+    let version = query.and_then(|q| {
+        q.split('&')
+            .find_map(|kv| kv.strip_prefix("versionId="))
+            .map(percent_decode)
+    });
+    let path = percent_decode(path);
+    let path = path.trim_start_matches('/');
+    if path.starts_with("arn:") {
+        let (bucket, _) = path.split_once("/object/")?;
+        return Some(CopySource {
+            object: path.to_string(),
+            bucket: bucket.to_string(),
+            version,
+        });
+    }
+    let (bucket, key) = path.split_once('/')?;
+    if bucket.is_empty() || key.is_empty() {
+        return None;
+    }
+    let partition = partition(event.region.as_deref());
+    Some(CopySource {
+        object: format!("arn:{partition}:s3:::{bucket}/{key}"),
+        bucket: format!("arn:{partition}:s3:::{bucket}"),
+        version,
+    })
+}
+
+/// Decodes `%XX` escapes (invalid escapes are kept as written).
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// An SQS queue URL (`https://sqs.us-east-1.amazonaws.com/111122223333/MyQueue`) → the owner
+/// account and the queue name.
+fn queue_url_parts(params: &Value) -> Option<(String, String)> {
+    let url = request_value(params, "QueueUrl")?.as_str()?;
+    let path = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let mut segments = path.split('/').skip(1).filter(|s| !s.is_empty());
+    let (account, name) = (segments.next()?, segments.next()?);
+    let valid = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
+    valid.then(|| (account.to_string(), name.to_string()))
 }
 
 /// `ListFunctions20150331` → `ListFunctions`, `GetFunction20150331v2` → `GetFunction`.
@@ -141,6 +485,17 @@ pub fn resource_for(event: &AccessDeniedEvent, action: &str) -> Result<Target, E
             return Ok(target(r.to_string()));
         }
     }
+    // 1b. The reads of an S3 copy act on its source.
+    if is_copy(event) && is_copy_read(action) {
+        if let Some(source) = copy_source(event) {
+            let arn = if action.eq_ignore_ascii_case("s3:ListBucket") {
+                source.bucket
+            } else {
+                source.object
+            };
+            return Ok(target(arn));
+        }
+    }
     if types.is_empty() {
         return Ok(Target {
             arn: "*".into(),
@@ -160,13 +515,35 @@ pub fn resource_for(event: &AccessDeniedEvent, action: &str) -> Result<Target, E
             .iter()
             .any(|(_, p)| crate::eval::arn_match(&p.parts, arn))
     };
-    // 2. An ARN of `resources[]` of a type the action takes.
-    if let Some(arn) = event
-        .resources
-        .iter()
+    // 2. An ARN of `resources[]` of a type the action takes: one whose CloudTrail `type`
+    // names that type first (`AWS::S3::Bucket` for `s3:ListBucket`: the bucket template also
+    // matches object ARNs), then one without a `type`.
+    let named = |kind: &str| {
+        let kind = normalize_type(kind.rsplit("::").next().unwrap_or(kind));
+        types.iter().any(|t| normalize_type(t.name) == kind)
+    };
+    // A copy's writes act on the destination, never on the source `resources[]` also lists.
+    let source: Vec<String> = match copy_source(event) {
+        Some(s) if is_copy(event) => vec![s.object, s.bucket],
+        _ => Vec::new(),
+    };
+    let listed = || {
+        event
+            .resources
+            .iter()
+            .filter(|r| r.arn.as_ref().is_some_and(|a| !source.contains(a)))
+    };
+    let typed = listed()
+        .filter(|r| r.kind.as_deref().is_some_and(named))
         .filter_map(|r| r.arn.as_deref())
-        .find(|a| fits(a))
-    {
+        .find(|a| fits(a));
+    let untyped = || {
+        listed()
+            .filter(|r| r.kind.as_deref().is_none_or(|k| k.trim().is_empty()))
+            .filter_map(|r| r.arn.as_deref())
+            .find(|a| fits(a))
+    };
+    if let Some(arn) = typed.or_else(untyped) {
         return Ok(target(arn.to_string()));
     }
     // 2b. An ARN given as a request parameter.
@@ -202,6 +579,11 @@ pub fn resource_for(event: &AccessDeniedEvent, action: &str) -> Result<Target, E
             }
         }
     }
+    // 5. An ARN of `resources[]` that fits although its `type` names another resource type
+    // (CloudTrail's type names do not always follow the reference's).
+    if let Some(arn) = listed().filter_map(|r| r.arn.as_deref()).find(|a| fits(a)) {
+        return Ok(target(arn.to_string()));
+    }
     if types.iter().all(|t| !t.required) {
         return Ok(Target {
             arn: "*".into(),
@@ -211,6 +593,14 @@ pub fn resource_for(event: &AccessDeniedEvent, action: &str) -> Result<Target, E
     Err(EventError::Unsupported(format!(
         "cannot determine the resource of `{action}` from the event: neither the error message, `resources` nor `requestParameters` name it"
     )))
+}
+
+/// `AWS::IAM::SAMLProvider` / `saml-provider` → `samlprovider`.
+fn normalize_type(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
 }
 
 /// `arn:${Partition}:s3:::${BucketName}/${ObjectName}` → a glob with `*` for each variable.
@@ -257,7 +647,10 @@ fn fill_template(tpl: &str, event: &AccessDeniedEvent) -> Option<String> {
         let value = match name {
             "Partition" => Some(partition(event.region.as_deref()).to_string()),
             "Region" => event.region.clone(),
-            "Account" | "AccountId" => event.recipient_account.clone(),
+            // A queue URL names the queue's owner.
+            "Account" | "AccountId" => queue_url_parts(&event.request_parameters)
+                .map(|(account, _)| account)
+                .or_else(|| event.recipient_account.clone()),
             other => parameter(&event.request_parameters, other),
         }?;
         out.push_str(&value);
@@ -268,6 +661,11 @@ fn fill_template(tpl: &str, event: &AccessDeniedEvent) -> Option<String> {
 }
 
 fn parameter(params: &Value, name: &str) -> Option<String> {
+    if name.eq_ignore_ascii_case("QueueName") {
+        if let Some((_, queue)) = queue_url_parts(params) {
+            return Some(queue);
+        }
+    }
     let obj = params.as_object()?;
     let aliases: &[&str] = match name.to_ascii_lowercase().as_str() {
         "bucket" | "bucketname" => &["bucketName", "bucket", "Bucket"],

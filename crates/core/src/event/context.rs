@@ -37,7 +37,10 @@ pub fn context_for(
             c.set("aws:EpochTime", format!("{}", secs as i64));
         }
     }
-    c.set("aws:SecureTransport", "true");
+    // AWS APIs take HTTPS only, except S3: there the record's `tlsDetails` shows TLS.
+    if event.raw.tls_details.as_ref().is_some_and(|t| !t.is_null()) || event.service() != "s3" {
+        c.set("aws:SecureTransport", "true");
+    }
     if let Some(ua) = &event.user_agent {
         c.set("aws:UserAgent", ua.clone());
     }
@@ -66,16 +69,9 @@ pub fn context_for(
             }
         }
     }
-    // Calls a service makes on the principal's behalf.
-    let invoked_by = event
-        .raw
-        .user_identity
-        .as_ref()
-        .and_then(|u| u.invoked_by.clone());
-    let via_service = invoked_by
-        .as_deref()
-        .is_some_and(|s| s.ends_with(".amazonaws.com"))
-        && kind != PrincipalType::Service;
+    // Calls a service makes with the principal's credentials (forward access sessions). Not
+    // the console's `signin.amazonaws.com`, nor a service acting as its service-linked role.
+    let via_service = via_service(event, principal).is_some();
     c.set(
         "aws:ViaAWSService",
         if via_service { "true" } else { "false" },
@@ -124,14 +120,17 @@ pub fn context_for(
             }
         }
         (None, _)
-            if kind == PrincipalType::User
+            if matches!(kind, PrincipalType::User | PrincipalType::Root)
                 && event
                     .raw
                     .user_identity
                     .as_ref()
-                    .is_some_and(|u| u.access_key_id.is_some()) =>
+                    .and_then(|u| u.access_key_id.as_deref())
+                    .is_some_and(|k| k.starts_with("AKIA")) =>
         {
-            // Long-term access keys: no token, no MFA keys (IAM User Guide, condition keys).
+            // Long-term access keys (`AKIA…`): no token, no MFA keys (IAM User Guide,
+            // condition keys). Temporary keys (`ASIA…`) without a session context, or an
+            // empty key id, prove nothing.
             for k in [
                 "aws:TokenIssueTime",
                 "aws:MultiFactorAuthPresent",
@@ -159,10 +158,29 @@ pub fn context_for(
         if let Some(name) = principal.arn.as_deref().and_then(|a| a.rsplit('/').next()) {
             c.set("aws:RoleSessionName", name);
         }
+    } else {
+        c.mark_absent("aws:RoleSessionName");
     }
     if kind != PrincipalType::User {
         c.mark_absent("aws:username");
     }
+    if kind == PrincipalType::Anonymous {
+        // Unsigned requests carry no principal keys.
+        for k in [
+            "aws:PrincipalArn",
+            "aws:PrincipalAccount",
+            "aws:PrincipalOrgID",
+            "aws:PrincipalOrgPaths",
+            "aws:PrincipalTag/*",
+            "aws:userid",
+            "aws:TokenIssueTime",
+            "aws:MultiFactorAuthPresent",
+            "aws:MultiFactorAuthAge",
+        ] {
+            c.mark_absent(k);
+        }
+    }
+    federation_keys(event, kind, &mut c);
     service_keys(event, principal, action, resource, &mut c);
     c
 }
@@ -212,14 +230,11 @@ fn service_keys(
             if let Some(v) = get("encryptionAlgorithm").and_then(scalar) {
                 c.set("kms:EncryptionAlgorithm", v);
             }
-            let via = event
-                .raw
-                .user_identity
-                .as_ref()
-                .and_then(|u| u.invoked_by.clone());
-            match via {
-                Some(v) if v.ends_with(".amazonaws.com") => c.set("kms:ViaService", v),
-                _ => c.mark_absent("kms:ViaService"),
+            // `kms:ViaService` names the calling service's regional endpoint
+            // (`s3.us-east-1.amazonaws.com`), as KMS key policies write it.
+            match via_service(event, principal) {
+                Some(host) => c.set("kms:ViaService", regional(host, event.region.as_deref())),
+                None => c.mark_absent("kms:ViaService"),
             }
         }
         "iam" => {
@@ -237,8 +252,109 @@ fn service_keys(
             if let Some(v) = get("sourceIdentity").and_then(scalar) {
                 c.set("sts:SourceIdentity", v);
             }
+            session_tags(event, action, c);
         }
         _ => {}
+    }
+}
+
+/// The service host behind a forward-access-session call (`invokedBy`), if the call is one.
+fn via_service<'a>(event: &'a AccessDeniedEvent, principal: &Principal) -> Option<&'a str> {
+    let host = event
+        .raw
+        .user_identity
+        .as_ref()
+        .and_then(|u| u.invoked_by.as_deref())?;
+    let fas = host.ends_with(".amazonaws.com")
+        && host != "signin.amazonaws.com"
+        && principal.principal_type() != PrincipalType::Service
+        && !principal.service_linked;
+    fas.then_some(host)
+}
+
+/// `s3.amazonaws.com` + `us-east-1` → `s3.us-east-1.amazonaws.com` (kept when it already
+/// names a Region or no Region is known).
+fn regional(host: &str, region: Option<&str>) -> String {
+    match (host.strip_suffix(".amazonaws.com"), region) {
+        (Some(service), Some(region)) if !service.contains('.') => {
+            format!("{service}.{region}.amazonaws.com")
+        }
+        _ => host.to_string(),
+    }
+}
+
+/// What a federated caller's `userIdentity` shows of its provider's keys (CloudTrail User
+/// Guide, "Values for AWS STS APIs with SAML and web identity federation"): for `SAMLUser`
+/// `identityProvider` is `saml:namequalifier` and `userName` is `saml:sub`; for
+/// `WebIdentityUser` `userName` is the token's subject, `<provider>:sub`.
+fn federation_keys(event: &AccessDeniedEvent, kind: PrincipalType, c: &mut Context) {
+    let Some(id) = event.raw.user_identity.as_ref() else {
+        return;
+    };
+    let user = id.user_name.as_deref().filter(|s| !s.is_empty());
+    match kind {
+        PrincipalType::SamlUser => {
+            if let Some(q) = id.identity_provider.as_deref().filter(|s| !s.is_empty()) {
+                c.set("saml:namequalifier", q);
+            }
+            if let Some(u) = user {
+                c.set("saml:sub", u);
+            }
+        }
+        PrincipalType::WebIdentityUser => {
+            let provider = id.identity_provider.as_deref().unwrap_or("");
+            let host = provider
+                .split_once(":oidc-provider/")
+                .map_or(provider, |(_, h)| h);
+            if let (false, Some(u)) = (host.is_empty(), user) {
+                c.set(&format!("{host}:sub"), u);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Session tags passed to `AssumeRole*` (IAM User Guide, "Passing session tags in AWS STS"):
+/// `tags` (`AssumeRole`, `GetFederationToken`) or `principalTags` (SAML and web identity,
+/// from the assertion) → `aws:RequestTag/<key>` and `aws:TagKeys`; `transitiveTagKeys` →
+/// `sts:TransitiveTagKeys`. An `AssumeRole` request without `tags` passed none.
+fn session_tags(event: &AccessDeniedEvent, action: &str, c: &mut Context) {
+    let Some(params) = event.request_parameters.as_object() else {
+        return;
+    };
+    let mut tags: Vec<(String, String)> = Vec::new();
+    if let Some(Value::Array(list)) = params.get("tags") {
+        for t in list {
+            let key = t.get("key").or_else(|| t.get("Key")).and_then(scalar);
+            let value = t.get("value").or_else(|| t.get("Value")).and_then(scalar);
+            if let (Some(k), Some(v)) = (key, value) {
+                tags.push((k, v));
+            }
+        }
+    }
+    if let Some(Value::Object(map)) = params.get("principalTags") {
+        for (k, v) in map {
+            if let Some(v) = scalar(v) {
+                tags.push((k.clone(), v));
+            }
+        }
+    }
+    if !tags.is_empty() {
+        for (k, v) in &tags {
+            c.set(&format!("aws:RequestTag/{k}"), v.clone());
+        }
+        c.set_list("aws:TagKeys", tags.into_iter().map(|(k, _)| k).collect());
+    } else if action.eq_ignore_ascii_case("sts:AssumeRole")
+        || action.eq_ignore_ascii_case("sts:GetFederationToken")
+    {
+        c.mark_absent("aws:RequestTag/*");
+        c.mark_absent("aws:TagKeys");
+    }
+    if let Some(Value::Array(keys)) = params.get("transitiveTagKeys") {
+        c.set_list(
+            "sts:TransitiveTagKeys",
+            keys.iter().filter_map(scalar).collect(),
+        );
     }
 }
 

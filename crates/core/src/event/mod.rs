@@ -136,7 +136,11 @@ fn non_empty(s: &Option<String>) -> Option<String> {
 
 /// Something the event cannot tell and AWS can: the collection layer looks it up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "Need", rename_all = "PascalCase")]
+#[serde(
+    tag = "Need",
+    rename_all = "PascalCase",
+    rename_all_fields = "PascalCase"
+)]
 pub enum Need {
     /// A cross-account caller shown only by its unique id (`AIDA…`, `AROA…:session`).
     PrincipalArn {

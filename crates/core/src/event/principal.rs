@@ -65,8 +65,13 @@ pub fn from_identity(
             p.account = None;
         }
         "SAMLUser" => {
+            // `identityProvider` is the assertion's name qualifier (a hash); trust policies
+            // name the provider by its ARN, which `AssumeRoleWithSAML` records as
+            // `principalArn` (IAM User Guide, example SAML STS event).
             p.kind = Some(PrincipalType::SamlUser);
-            p.federated_provider = Some(id.identity_provider.clone().ok_or_else(|| missing(kind, "identityProvider"))?);
+            let provider = saml_provider_arn(record)
+                .or_else(|| id.identity_provider.clone().filter(|s| !s.is_empty()));
+            p.federated_provider = Some(provider.ok_or_else(|| missing(kind, "identityProvider"))?);
             p.account = None;
         }
         "AWSService" => {
@@ -100,6 +105,27 @@ pub fn from_identity(
             )))
         }
     }
-    let _ = record;
     Ok(PrincipalInfo::Known(p.normalized()))
+}
+
+/// The SAML provider ARN of an `AssumeRoleWithSAML` record: `requestParameters.principalArn`,
+/// else a `resources[]` entry of type `AWS::IAM::SAMLProvider`.
+fn saml_provider_arn(record: &RawRecord) -> Option<String> {
+    let is_provider = |a: &str| a.starts_with("arn:") && a.contains(":saml-provider/");
+    record
+        .request_parameters
+        .as_ref()
+        .and_then(|p| p.get("principalArn"))
+        .and_then(|v| v.as_str())
+        .filter(|a| is_provider(a))
+        .map(str::to_string)
+        .or_else(|| {
+            record
+                .resources
+                .iter()
+                .flatten()
+                .filter(|r| r.kind.as_deref() == Some("AWS::IAM::SAMLProvider"))
+                .filter_map(|r| r.arn.clone())
+                .find(|a| is_provider(a))
+        })
 }

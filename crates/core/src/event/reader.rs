@@ -6,10 +6,14 @@
 //! The input is scanned byte by byte: the elements of a top-level `Records` / `Events` list are
 //! cut out one at a time, so memory stays flat however large the file. Records that are not
 //! access denials are counted and skipped (most without being parsed: a record without the text
-//! `errorCode` cannot be one). A record that cannot be read becomes an error item; the rest go on.
+//! `errorCode` cannot be one). A record that cannot be read becomes an error item (naming the
+//! field of a wrong type); the rest go on. In NDJSON a broken line (cut off, or not JSON at all)
+//! is one error and reading resumes at the next line; a cut-off list or object elsewhere ends
+//! the read with one error, since nothing after the break can be located reliably.
 
 use std::io::Read;
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::raw::RawRecord;
@@ -64,6 +68,11 @@ pub struct RecordReader<R: Read> {
     pending: std::collections::VecDeque<Item>,
     pub counts: Counts,
     failed: bool,
+    /// While a top-level object is scanned: every byte consumed since it started (so an
+    /// NDJSON line that turns out broken can be cut off and the lines after it re-read).
+    tap: Option<Vec<u8>>,
+    /// Where in `buf` the tap continues.
+    tap_from: usize,
 }
 
 enum Scan {
@@ -84,6 +93,8 @@ impl<R: Read> RecordReader<R> {
             pending: Default::default(),
             counts: Counts::default(),
             failed: false,
+            tap: None,
+            tap_from: 0,
         }
     }
 
@@ -94,6 +105,10 @@ impl<R: Read> RecordReader<R> {
         if self.eof {
             return Ok(false);
         }
+        if let Some(t) = self.tap.as_mut() {
+            t.extend_from_slice(&self.buf[self.tap_from..self.len]);
+            self.tap_from = self.len;
+        }
         loop {
             match self.input.read(&mut self.buf) {
                 Ok(0) => {
@@ -103,6 +118,7 @@ impl<R: Read> RecordReader<R> {
                 Ok(n) => {
                     self.pos = 0;
                     self.len = n;
+                    self.tap_from = 0;
                     self.counts.bytes += n as u64;
                     return Ok(true);
                 }
@@ -110,6 +126,111 @@ impl<R: Read> RecordReader<R> {
                 Err(e) => return Err(EventError::Shape(format!("cannot read input: {e}"))),
             }
         }
+    }
+
+    fn start_tap(&mut self) {
+        self.tap = Some(Vec::new());
+        self.tap_from = self.pos;
+    }
+
+    fn stop_tap(&mut self) -> Vec<u8> {
+        let mut t = self.tap.take().unwrap_or_default();
+        t.extend_from_slice(&self.buf[self.tap_from.min(self.pos)..self.pos]);
+        t
+    }
+
+    /// Puts `bytes` back in front of the unread input.
+    fn push_back(&mut self, bytes: &[u8]) {
+        let mut buf = bytes.to_vec();
+        buf.extend_from_slice(&self.buf[self.pos..self.len]);
+        let valid = buf.len();
+        if buf.len() < CHUNK {
+            buf.resize(CHUNK, 0);
+        }
+        self.buf = buf;
+        self.pos = 0;
+        self.len = valid;
+    }
+
+    /// Consumes the input up to and including the next line break, keeping what it skipped
+    /// (up to [`MAX_RECORD_BYTES`]) in `out`.
+    fn skip_line(&mut self, mut out: Option<&mut Vec<u8>>) -> Result<(), EventError> {
+        while self.fill()? {
+            let chunk = &self.buf[self.pos..self.len];
+            let (end, done) = match chunk.iter().position(|&b| b == b'\n') {
+                Some(i) => (i + 1, true),
+                None => (chunk.len(), false),
+            };
+            if let Some(o) = out.as_deref_mut() {
+                if o.len() < MAX_RECORD_BYTES {
+                    o.extend_from_slice(&chunk[..end]);
+                }
+            }
+            self.pos += end;
+            if done {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// After a top-level value that failed, decides whether the input is NDJSON and, if so,
+    /// resumes at the line after the one the value started on. `tapped` is everything consumed
+    /// since that value started. Returns the text of the broken line when it resumed.
+    fn resume_after_line(&mut self, tapped: &[u8]) -> Result<Option<Vec<u8>>, EventError> {
+        let line = match tapped.iter().position(|&b| b == b'\n') {
+            Some(nl) => {
+                let rest = &tapped[nl + 1..];
+                let next = rest.iter().find(|b| !b.is_ascii_whitespace()).copied();
+                // A lone `{` on its line is pretty-printed JSON, not NDJSON.
+                let line = tapped[..nl].trim_ascii();
+                let next = next.or_else(|| {
+                    self.buf[self.pos..self.len]
+                        .iter()
+                        .find(|b| !b.is_ascii_whitespace())
+                        .copied()
+                });
+                if line.len() <= 1 || !matches!(next, Some(b'{' | b'[') | None) {
+                    return Ok(None);
+                }
+                let line = line.to_vec();
+                self.push_back(rest);
+                line
+            }
+            None => {
+                // The value broke on its first line: the rest of that line goes too.
+                let mut line = tapped.to_vec();
+                self.skip_line(Some(&mut line))?;
+                if !matches!(self.skip_ws()?, Some(b'{' | b'[') | None) {
+                    return Ok(None);
+                }
+                line.trim_ascii().to_vec()
+            }
+        };
+        Ok(Some(line))
+    }
+
+    /// Skips a run of lines that are not JSON values (up to a line starting with `{` or `[`).
+    fn skip_garbage_lines(&mut self) -> Result<(), EventError> {
+        loop {
+            self.skip_line(None)?;
+            if matches!(self.skip_ws()?, Some(b'{' | b'[') | None) {
+                return Ok(());
+            }
+        }
+    }
+
+    /// One broken line of NDJSON: counted as a record that could not be read.
+    fn line_error(&mut self, line: &[u8], fallback: EventError) {
+        self.counts.records += 1;
+        let error = match serde_json::from_slice::<serde::de::IgnoredAny>(line) {
+            Err(e) => {
+                EventError::Json(format!("{e} (one line of NDJSON; the next lines are read)"))
+            }
+            Ok(_) => fallback,
+        };
+        let id = self.record_label();
+        self.push_error(id, error);
     }
 
     fn skip_ws(&mut self) -> Result<Option<u8>, EventError> {
@@ -324,8 +445,35 @@ impl<R: Read> RecordReader<R> {
                         }
                     }
                     Some(b'{') => {
-                        if let Scan::Value = self.top_object()? {
-                            return Ok(true);
+                        self.start_tap();
+                        let scanned = self.top_object();
+                        let tapped = self.stop_tap();
+                        match scanned {
+                            Ok(Scan::Value) => {
+                                // A value spread over lines that is not valid JSON may be a
+                                // broken NDJSON line that swallowed the lines after it.
+                                let broken = tapped.contains(&b'\n')
+                                    && serde_json::from_slice::<serde::de::IgnoredAny>(
+                                        &self.element,
+                                    )
+                                    .is_err();
+                                if broken {
+                                    if let Some(line) = self.resume_after_line(&tapped)? {
+                                        let e = EventError::Json("a line is not valid json".into());
+                                        self.line_error(&line, e);
+                                        continue;
+                                    }
+                                }
+                                return Ok(true);
+                            }
+                            Ok(Scan::End) => {}
+                            Err(e) => match self.resume_after_line(&tapped)? {
+                                Some(line) => {
+                                    self.line_error(&line, e);
+                                    continue;
+                                }
+                                None => return Err(e),
+                            },
                         }
                         if self.skip_ws()? == Some(b']') {
                             self.pos += 1;
@@ -333,11 +481,23 @@ impl<R: Read> RecordReader<R> {
                             self.finish_object()?;
                         }
                     }
+                    Some(0xEF) if self.buf[self.pos..self.len].starts_with(&[0xEF, 0xBB, 0xBF]) => {
+                        // A UTF-8 byte order mark.
+                        self.pos += 3;
+                    }
                     Some(b) => {
-                        return Err(EventError::Json(format!(
-                            "unexpected `{}` where a JSON value should start",
-                            b as char
-                        )))
+                        // Not JSON: skip to the next line that starts a value (NDJSON with a
+                        // stray line, or a header), reporting the run once.
+                        self.skip_garbage_lines()?;
+                        self.counts.records += 1;
+                        let id = self.record_label();
+                        self.push_error(
+                            id,
+                            EventError::Json(format!(
+                                "unexpected `{}` where a JSON value should start; skipped to the next line that starts one",
+                                (b as char).escape_default()
+                            )),
+                        );
                     }
                 },
                 Frame::List { in_object } => {
@@ -393,8 +553,9 @@ impl<R: Read> RecordReader<R> {
             }
         };
         let mut records = Vec::new();
+        let label = envelope_event_id(&value);
         if let Err(e) = unwrap_envelopes(value, &mut records, 0) {
-            let id = self.record_label();
+            let id = label.unwrap_or_else(|| self.record_label());
             self.push_error(id, e);
             return;
         }
@@ -414,9 +575,12 @@ impl<R: Read> RecordReader<R> {
             .and_then(Value::as_str)
             .map(str::to_string)
             .unwrap_or_else(|| self.record_label());
-        let raw: RawRecord = match serde_json::from_value(value) {
+        let raw = match RawRecord::deserialize(&value) {
             Ok(r) => r,
-            Err(e) => return self.push_error(id, EventError::Shape(e.to_string())),
+            Err(e) => {
+                let detail = shape::describe(&value).unwrap_or_else(|| e.to_string());
+                return self.push_error(id, EventError::Shape(detail));
+            }
         };
         match AccessDeniedEvent::from_raw(raw) {
             Ok(ev) => {
@@ -450,10 +614,21 @@ fn unwrap_envelopes(value: Value, out: &mut Vec<Value>, depth: usize) -> Result<
         }
         return unwrap_envelopes(detail, out, depth + 1);
     }
-    if let Some(Value::String(inner)) = obj.get("CloudTrailEvent") {
-        let v: Value = serde_json::from_str(inner)
-            .map_err(|e| EventError::Json(format!("CloudTrailEvent: {e}")))?;
-        return unwrap_envelopes(v, out, depth + 1);
+    match obj.remove("CloudTrailEvent") {
+        Some(Value::String(inner)) => {
+            let v: Value = serde_json::from_str(&inner)
+                .map_err(|e| EventError::Json(format!("`CloudTrailEvent`: {e}")))?;
+            return unwrap_envelopes(v, out, depth + 1);
+        }
+        // Tools that re-serialize LookupEvents output may have parsed it already.
+        Some(v @ Value::Object(_)) => return unwrap_envelopes(v, out, depth + 1),
+        Some(other) => {
+            return Err(EventError::Shape(format!(
+                "`CloudTrailEvent` must be a JSON string, found {}",
+                shape::kind(&other)
+            )))
+        }
+        None => {}
     }
     if let Some(Value::Array(items)) = obj.remove("Records") {
         for i in items {
@@ -463,6 +638,115 @@ fn unwrap_envelopes(value: Value, out: &mut Vec<Value>, depth: usize) -> Result<
     }
     out.push(Value::Object(obj));
     Ok(())
+}
+
+/// The event id an envelope carries (`eventID`, EventBridge's `detail.eventID`, LookupEvents'
+/// `EventId`), to label an error in it.
+fn envelope_event_id(v: &Value) -> Option<String> {
+    v.get("eventID")
+        .or_else(|| v.get("detail").and_then(|d| d.get("eventID")))
+        .or_else(|| v.get("EventId"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+/// Says which field of a record has the wrong type (serde's own message does not name it).
+mod shape {
+    use serde::Deserialize;
+    use serde_json::{Map, Value};
+
+    use super::super::raw::{
+        RawRecord, RawResource, RawSessionAttributes, RawSessionContext, RawSessionIssuer,
+        RawUserIdentity, RawWebIdFederation,
+    };
+
+    #[derive(Clone, Copy)]
+    enum Kind {
+        Record,
+        Identity,
+        Session,
+        Issuer,
+        Attributes,
+        WebId,
+        Resource,
+    }
+
+    fn check(kind: Kind, v: &Value) -> Result<(), serde_json::Error> {
+        match kind {
+            Kind::Record => RawRecord::deserialize(v).map(drop),
+            Kind::Identity => RawUserIdentity::deserialize(v).map(drop),
+            Kind::Session => RawSessionContext::deserialize(v).map(drop),
+            Kind::Issuer => RawSessionIssuer::deserialize(v).map(drop),
+            Kind::Attributes => RawSessionAttributes::deserialize(v).map(drop),
+            Kind::WebId => RawWebIdFederation::deserialize(v).map(drop),
+            Kind::Resource => RawResource::deserialize(v).map(drop),
+        }
+    }
+
+    /// The structured child fields of each kind.
+    fn child(kind: Kind, key: &str) -> Option<(Kind, bool)> {
+        match (kind, key) {
+            (Kind::Record, "userIdentity") => Some((Kind::Identity, false)),
+            (Kind::Record, "resources") => Some((Kind::Resource, true)),
+            (Kind::Identity, "sessionContext") => Some((Kind::Session, false)),
+            (Kind::Session, "sessionIssuer") => Some((Kind::Issuer, false)),
+            (Kind::Session, "attributes") => Some((Kind::Attributes, false)),
+            (Kind::Session, "webIdFederationData") => Some((Kind::WebId, false)),
+            _ => None,
+        }
+    }
+
+    /// `a JSON object`, `a number`, ...
+    pub(super) fn kind(v: &Value) -> &'static str {
+        match v {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Number(_) => "a number",
+            Value::String(_) => "a string",
+            Value::Array(_) => "a list",
+            Value::Object(_) => "a JSON object",
+        }
+    }
+
+    /// Why `record` does not fit the record shape, naming the field (`userIdentity.type`).
+    pub(super) fn describe(record: &Value) -> Option<String> {
+        locate(Kind::Record, record, "")
+    }
+
+    fn locate(kind: Kind, v: &Value, path: &str) -> Option<String> {
+        let Value::Object(obj) = v else {
+            let name = if path.is_empty() { "the record" } else { path };
+            return Some(format!(
+                "`{name}` must be a JSON object, found {}",
+                self::kind(v)
+            ));
+        };
+        for (k, field) in obj {
+            let single = Value::Object(Map::from_iter([(k.clone(), field.clone())]));
+            let Err(e) = check(kind, &single) else {
+                continue;
+            };
+            let here = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            let nested = match (child(kind, k), field) {
+                (Some((inner, true)), Value::Array(items)) => items
+                    .iter()
+                    .enumerate()
+                    .find_map(|(i, item)| locate(inner, item, &format!("{here}[{i}]"))),
+                (Some((_, true)), other) => Some(format!(
+                    "`{here}` must be a list, found {}",
+                    self::kind(other)
+                )),
+                (Some((inner, false)), item) => locate(inner, item, &here),
+                (None, _) => None,
+            };
+            return Some(nested.unwrap_or_else(|| format!("`{here}`: {e}")));
+        }
+        None
+    }
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
@@ -493,14 +777,15 @@ impl<R: Read> Iterator for RecordReader<R> {
             }
             match self.next_element() {
                 Ok(true) => self.classify(),
-                Ok(false) => return None,
+                // Errors found while looking for the next element may still be queued.
+                Ok(false) => return self.pending.pop_front(),
                 Err(e) => {
-                    // The input's structure is broken: report once and stop (nothing after the
-                    // break can be located reliably).
+                    // The input's structure is broken: report once, after any errors already
+                    // queued, and stop (nothing after the break can be located reliably).
                     self.failed = true;
                     self.counts.errors += 1;
                     let id = format!("input-after-record-{}", self.counts.records);
-                    return Some(Item::Error {
+                    self.pending.push_back(Item::Error {
                         event_id: id,
                         error: e,
                     });

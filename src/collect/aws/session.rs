@@ -1,0 +1,279 @@
+//! Credentials per account: the caller's own, or an `sts:AssumeRole` session (refreshed before
+//! it expires), and the service clients built on them. Every client counts its calls.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use aws_config::{Region, SdkConfig};
+use aws_credential_types::provider::{
+    self, error::CredentialsError, ProvideCredentials, SharedCredentialsProvider,
+};
+use aws_credential_types::Credentials;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_types::config_bag::ConfigBag;
+
+use super::errors::{AwsError, AwsResult};
+use super::AwsSource;
+use crate::collect::CollectError;
+
+/// The session name of every assumed role.
+pub const SESSION_NAME: &str = "access-undenied";
+
+/// An assumed session is renewed when it has less than this left.
+const RENEW_BEFORE: Duration = Duration::from_secs(300);
+
+/// Who the loaded credentials are.
+#[derive(Debug, Clone)]
+pub(super) struct Caller {
+    pub account: String,
+    pub partition: String,
+}
+
+/// Counts the operations of every client it is added to.
+#[derive(Debug, Clone, Default)]
+pub(super) struct CallCounter(Arc<AtomicU64>);
+
+impl CallCounter {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+impl Intercept for CallCounter {
+    fn name(&self) -> &'static str {
+        "AccessUndeniedCallCounter"
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// Credentials of an assumed role: the session obtained up front, renewed by `sts:AssumeRole`
+/// when it nears its expiry (the SDK's identity cache asks again shortly before expiry).
+#[derive(Debug)]
+struct AssumedRole {
+    sts: aws_sdk_sts::Client,
+    role_arn: String,
+    external_id: Option<String>,
+    current: Mutex<Credentials>,
+}
+
+impl AssumedRole {
+    fn fresh(&self) -> Option<Credentials> {
+        let current = self
+            .current
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        match current.expiry() {
+            Some(expiry) if expiry <= SystemTime::now() + RENEW_BEFORE => None,
+            _ => Some(current),
+        }
+    }
+
+    async fn renew(&self) -> Result<Credentials, AwsError> {
+        let creds = assume_role(&self.sts, &self.role_arn, self.external_id.as_deref()).await?;
+        *self.current.lock().unwrap_or_else(|p| p.into_inner()) = creds.clone();
+        Ok(creds)
+    }
+}
+
+impl ProvideCredentials for AssumedRole {
+    fn provide_credentials<'a>(&'a self) -> provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        provider::future::ProvideCredentials::new(async move {
+            if let Some(creds) = self.fresh() {
+                return Ok(creds);
+            }
+            self.renew().await.map_err(|e| {
+                CredentialsError::provider_error(format!(
+                    "sts:AssumeRole {}: {}",
+                    self.role_arn,
+                    e.describe()
+                ))
+            })
+        })
+    }
+}
+
+async fn assume_role(
+    sts: &aws_sdk_sts::Client,
+    role_arn: &str,
+    external_id: Option<&str>,
+) -> Result<Credentials, AwsError> {
+    let out = sts
+        .assume_role()
+        .role_arn(role_arn)
+        .role_session_name(SESSION_NAME)
+        .set_external_id(external_id.map(str::to_string))
+        .send()
+        .await
+        .aws()?;
+    let Some(c) = out.credentials() else {
+        return Err(AwsError {
+            code: None,
+            message: "the answer has no credentials".into(),
+            bucket_region: None,
+        });
+    };
+    let expiry = SystemTime::try_from(*c.expiration()).ok();
+    Ok(Credentials::new(
+        c.access_key_id(),
+        c.secret_access_key(),
+        Some(c.session_token().to_string()),
+        expiry,
+        "access-undenied-assume-role",
+    ))
+}
+
+/// `arn:aws:iam::123456789012:user/x` → `aws`.
+fn partition_of(arn: &str) -> Option<&str> {
+    arn.split(':').nth(1).filter(|p| !p.is_empty())
+}
+
+/// The account id in a role ARN.
+fn account_of(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|a| !a.is_empty())
+}
+
+macro_rules! client {
+    ($name:ident, $sdk:ident) => {
+        /// A client on `config`, in `region` when given (else the configuration's region).
+        pub(super) fn $name(&self, config: &SdkConfig, region: Option<&str>) -> $sdk::Client {
+            let mut builder = $sdk::config::Builder::from(config).interceptor(self.counter.clone());
+            if let Some(region) = region.filter(|r| !r.is_empty()) {
+                builder = builder.region(Region::new(region.to_string()));
+            }
+            $sdk::Client::from_conf(builder.build())
+        }
+    };
+}
+
+impl AwsSource {
+    client!(iam_client, aws_sdk_iam);
+    client!(sts_client, aws_sdk_sts);
+    client!(org_client, aws_sdk_organizations);
+    client!(kms_client, aws_sdk_kms);
+    client!(secrets_client, aws_sdk_secretsmanager);
+    client!(sqs_client, aws_sdk_sqs);
+    client!(sns_client, aws_sdk_sns);
+    client!(lambda_client, aws_sdk_lambda);
+    client!(ecr_client, aws_sdk_ecr);
+
+    /// An S3 client in `region`, path-style when a custom endpoint is configured.
+    pub(super) fn s3_client(&self, config: &SdkConfig, region: &str) -> aws_sdk_s3::Client {
+        let mut builder =
+            aws_sdk_s3::config::Builder::from(config).interceptor(self.counter.clone());
+        if !region.is_empty() {
+            builder = builder.region(Region::new(region.to_string()));
+        }
+        if self.s3_path_style {
+            builder = builder.force_path_style(true);
+        }
+        aws_sdk_s3::Client::from_conf(builder.build())
+    }
+
+    /// The caller's account and partition (`sts:GetCallerIdentity`, once).
+    pub(super) async fn caller(&self) -> Result<Caller, CollectError> {
+        self.caller
+            .get_or_init(|| async {
+                let what = "sts:GetCallerIdentity (the loaded credentials)";
+                let out = self
+                    .sts_client(&self.base, None)
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from_sdk(e).into_collect(what))?;
+                let account = out
+                    .account()
+                    .ok_or_else(|| super::errors::missing_field(what, "Account"))?;
+                let partition = out.arn().and_then(partition_of).unwrap_or("aws");
+                Ok(Caller {
+                    account: account.to_string(),
+                    partition: partition.to_string(),
+                })
+            })
+            .await
+            .clone()
+    }
+
+    /// The configuration whose credentials read `account`: the caller's own, or the
+    /// cross-account role's session.
+    pub(super) async fn account_config(&self, account: &str) -> Result<SdkConfig, CollectError> {
+        let caller = self.caller().await?;
+        if account.is_empty() || account == caller.account {
+            return Ok(self.base.clone());
+        }
+        let role_name = self.settings.cross_account_role_name.trim_matches('/');
+        if role_name.is_empty() {
+            return Err(CollectError::AssumeRole {
+                account: account.to_string(),
+                message: "no cross-account role name is configured (--cross-account-role-name)"
+                    .into(),
+            });
+        }
+        let role_arn = format!("arn:{}:iam::{account}:role/{role_name}", caller.partition);
+        self.role_config(&role_arn).await
+    }
+
+    /// The configuration for Organizations calls.
+    pub(super) async fn org_config(&self) -> Result<SdkConfig, CollectError> {
+        match &self.settings.management_account_role_arn {
+            Some(role_arn) if !role_arn.is_empty() => self.role_config(role_arn).await,
+            _ => Ok(self.base.clone()),
+        }
+    }
+
+    /// A session of `role_arn` (assumed once, then renewed as needed).
+    async fn role_config(&self, role_arn: &str) -> Result<SdkConfig, CollectError> {
+        self.sessions
+            .get_or_init(role_arn, || async {
+                let sts = self.sts_client(&self.base, None);
+                let external_id = self.settings.external_id.clone().filter(|e| !e.is_empty());
+                let first = assume_role(&sts, role_arn, external_id.as_deref())
+                    .await
+                    .map_err(|e| CollectError::AssumeRole {
+                        account: account_of(role_arn).unwrap_or(role_arn).to_string(),
+                        message: format!("sts:AssumeRole {role_arn}: {}", e.describe()),
+                    })?;
+                let provider = AssumedRole {
+                    sts,
+                    role_arn: role_arn.to_string(),
+                    external_id,
+                    current: Mutex::new(first),
+                };
+                Ok(self
+                    .base
+                    .to_builder()
+                    .credentials_provider(SharedCredentialsProvider::new(provider))
+                    .build())
+            })
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arn_parts() {
+        assert_eq!(partition_of("arn:aws-cn:iam::1:user/x"), Some("aws-cn"));
+        assert_eq!(
+            account_of("arn:aws:iam::123456789012:role/r"),
+            Some("123456789012")
+        );
+        assert_eq!(account_of("bogus"), None);
+    }
+}
