@@ -52,6 +52,10 @@ pub struct Outcome {
     pub report: Option<Report>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What `analyze` would report for this request: `AssessmentResult`, `ResultDetails`
+    /// (denying statements, verified least-privilege fix), `AllReasons`, `Explanation`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diagnosis: Option<crate::explain::DiagnosisResult>,
 }
 
 /// What was evaluated.
@@ -94,6 +98,7 @@ pub fn run_value(value: &Value) -> Outcome {
             request: None,
             report: None,
             error: Some(format!("input is not valid json: {unreadable}")),
+            diagnosis: None,
         };
     }
     let name = value
@@ -107,6 +112,7 @@ pub fn run_value(value: &Value) -> Outcome {
             request: None,
             report: None,
             error: Some(e.to_string()),
+            diagnosis: None,
         },
     }
 }
@@ -124,6 +130,11 @@ pub fn run_case(case: &Case) -> Outcome {
         }),
         report: Some(evaluation.report(&case.policies)),
         error: None,
+        diagnosis: Some(crate::explain::diagnose(
+            case.name.as_deref().unwrap_or("simulation"),
+            &[(case.request.clone(), case.policies.clone())],
+            None,
+        )),
     }
 }
 
@@ -498,6 +509,19 @@ pub fn to_text(o: &Outcome) -> String {
         let _ = writeln!(s, "Request: {who} -> {} on {}", r.action, r.resource);
     }
     let Some(rep) = &o.report else { return s };
+    if let Some(d) = &o.diagnosis {
+        let _ = writeln!(s, "AssessmentResult: {}", d.assessment_result.as_str());
+        for p in &d.result_details.policies_to_add {
+            let _ = writeln!(s, "  fix: add to {}: {}", p.attachment_target_arn, p.policy);
+        }
+        for p in &d.result_details.explicit_deny_policies {
+            let _ = writeln!(
+                s,
+                "  fix: remove or narrow in {} ({}): {}",
+                p.policy_name, p.policy_arn, p.policy_statement
+            );
+        }
+    }
     let conclusive = if rep.conclusive {
         ""
     } else {
