@@ -73,6 +73,26 @@ enum Command {
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
     },
+    /// Capture, from AWS, everything the diagnosis of these events reads (identities,
+    /// organization, resource policies — errors too) into one snapshot file for offline
+    /// `analyze --snapshot`.
+    Snapshot {
+        /// The events whose policies to capture (any input form of `analyze`).
+        #[arg(long)]
+        events_file: PathBuf,
+        /// The snapshot file to write.
+        #[arg(long)]
+        output_file: PathBuf,
+        /// Role assumed to read Organizations.
+        #[arg(long)]
+        management_account_role_arn: Option<String>,
+        /// Role assumed in every other account involved.
+        #[arg(long, default_value = "AccessUndeniedRole")]
+        cross_account_role_name: String,
+        /// `sts:ExternalId` for the cross-account role.
+        #[arg(long)]
+        external_id: Option<String>,
+    },
     /// Evaluate a request against policies of every type, offline, and say why.
     Simulate {
         /// A JSON document (request + policies), a JSON list of them, or NDJSON; "-" reads stdin.
@@ -243,6 +263,31 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 save_snapshot,
                 format,
                 concurrency,
+            };
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(analyze(cli.profile, cli.verbosity, args))
+        }
+        Command::Snapshot {
+            events_file,
+            output_file,
+            management_account_role_arn,
+            cross_account_role_name,
+            external_id,
+        } => {
+            let args = AnalyzeArgs {
+                events_file,
+                scp_file: None,
+                management_account_role_arn,
+                cross_account_role_name,
+                external_id,
+                output_file: None,
+                suppress_output: true,
+                snapshot: None,
+                save_snapshot: Some(output_file),
+                format: Format::Json,
+                concurrency: 8,
             };
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

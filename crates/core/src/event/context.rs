@@ -202,11 +202,47 @@ fn service_keys(
                 ("prefix", "s3:prefix"),
                 ("delimiter", "s3:delimiter"),
                 ("max-keys", "s3:max-keys"),
-                ("x-amz-acl", "s3:x-amz-acl"),
                 ("versionId", "s3:versionid"),
             ] {
                 if let Some(v) = get(param).and_then(scalar) {
                     c.set(key, v);
+                }
+            }
+            // Request headers CloudTrail records under their own names are S3 condition keys
+            // of the same name (`s3:x-amz-acl`, `s3:x-amz-server-side-encryption`, ...).
+            for (param, v) in params.into_iter().flatten() {
+                let lower = param.to_ascii_lowercase();
+                if lower.starts_with("x-amz-") && lower != "x-amz-tagging" {
+                    if let Some(v) = scalar(v) {
+                        c.set(&format!("s3:{lower}"), v);
+                    }
+                }
+            }
+            // `x-amz-tagging: k1=v1&k2=v2` → `s3:RequestObjectTag/<k>`, `s3:RequestObjectTagKeys`.
+            if let Some(tagging) = get("x-amz-tagging").and_then(scalar) {
+                let mut keys = Vec::new();
+                for pair in tagging.split('&').filter(|p| !p.is_empty()) {
+                    let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                    c.set(&format!("s3:RequestObjectTag/{k}"), v);
+                    keys.push(k.to_string());
+                }
+                c.set_list("s3:RequestObjectTagKeys", keys);
+            }
+            // An object write that sent no ACL or tagging header set no ACL and no tags.
+            let write = matches!(
+                event.event_name.to_ascii_lowercase().as_str(),
+                "putobject" | "copyobject" | "createmultipartupload"
+            );
+            if write && params.is_some() {
+                for (header, keys) in [
+                    ("x-amz-acl", &["s3:x-amz-acl"][..]),
+                    ("x-amz-tagging", &["s3:RequestObjectTagKeys", "s3:RequestObjectTag/*"][..]),
+                ] {
+                    if get(header).is_none() {
+                        for k in keys {
+                            c.mark_absent(k);
+                        }
+                    }
                 }
             }
             if action.eq_ignore_ascii_case("s3:ListBucket") && get("prefix").is_none() {
@@ -249,8 +285,17 @@ fn service_keys(
             if let Some(v) = get("roleSessionName").and_then(scalar) {
                 c.set("sts:RoleSessionName", v);
             }
-            if let Some(v) = get("sourceIdentity").and_then(scalar) {
-                c.set("sts:SourceIdentity", v);
+            // A source identity set on the calling session persists through a role chain.
+            let inherited = event
+                .raw
+                .user_identity
+                .as_ref()
+                .and_then(|u| u.session_context.as_ref())
+                .and_then(|s| s.source_identity.clone());
+            match get("sourceIdentity").and_then(scalar).or(inherited) {
+                Some(v) => c.set("sts:SourceIdentity", v),
+                None if params.is_some() => c.mark_absent("sts:SourceIdentity"),
+                None => {}
             }
             session_tags(event, action, c);
         }

@@ -104,6 +104,9 @@ pub struct DiagnosisResult {
     /// Set when the error message's hint disagrees with the engine.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint_disagreement: Option<String>,
+    /// Anything else worth knowing (e.g. an encoded authorization message to decode).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl DiagnosisResult {
@@ -120,6 +123,7 @@ impl DiagnosisResult {
             fix_verified: None,
             fix_remaining: Vec::new(),
             hint_disagreement: None,
+            notes: Vec::new(),
         }
     }
 
@@ -266,6 +270,21 @@ pub fn explain(
     result.explanation = Some(explanation(evals, &blocks, &result));
     result.hint_disagreement = hint.and_then(|h| disagreement(h, &blocks));
     result
+}
+
+/// Notes about the error message that the result should carry.
+pub fn hint_notes(hint: &MessageHint) -> Vec<String> {
+    let mut notes = Vec::new();
+    if hint.encoded_message.is_some() {
+        let mut n = "the error message carries an encoded authorization message; `aws sts decode-authorization-message` shows AWS's own view of the failed check".to_string();
+        if hint.encoded_truncated {
+            n.push_str(
+                " (CloudTrail truncated it: decode the message the caller received instead)",
+            );
+        }
+        notes.push(n);
+    }
+    notes
 }
 
 fn dedupe(v: &mut Vec<Assessment>) {
