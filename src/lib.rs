@@ -11,3 +11,6 @@ pub mod app;
 pub mod collect;
 pub mod input;
 pub mod text;
+
+pub mod sink;
+pub mod lambda;

@@ -11,7 +11,8 @@ use access_undenied::core::eval::ResourceKind;
 use aws_sdk_iam::types::Tag;
 use serde_json::json;
 use support::{
-    config, config_for, doc, moto, resource_doc, source, ACCOUNT, CROSS_ROLE, OTHER_ACCOUNT, REGION,
+    config, config_for, doc, moto, resource_doc, source, Patched, Rule, ACCOUNT, CROSS_ROLE,
+    OTHER_ACCOUNT, REGION,
 };
 
 fn tag(key: &str, value: &str) -> Tag {
@@ -247,17 +248,9 @@ async fn user_boundary_comes_from_get_user() {
     let boundary = create_policy(&iam, "user-boundary", &doc("Allow", "s3:Get*", "*")).await;
     let user = iam.create_user().user_name("bob").send().await.unwrap();
     let user_arn = user.user().unwrap().arn().to_string();
-    let patched = support::UserBoundaryPatch {
-        inner: support::http_client(),
-        boundary_arn: boundary.clone(),
-    };
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(aws_smithy_runtime_api::client::http::SharedHttpClient::new(
-            patched,
-        ))
-        .load()
+    let source = Patched::new(vec![Rule::UserBoundary(boundary.clone())])
+        .source(support::settings())
         .await;
-    let source = AwsSource::from_sdk_config(support::settings(), sdk);
 
     let data = source.identity(&user_arn).await.unwrap();
 
@@ -1236,17 +1229,16 @@ async fn without_a_cross_account_role_other_accounts_cannot_be_entered() {
 }
 
 #[tokio::test]
-async fn a_failing_assume_role_is_reported() {
+async fn a_denied_assume_role_is_reported() {
     let _env = moto().await;
-    // An ExternalId shorter than STS allows: moto rejects the AssumeRole call.
-    let source = AwsSource::new(AwsSettings {
-        cross_account_role_name: CROSS_ROLE.into(),
-        external_id: Some("x".into()),
-        ..AwsSettings::default()
-    })
-    .await
-    .unwrap();
-    let result = source
+    let patched = Patched::new(vec![Rule::Fail {
+        action: "AssumeRole",
+        status: 403,
+        code: "AccessDenied",
+        times: usize::MAX,
+    }]);
+    let source = patched.source(support::settings()).await;
+    let first = source
         .resource_policy(
             "arn:aws:s3:::b",
             OTHER_ACCOUNT,
@@ -1254,16 +1246,107 @@ async fn a_failing_assume_role_is_reported() {
             ResourceKind::S3Bucket,
         )
         .await;
-    match result {
+    match &first {
         Err(CollectError::AssumeRole { account, message }) => {
             assert_eq!(account, OTHER_ACCOUNT);
-            assert!(
-                message.contains(&format!("arn:aws:iam::{OTHER_ACCOUNT}:role/{CROSS_ROLE}")),
-                "{message}"
-            );
+            let role = format!("arn:aws:iam::{OTHER_ACCOUNT}:role/{CROSS_ROLE}");
+            assert!(message.contains(&role), "{message}");
+            assert!(message.contains("AccessDenied"), "{message}");
         }
         other => panic!("expected AssumeRole, got {other:?}"),
     }
+    // The failure is remembered for the batch: the account is not tried again.
+    let again = source
+        .identity(&format!("arn:aws:iam::{OTHER_ACCOUNT}:role/App"))
+        .await;
+    assert_eq!(again, Err(first.unwrap_err()));
+    assert_eq!(patched.seen("AssumeRole"), 1);
+}
+
+#[tokio::test]
+async fn access_denied_keeps_the_call_and_the_aws_message() {
+    let _env = moto().await;
+    let iam = aws_sdk_iam::Client::new(&config().await);
+    iam.create_role()
+        .role_name("Locked")
+        .assume_role_policy_document(trust("*"))
+        .send()
+        .await
+        .unwrap();
+    iam.put_role_policy()
+        .role_name("Locked")
+        .policy_name("p")
+        .policy_document(doc("Allow", "s3:*", "*").to_string())
+        .send()
+        .await
+        .unwrap();
+    let patched = Patched::new(vec![Rule::Fail {
+        action: "GetRolePolicy",
+        status: 403,
+        code: "AccessDenied",
+        times: usize::MAX,
+    }]);
+    let source = patched.source(support::settings()).await;
+
+    let denied = source
+        .identity(&format!("arn:aws:iam::{ACCOUNT}:role/Locked"))
+        .await;
+
+    match denied {
+        Err(CollectError::AccessDenied { what, message }) => {
+            assert!(what.starts_with("iam:GetRolePolicy "), "{what}");
+            assert!(message.starts_with("AccessDenied: "), "{message}");
+        }
+        other => panic!("expected AccessDenied, got {other:?}"),
+    }
+    assert_eq!(
+        patched.seen("GetRolePolicy"),
+        1,
+        "access denied is not retried"
+    );
+}
+
+#[tokio::test]
+async fn throttling_is_retried_a_bounded_number_of_times() {
+    let _env = moto().await;
+    let iam = aws_sdk_iam::Client::new(&config().await);
+    iam.create_role()
+        .role_name("Busy")
+        .assume_role_policy_document(trust("*"))
+        .send()
+        .await
+        .unwrap();
+    let role = format!("arn:aws:iam::{ACCOUNT}:role/Busy");
+
+    // Throttled once, then answered: the SDK's standard retry gets through.
+    let once = Patched::new(vec![Rule::Fail {
+        action: "GetRole",
+        status: 400,
+        code: "Throttling",
+        times: 1,
+    }]);
+    let source = once.source(support::settings()).await;
+    assert_eq!(source.identity(&role).await.unwrap().arn, role);
+    assert_eq!(once.seen("GetRole"), 2);
+    // GetCallerIdentity, GetRole, ListRolePolicies, ListAttachedRolePolicies: one call each.
+    assert_eq!(source.calls(), 4);
+
+    // Always throttled: three attempts, then a service error.
+    let always = Patched::new(vec![Rule::Fail {
+        action: "GetRole",
+        status: 400,
+        code: "Throttling",
+        times: usize::MAX,
+    }]);
+    let source = always.source(support::settings()).await;
+    match source.identity(&role).await {
+        Err(CollectError::Service { what, message }) => {
+            assert!(what.starts_with("iam:GetRole "), "{what}");
+            assert!(message.starts_with("Throttling"), "{message}");
+        }
+        other => panic!("expected Service, got {other:?}"),
+    }
+    assert_eq!(always.seen("GetRole"), 3);
 }
 
 #[tokio::test]

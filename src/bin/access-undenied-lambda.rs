@@ -1,10 +1,31 @@
-//! The Lambda entry point (EventBridge → diagnose → DynamoDB + SNS). The runtime wiring arrives
-//! with the Lambda issue; until then this binary only states that it is not built yet, so the
-//! package layout and both binaries exist from the start.
+//! The Lambda entry point (EventBridge → diagnose → DynamoDB + SNS): a thin binary over
+//! [`access_undenied::lambda`]. The environment is validated and the clients and caches are
+//! built once per container, before the first invocation; a bad configuration stops the
+//! container at init with the list of problems in the log.
 
-use std::process::ExitCode;
+use access_undenied::lambda::{init_logging, Config, Handler};
+use lambda_runtime::{service_fn, LambdaEvent};
+use serde_json::Value;
 
-fn main() -> ExitCode {
-    eprintln!("access-undenied-lambda: the Lambda handler is not implemented yet; use `access-undenied simulate`");
-    ExitCode::from(2)
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    init_logging();
+    let config = Config::from_env().map_err(|e| {
+        tracing::error!(error = %e, "configuration rejected");
+        e
+    })?;
+    let handler = Handler::from_config(&config).await;
+    tracing::info!(
+        table = %config.results_table,
+        topic = %config.alerts_topic_arn,
+        cross_account_role_name = %config.cross_account_role_name,
+        retention_days = config.retention_days,
+        dedupe_window_minutes = config.dedupe_window_minutes,
+        "ready"
+    );
+    let handler = &handler;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        handler.invoke(event).await
+    }))
+    .await
 }

@@ -26,7 +26,6 @@ use std::sync::Arc;
 
 use access_undenied_core::eval::ResourceKind;
 use async_trait::async_trait;
-use aws_config::meta::region::RegionProviderChain;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_smithy_http_client::tls;
 use serde_json::Value;
@@ -95,19 +94,22 @@ impl AwsSource {
                 tls::rustls_provider::CryptoMode::Ring,
             ))
             .build_https();
-        let mut region_chain = aws_config::default_provider::region::DefaultRegionChain::builder();
-        if let Some(profile) = &settings.profile {
-            region_chain = region_chain.profile_name(profile);
+        let loader = || {
+            let loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http.clone());
+            match &settings.profile {
+                Some(profile) => loader.profile_name(profile),
+                None => loader,
+            }
+        };
+        // The region of the standard chain (environment, profile, instance metadata), else the
+        // default one: loaded again with it so credential providers that call STS have one.
+        let mut config = loader().load().await;
+        if config.region().is_none() {
+            config = loader()
+                .region(Region::from_static(DEFAULT_REGION))
+                .load()
+                .await;
         }
-        let region = RegionProviderChain::first_try(region_chain.build())
-            .or_else(Region::from_static(DEFAULT_REGION));
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(http)
-            .region(region);
-        if let Some(profile) = &settings.profile {
-            loader = loader.profile_name(profile);
-        }
-        let config = loader.load().await;
         Ok(Self::from_sdk_config(settings, config))
     }
 

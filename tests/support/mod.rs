@@ -7,11 +7,12 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use access_undenied::collect::aws::{AwsSettings, AwsSource};
@@ -19,7 +20,16 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
 use aws_smithy_http_client::tls;
-use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::result::ConnectorError;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::byte_stream::ByteStream;
 
 /// moto's account for the dummy credentials.
 pub const ACCOUNT: &str = "123456789012";
@@ -358,59 +368,135 @@ pub fn resource_doc(principal: &str, action: &str, resource: &str) -> serde_json
     })
 }
 
-/// An HTTP client that forwards to `inner` and adds a permissions boundary to every
-/// `iam:GetUser` answer: moto has no `PutUserPermissionsBoundary` (nor a boundary on users).
-#[derive(Debug)]
-pub struct UserBoundaryPatch {
-    pub inner: SharedHttpClient,
-    pub boundary_arn: String,
+/// A change made on the wire to what moto answers (see [`Patched`]).
+#[derive(Debug, Clone)]
+pub enum Rule {
+    /// Adds this permissions boundary to every `iam:GetUser` answer: moto has no
+    /// `PutUserPermissionsBoundary` (nor any boundary on users).
+    UserBoundary(String),
+    /// Answers the first `times` requests of `action` with an error, without asking moto.
+    Fail {
+        action: &'static str,
+        status: u16,
+        code: &'static str,
+        times: usize,
+    },
+}
+
+/// An HTTP client that forwards to moto, applying [`Rule`]s, and counts requests per action.
+#[derive(Debug, Clone)]
+pub struct Patched {
+    inner: SharedHttpClient,
+    rules: Arc<Vec<Rule>>,
+    /// Requests seen per action (every attempt, retries included).
+    seen: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+impl Patched {
+    pub fn new(rules: Vec<Rule>) -> Patched {
+        Patched {
+            inner: http_client(),
+            rules: Arc::new(rules),
+            seen: Arc::default(),
+        }
+    }
+
+    /// How many requests of `action` went out.
+    pub fn seen(&self, action: &str) -> usize {
+        self.seen.lock().unwrap().get(action).copied().unwrap_or(0)
+    }
+
+    /// An adapter whose calls go through this client.
+    pub async fn source(&self, settings: AwsSettings) -> AwsSource {
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(SharedHttpClient::new(self.clone()))
+            .load()
+            .await;
+        AwsSource::from_sdk_config(settings, sdk)
+    }
 }
 
 #[derive(Debug)]
-struct UserBoundaryConnector {
-    inner: aws_smithy_runtime_api::client::http::SharedHttpConnector,
-    boundary_arn: String,
+struct PatchedConnector {
+    inner: SharedHttpConnector,
+    patch: Patched,
 }
 
-impl aws_smithy_runtime_api::client::http::HttpClient for UserBoundaryPatch {
+impl HttpClient for Patched {
     fn http_connector(
         &self,
-        settings: &aws_smithy_runtime_api::client::http::HttpConnectorSettings,
-        components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
-    ) -> aws_smithy_runtime_api::client::http::SharedHttpConnector {
-        aws_smithy_runtime_api::client::http::SharedHttpConnector::new(UserBoundaryConnector {
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(PatchedConnector {
             inner: self.inner.http_connector(settings, components),
-            boundary_arn: self.boundary_arn.clone(),
+            patch: self.clone(),
         })
     }
 }
 
-impl aws_smithy_runtime_api::client::http::HttpConnector for UserBoundaryConnector {
-    fn call(
-        &self,
-        request: aws_smithy_runtime_api::client::orchestrator::HttpRequest,
-    ) -> aws_smithy_runtime_api::client::http::HttpConnectorFuture {
-        use aws_smithy_runtime_api::client::http::HttpConnectorFuture;
-        use aws_smithy_runtime_api::client::result::ConnectorError;
-        use aws_smithy_types::body::SdkBody;
-        use aws_smithy_types::byte_stream::ByteStream;
+/// The operation of a request: `Action=…` of query protocols (IAM, STS, SNS) or the
+/// `x-amz-target` header of JSON protocols.
+fn action_of(request: &HttpRequest) -> String {
+    if let Some(target) = request.headers().get("x-amz-target") {
+        return target.rsplit('.').next().unwrap_or(target).to_string();
+    }
+    let body = request
+        .body()
+        .bytes()
+        .map(String::from_utf8_lossy)
+        .unwrap_or_default();
+    body.strip_prefix("Action=")
+        .and_then(|rest| rest.split('&').next())
+        .unwrap_or_default()
+        .to_string()
+}
 
-        let is_get_user = request
-            .body()
-            .bytes()
-            .map(|b| String::from_utf8_lossy(b).starts_with("Action=GetUser&"))
-            .unwrap_or(false);
+fn error_response(status: u16, code: &str, action: &str) -> HttpResponse {
+    let body = format!(
+        "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>\
+         <Message>patched: {action} answered {code}</Message></Error>\
+         <RequestId>patched</RequestId></ErrorResponse>"
+    );
+    let mut response = HttpResponse::new(
+        StatusCode::try_from(status).expect("status code"),
+        SdkBody::from(body),
+    );
+    response.headers_mut().insert("content-type", "text/xml");
+    response
+}
+
+impl HttpConnector for PatchedConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let action = action_of(&request);
+        let count = {
+            let mut seen = self.patch.seen.lock().unwrap();
+            let n = seen.entry(action.clone()).or_default();
+            *n += 1;
+            *n
+        };
+        let mut boundary = None;
+        for rule in self.patch.rules.iter() {
+            match rule {
+                Rule::Fail {
+                    action: failing,
+                    status,
+                    code,
+                    times,
+                } if *failing == action && count <= *times => {
+                    let response = error_response(*status, code, &action);
+                    return HttpConnectorFuture::ready(Ok(response));
+                }
+                Rule::UserBoundary(arn) if action == "GetUser" => boundary = Some(arn.clone()),
+                _ => {}
+            }
+        }
         let answer = self.inner.call(request);
-        let boundary = format!(
-            "<PermissionsBoundary><PermissionsBoundaryType>PermissionsBoundaryPolicy</PermissionsBoundaryType>\
-             <PermissionsBoundaryArn>{}</PermissionsBoundaryArn></PermissionsBoundary></User>",
-            self.boundary_arn
-        );
         HttpConnectorFuture::new(async move {
             let response = answer.await?;
-            if !is_get_user || !response.status().is_success() {
+            let Some(arn) = boundary.filter(|_| response.status().is_success()) else {
                 return Ok(response);
-            }
+            };
             let status = response.status();
             let headers: Vec<(String, String)> = response
                 .headers()
@@ -422,9 +508,13 @@ impl aws_smithy_runtime_api::client::http::HttpConnector for UserBoundaryConnect
                 .await
                 .map_err(|e| ConnectorError::other(Box::new(e), None))?
                 .into_bytes();
-            let text = String::from_utf8_lossy(&bytes).replacen("</User>", &boundary, 1);
-            let mut patched =
-                aws_smithy_runtime_api::http::Response::new(status, SdkBody::from(text));
+            let element = format!(
+                "<PermissionsBoundary><PermissionsBoundaryType>PermissionsBoundaryPolicy\
+                 </PermissionsBoundaryType><PermissionsBoundaryArn>{arn}</PermissionsBoundaryArn>\
+                 </PermissionsBoundary></User>"
+            );
+            let text = String::from_utf8_lossy(&bytes).replacen("</User>", &element, 1);
+            let mut patched = HttpResponse::new(status, SdkBody::from(text));
             for (k, v) in headers
                 .into_iter()
                 .filter(|(k, _)| !k.eq_ignore_ascii_case("content-length"))

@@ -105,6 +105,7 @@ impl AwsSource {
             arn.region
         };
         let config = self.account_config(account).await?;
+        let owner = Some(account.to_string()).filter(|a| !a.is_empty());
         match kind {
             ResourceKind::S3Bucket => {
                 let bucket = arn
@@ -188,7 +189,7 @@ impl AwsSource {
                 let out = sqs
                     .get_queue_url()
                     .queue_name(arn.resource)
-                    .queue_owner_aws_account_id(account)
+                    .set_queue_owner_aws_account_id(owner.clone())
                     .send()
                     .await
                     .aws()
@@ -270,7 +271,7 @@ impl AwsSource {
                 let client = self.ecr_client(&config, Some(region));
                 let result = client
                     .get_repository_policy()
-                    .registry_id(account)
+                    .set_registry_id(owner.clone())
                     .repository_name(repository)
                     .send()
                     .await

@@ -141,9 +141,12 @@ pub fn context_for(
         }
         _ => {}
     }
+    // Only role sessions carry a source identity (set when the role was assumed).
     match session.and_then(|s| s.source_identity.clone()) {
         Some(si) => c.set("aws:SourceIdentity", si),
-        None if session.is_some() => c.mark_absent("aws:SourceIdentity"),
+        None if session.is_some() || kind != PrincipalType::AssumedRole => {
+            c.mark_absent("aws:SourceIdentity")
+        }
         None => {}
     }
     match session
@@ -248,20 +251,33 @@ fn service_keys(
             if action.eq_ignore_ascii_case("s3:ListBucket") && get("prefix").is_none() {
                 c.mark_absent("s3:prefix");
             }
+            if params.is_some() && get("versionId").is_none() {
+                c.mark_absent("s3:versionid");
+            }
         }
         "kms" => {
             if let Some(acct) = &principal.account {
                 c.set("kms:CallerAccount", acct.clone());
             }
-            if let Some(Value::Object(ec)) = get("encryptionContext") {
-                let mut keys = Vec::new();
-                for (k, v) in ec {
-                    if let Some(v) = scalar(v) {
-                        c.set(&format!("kms:EncryptionContext:{k}"), v);
+            // CloudTrail records the whole encryption context of a cryptographic operation:
+            // pairs it does not show were not in the request.
+            match get("encryptionContext") {
+                Some(Value::Object(ec)) => {
+                    let mut keys = Vec::new();
+                    for (k, v) in ec {
+                        if let Some(v) = scalar(v) {
+                            c.set(&format!("kms:EncryptionContext:{k}"), v);
+                        }
+                        keys.push(k.clone());
                     }
-                    keys.push(k.clone());
+                    c.set_list("kms:EncryptionContextKeys", keys);
+                    c.mark_absent("kms:EncryptionContext:*");
                 }
-                c.set_list("kms:EncryptionContextKeys", keys);
+                None if params.is_some() && takes_encryption_context(action) => {
+                    c.mark_absent("kms:EncryptionContext:*");
+                    c.mark_absent("kms:EncryptionContextKeys");
+                }
+                _ => {}
             }
             if let Some(v) = get("encryptionAlgorithm").and_then(scalar) {
                 c.set("kms:EncryptionAlgorithm", v);
@@ -301,6 +317,19 @@ fn service_keys(
         }
         _ => {}
     }
+}
+
+/// KMS operations whose `encryptionContext` request parameter CloudTrail records.
+fn takes_encryption_context(action: &str) -> bool {
+    matches!(
+        action.to_ascii_lowercase().as_str(),
+        "kms:encrypt"
+            | "kms:decrypt"
+            | "kms:generatedatakey"
+            | "kms:generatedatakeywithoutplaintext"
+            | "kms:generatedatakeypair"
+            | "kms:generatedatakeypairwithoutplaintext"
+    )
 }
 
 /// The service host behind a forward-access-session call (`invokedBy`), if the call is one.

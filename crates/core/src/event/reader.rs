@@ -540,7 +540,9 @@ impl<R: Read> RecordReader<R> {
     /// Classifies one element: skipped, a denial, or an error.
     fn classify(&mut self) {
         self.counts.records += 1;
-        if !contains(&self.element, b"errorCode") {
+        // LookupEvents entries are always parsed: a `CloudTrailEvent` string that was cut off
+        // may have lost its `errorCode` and must be reported, not skipped.
+        if !contains(&self.element, b"errorCode") && !contains(&self.element, b"CloudTrailEvent") {
             self.counts.skipped += 1;
             return;
         }

@@ -1,0 +1,481 @@
+//! The DynamoDB adapter of [`ResultSink`]: the queryable history of diagnosed events.
+//!
+//! One table, partition key `EventId` (string), two kinds of item:
+//!
+//! - the **event item**, one per diagnosed event: `Result` (the full result JSON), and for
+//!   queries `Principal`, `AccountId`, `AssessmentResult`, `EventTime` (the keys of the
+//!   `ByPrincipal` and `ByAccount` indexes, sorted by `EventTime`), `EventSource`, `EventName`,
+//!   `Region`, `ErrorCode`, `Actions`, `Resources`, `FindingKey`; `FindingState` (`New` or
+//!   `Repeat`, with `FirstEventId`), `Notified` (the alert was sent), `Count` and `LastSeen`
+//!   (repeats of its finding, on the first event), `StoredAt`, and `ExpiresAt` (the TTL
+//!   attribute, `RETENTION_DAYS` after storing; absent when retention is 0);
+//! - the **finding item** `FINDING#<FindingKey>`: the first event of the finding in the
+//!   current window (`FirstEventId`, `WindowStart` in epoch seconds), `Count`, `LastSeen`,
+//!   `LastEventId`. It expires a day after its window.
+//!
+//! Every write is one transaction: the event item is put with `attribute_not_exists(EventId)`
+//! (a redelivered event writes nothing: [`StoreOutcome::Duplicate`]) together with either a new
+//! finding item (conditioned on the finding item read just before, so two concurrent first
+//! events cannot both win) or the repeat counters (conditioned on the same first event, so a
+//! window that restarted meanwhile is seen). A lost race is retried a few times.
+//!
+//! The window is measured in event time (`eventTime`, else now): a repeat is an event less
+//! than `DEDUPE_WINDOW_MINUTES` after the finding's first event. 0 turns dedupe off.
+
+use std::collections::HashMap;
+
+use access_undenied_core::explain::DiagnosisResult;
+use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+
+use super::{
+    describe_sdk_error, format_time, message, now_secs, EventMeta, Finding, ResultSink,
+    SinkError, StoreOutcome,
+};
+
+/// The prefix of finding items' keys.
+pub const FINDING_PREFIX: &str = "FINDING#";
+/// The name of the principal + time index.
+pub const BY_PRINCIPAL_INDEX: &str = "ByPrincipal";
+/// The name of the account + time index.
+pub const BY_ACCOUNT_INDEX: &str = "ByAccount";
+/// Results larger than this are stored as a summary (`ResultTruncated`): items are limited to
+/// 400 KB.
+pub const MAX_RESULT_BYTES: usize = 300 * 1024;
+/// How often a write that lost a race on the finding item is tried again.
+const ATTEMPTS: usize = 4;
+const DAY: i64 = 86_400;
+
+/// The table and its rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DynamoDbSettings {
+    pub table: String,
+    /// Days an event item is kept (`ExpiresAt`); 0 keeps them forever.
+    pub retention_days: u32,
+    /// The dedupe window; 0 alerts on every event.
+    pub dedupe_window_minutes: u32,
+}
+
+/// The DynamoDB history.
+#[derive(Debug, Clone)]
+pub struct DynamoDbSink {
+    client: aws_sdk_dynamodb::Client,
+    settings: DynamoDbSettings,
+}
+
+type Item = HashMap<String, AttributeValue>;
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn get_s<'a>(item: &'a Item, key: &str) -> Option<&'a str> {
+    item.get(key).and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+
+fn get_n(item: &Item, key: &str) -> Option<i64> {
+    item.get(key)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+/// What the transaction will do with the finding.
+enum Plan {
+    /// This event starts the finding's window; `previous_first` is the first event of the
+    /// expired window the finding item still holds.
+    New { previous_first: Option<String> },
+    /// A repeat of `first` (whose finding item counted `count` so far).
+    Repeat { first: String, count: i64 },
+}
+
+impl DynamoDbSink {
+    pub fn new(client: aws_sdk_dynamodb::Client, settings: DynamoDbSettings) -> Self {
+        DynamoDbSink { client, settings }
+    }
+
+    pub fn settings(&self) -> &DynamoDbSettings {
+        &self.settings
+    }
+
+    fn store_error(&self, event_id: &str, message: String, retryable: bool) -> SinkError {
+        SinkError::Store {
+            event_id: event_id.to_string(),
+            table: self.settings.table.clone(),
+            message,
+            retryable,
+        }
+    }
+
+    /// The event item.
+    fn event_item(
+        &self,
+        result: &DiagnosisResult,
+        meta: &EventMeta,
+        finding: &Finding,
+        event_time: i64,
+        now: i64,
+    ) -> Result<Item, SinkError> {
+        let encode = |e: serde_json::Error| SinkError::Encode {
+            event_id: meta.event_id.clone(),
+            message: e.to_string(),
+        };
+        let mut json = serde_json::to_string(result).map_err(encode)?;
+        let mut item = Item::new();
+        if json.len() > MAX_RESULT_BYTES {
+            json = message::summary(result, meta).to_string();
+            item.insert("ResultTruncated".into(), AttributeValue::Bool(true));
+        }
+        item.insert("EventId".into(), s(&meta.event_id));
+        item.insert("Kind".into(), s("Event"));
+        item.insert("Result".into(), s(json));
+        item.insert(
+            "AssessmentResult".into(),
+            s(result.assessment_result.as_str()),
+        );
+        let principal = Some(finding.principal.clone())
+            .filter(|p| !p.is_empty())
+            .or_else(|| meta.principal.clone());
+        // Index keys cannot be empty strings: left out when unknown (the item is then simply
+        // not in that index).
+        for (name, value) in [
+            ("Principal", principal),
+            ("AccountId", meta.account_id.clone()),
+            (
+                "EventTime",
+                Some(
+                    meta.event_time
+                        .clone()
+                        .unwrap_or_else(|| format_time(event_time)),
+                ),
+            ),
+            ("EventSource", meta.event_source.clone()),
+            ("EventName", meta.event_name.clone()),
+            ("Region", meta.region.clone()),
+            ("ErrorCode", meta.error_code.clone()),
+        ] {
+            if let Some(v) = value.filter(|v| !v.is_empty()) {
+                item.insert(name.into(), s(v));
+            }
+        }
+        item.insert(
+            "Actions".into(),
+            AttributeValue::L(finding.actions.iter().map(s).collect()),
+        );
+        item.insert(
+            "Resources".into(),
+            AttributeValue::L(finding.resources.iter().map(s).collect()),
+        );
+        item.insert("FindingKey".into(), s(&finding.key));
+        item.insert("Notified".into(), AttributeValue::Bool(false));
+        item.insert("StoredAt".into(), s(format_time(now)));
+        if self.settings.retention_days > 0 {
+            item.insert(
+                "ExpiresAt".into(),
+                n(now + i64::from(self.settings.retention_days) * DAY),
+            );
+        }
+        Ok(item)
+    }
+
+    async fn get(&self, event_id: &str, key: &str) -> Result<Option<Item>, SinkError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.settings.table)
+            .key("EventId", s(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| {
+                let (message, retryable) = describe_sdk_error(&e);
+                self.store_error(event_id, message, retryable)
+            })?;
+        Ok(out.item().cloned())
+    }
+
+    /// The outcome for an event already stored.
+    async fn duplicate(&self, event_id: &str) -> Result<StoreOutcome, SinkError> {
+        let item = self.get(event_id, event_id).await?;
+        let alert_pending = item.is_some_and(|item| {
+            get_s(&item, "FindingState") == Some("New")
+                && !matches!(item.get("Notified"), Some(AttributeValue::Bool(true)))
+        });
+        Ok(StoreOutcome::Duplicate { alert_pending })
+    }
+
+    fn window_secs(&self) -> i64 {
+        i64::from(self.settings.dedupe_window_minutes) * 60
+    }
+
+    fn put(&self, item: Item, condition: &str, values: Option<Item>) -> Result<Put, String> {
+        Put::builder()
+            .table_name(&self.settings.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_values(values)
+            .build()
+            .map_err(|e| e.to_string())
+    }
+
+    /// The transaction of one plan.
+    fn transaction(
+        &self,
+        mut event: Item,
+        meta: &EventMeta,
+        finding: &Finding,
+        event_time: i64,
+        plan: &Plan,
+        mirror: bool,
+    ) -> Result<Vec<TransactWriteItem>, String> {
+        let finding_id = format!("{FINDING_PREFIX}{}", finding.key);
+        let seen = meta
+            .event_time
+            .clone()
+            .unwrap_or_else(|| format_time(event_time));
+        let mut items = Vec::new();
+        match plan {
+            Plan::New { previous_first } => {
+                event.insert("FindingState".into(), s("New"));
+                event.insert("Count".into(), n(1));
+                event.insert("LastSeen".into(), s(&seen));
+                items.push(self.put(event, "attribute_not_exists(EventId)", None)?);
+                let mut f = Item::new();
+                f.insert("EventId".into(), s(&finding_id));
+                f.insert("Kind".into(), s("Finding"));
+                f.insert("FindingKey".into(), s(&finding.key));
+                f.insert("FirstEventId".into(), s(&meta.event_id));
+                f.insert("LastEventId".into(), s(&meta.event_id));
+                f.insert("WindowStart".into(), n(event_time));
+                f.insert("FirstSeen".into(), s(&seen));
+                f.insert("LastSeen".into(), s(&seen));
+                f.insert("Count".into(), n(1));
+                f.insert(
+                    "AssessmentResult".into(),
+                    s(&finding.assessment_result),
+                );
+                f.insert(
+                    "ExpiresAt".into(),
+                    n(event_time + self.window_secs() + DAY),
+                );
+                let put = match previous_first {
+                    None => self.put(f, "attribute_not_exists(EventId)", None)?,
+                    Some(prev) => self.put(
+                        f,
+                        "FirstEventId = :prev",
+                        Some(Item::from([(":prev".to_string(), s(prev))])),
+                    )?,
+                };
+                items.push(put);
+            }
+            Plan::Repeat { first, .. } => {
+                event.insert("FindingState".into(), s("Repeat"));
+                event.insert("FirstEventId".into(), s(first));
+                items.push(self.put(event, "attribute_not_exists(EventId)", None)?);
+            }
+        }
+        let mut tx: Vec<TransactWriteItem> = items
+            .into_iter()
+            .map(|p| TransactWriteItem::builder().put(p).build())
+            .collect();
+        if let Plan::Repeat { first, .. } = plan {
+            let counter = Update::builder()
+                .table_name(&self.settings.table)
+                .key("EventId", s(&finding_id))
+                .update_expression(
+                    "SET #count = #count + :one, LastSeen = :seen, LastEventId = :eid",
+                )
+                .condition_expression("FirstEventId = :first")
+                .expression_attribute_names("#count", "Count")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":seen", s(&seen))
+                .expression_attribute_values(":eid", s(&meta.event_id))
+                .expression_attribute_values(":first", s(first))
+                .build()
+                .map_err(|e| e.to_string())?;
+            tx.push(TransactWriteItem::builder().update(counter).build());
+            if mirror {
+                // The same counters on the first event's item, so the history shows them.
+                let on_first = Update::builder()
+                    .table_name(&self.settings.table)
+                    .key("EventId", s(first))
+                    .update_expression(
+                        "SET #count = if_not_exists(#count, :one) + :one, LastSeen = :seen",
+                    )
+                    .condition_expression("attribute_exists(EventId)")
+                    .expression_attribute_names("#count", "Count")
+                    .expression_attribute_values(":one", n(1))
+                    .expression_attribute_values(":seen", s(&seen))
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                tx.push(TransactWriteItem::builder().update(on_first).build());
+            }
+        }
+        Ok(tx)
+    }
+
+    /// Without dedupe: one conditional put.
+    async fn store_plain(&self, mut event: Item, meta: &EventMeta) -> Result<StoreOutcome, SinkError> {
+        event.insert("FindingState".into(), s("New"));
+        let out = self
+            .client
+            .put_item()
+            .table_name(&self.settings.table)
+            .set_item(Some(event))
+            .condition_expression("attribute_not_exists(EventId)")
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(StoreOutcome::New),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                self.duplicate(&meta.event_id).await
+            }
+            Err(e) => {
+                let (message, retryable) = describe_sdk_error(&e);
+                Err(self.store_error(&meta.event_id, message, retryable))
+            }
+        }
+    }
+}
+
+/// The cancellation reason codes of a cancelled transaction.
+fn cancellation_codes(err: &TransactWriteItemsError) -> Option<Vec<String>> {
+    match err {
+        TransactWriteItemsError::TransactionCanceledException(e) => Some(
+            e.cancellation_reasons()
+                .iter()
+                .map(|r| r.code().unwrap_or("None").to_string())
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+#[async_trait]
+impl ResultSink for DynamoDbSink {
+    async fn store(
+        &self,
+        result: &DiagnosisResult,
+        meta: &EventMeta,
+    ) -> Result<StoreOutcome, SinkError> {
+        let finding = Finding::of(result, meta);
+        let now = now_secs();
+        let event_time = meta.event_epoch().unwrap_or(now);
+        let event = self.event_item(result, meta, &finding, event_time, now)?;
+        if self.settings.dedupe_window_minutes == 0 {
+            return self.store_plain(event, meta).await;
+        }
+        let finding_id = format!("{FINDING_PREFIX}{}", finding.key);
+        let mut mirror = true;
+        for _ in 0..ATTEMPTS {
+            let current = self.get(&meta.event_id, &finding_id).await?;
+            let plan = match &current {
+                Some(f) => {
+                    let first = get_s(f, "FirstEventId").unwrap_or_default().to_string();
+                    let start = get_n(f, "WindowStart").unwrap_or(i64::MIN);
+                    if event_time.saturating_sub(start) < self.window_secs() && first != meta.event_id {
+                        Plan::Repeat {
+                            first,
+                            count: get_n(f, "Count").unwrap_or(1),
+                        }
+                    } else {
+                        Plan::New {
+                            previous_first: Some(first),
+                        }
+                    }
+                }
+                None => Plan::New {
+                    previous_first: None,
+                },
+            };
+            let tx = self
+                .transaction(event.clone(), meta, &finding, event_time, &plan, mirror)
+                .map_err(|m| self.store_error(&meta.event_id, m, false))?;
+            let sent = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(tx))
+                .send()
+                .await;
+            let err = match sent {
+                Ok(_) => {
+                    return Ok(match plan {
+                        Plan::New { .. } => StoreOutcome::New,
+                        Plan::Repeat { first, count } => StoreOutcome::Repeat {
+                            first_event_id: first,
+                            count: u64::try_from(count.saturating_add(1)).unwrap_or(0),
+                        },
+                    })
+                }
+                Err(e) => e,
+            };
+            let Some(codes) = err.as_service_error().and_then(cancellation_codes) else {
+                let (message, retryable) = describe_sdk_error(&err);
+                return Err(self.store_error(&meta.event_id, message, retryable));
+            };
+            let failed = |i: usize| codes.get(i).map(String::as_str);
+            if failed(0) == Some("ConditionalCheckFailed") {
+                return self.duplicate(&meta.event_id).await;
+            }
+            if failed(2) == Some("ConditionalCheckFailed") {
+                // The first event's item is gone (expired or deleted): count on the finding
+                // item only.
+                mirror = false;
+                continue;
+            }
+            if codes
+                .iter()
+                .any(|c| c == "ConditionalCheckFailed" || c == "TransactionConflict")
+            {
+                continue; // the finding item changed since it was read
+            }
+            return Err(self.store_error(
+                &meta.event_id,
+                format!("transaction cancelled: {}", codes.join(", ")),
+                codes.iter().any(|c| c == "ThrottlingError" || c == "ProvisionedThroughputExceeded"),
+            ));
+        }
+        Err(self.store_error(
+            &meta.event_id,
+            format!("finding {} kept changing concurrently", finding.key),
+            true,
+        ))
+    }
+
+    async fn mark_notified(&self, event_id: &str) -> Result<(), SinkError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.settings.table)
+            .key("EventId", s(event_id))
+            .update_expression("SET Notified = :yes, NotifiedAt = :now")
+            .condition_expression("attribute_exists(EventId)")
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .expression_attribute_values(":now", s(format_time(now_secs())))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Err(SinkError::Corrupt {
+                    event_id: event_id.to_string(),
+                    message: "the item to mark as notified does not exist".into(),
+                })
+            }
+            Err(e) => {
+                let (message, retryable) = describe_sdk_error(&e);
+                Err(self.store_error(event_id, message, retryable))
+            }
+        }
+    }
+}

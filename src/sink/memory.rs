@@ -1,0 +1,208 @@
+//! In-memory fakes of both ports, with the rules of the real adapters: [`MemorySink`]
+//! (idempotent per `EventId`, repeats of a finding within the window counted on the first
+//! event) and [`MemoryNotifier`] (records the alerts it built; can be told to fail).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use access_undenied_core::explain::DiagnosisResult;
+use async_trait::async_trait;
+use serde_json::Value;
+
+use super::message::{self, Alert};
+use super::{now_secs, EventMeta, Finding, Notifier, ResultSink, SinkError, StoreOutcome};
+
+/// One stored event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    pub result: Value,
+    pub meta: EventMeta,
+    pub finding: Finding,
+    /// `true` for the first event of its finding in the window.
+    pub new_finding: bool,
+    /// For repeats: the first event.
+    pub first_event_id: Option<String>,
+    pub notified: bool,
+    /// Events of the finding counted on this (first) event.
+    pub count: u64,
+    pub last_seen: i64,
+}
+
+#[derive(Debug, Clone)]
+struct FindingState {
+    first_event_id: String,
+    window_start: i64,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    events: BTreeMap<String, StoredEvent>,
+    findings: BTreeMap<String, FindingState>,
+}
+
+/// The in-memory history.
+#[derive(Debug, Default)]
+pub struct MemorySink {
+    dedupe_window_minutes: u32,
+    state: Mutex<State>,
+}
+
+impl MemorySink {
+    pub fn new(dedupe_window_minutes: u32) -> Self {
+        MemorySink {
+            dedupe_window_minutes,
+            state: Mutex::default(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Every stored event, by `EventId`.
+    pub fn events(&self) -> BTreeMap<String, StoredEvent> {
+        self.lock().events.clone()
+    }
+
+    /// One stored event.
+    pub fn event(&self, event_id: &str) -> Option<StoredEvent> {
+        self.lock().events.get(event_id).cloned()
+    }
+}
+
+#[async_trait]
+impl ResultSink for MemorySink {
+    async fn store(
+        &self,
+        result: &DiagnosisResult,
+        meta: &EventMeta,
+    ) -> Result<StoreOutcome, SinkError> {
+        let value = serde_json::to_value(result).map_err(|e| SinkError::Encode {
+            event_id: meta.event_id.clone(),
+            message: e.to_string(),
+        })?;
+        let finding = Finding::of(result, meta);
+        let t = meta.event_epoch().unwrap_or_else(now_secs);
+        let window = i64::from(self.dedupe_window_minutes) * 60;
+        let mut state = self.lock();
+        if let Some(stored) = state.events.get(&meta.event_id) {
+            return Ok(StoreOutcome::Duplicate {
+                alert_pending: stored.new_finding && !stored.notified,
+            });
+        }
+        let repeat_of = state
+            .findings
+            .get(&finding.key)
+            .filter(|f| window > 0 && t.saturating_sub(f.window_start) < window)
+            .map(|f| f.first_event_id.clone());
+        let mut stored = StoredEvent {
+            result: value,
+            meta: meta.clone(),
+            finding: finding.clone(),
+            new_finding: repeat_of.is_none(),
+            first_event_id: repeat_of.clone(),
+            notified: false,
+            count: 1,
+            last_seen: t,
+        };
+        let outcome = match repeat_of {
+            Some(first) => {
+                let count = match state.events.get_mut(&first) {
+                    Some(first_event) => {
+                        first_event.count += 1;
+                        first_event.last_seen = t;
+                        first_event.count
+                    }
+                    None => 2,
+                };
+                stored.count = 0;
+                StoreOutcome::Repeat {
+                    first_event_id: first,
+                    count,
+                }
+            }
+            None => {
+                if window > 0 {
+                    state.findings.insert(
+                        finding.key.clone(),
+                        FindingState {
+                            first_event_id: meta.event_id.clone(),
+                            window_start: t,
+                        },
+                    );
+                }
+                StoreOutcome::New
+            }
+        };
+        state.events.insert(meta.event_id.clone(), stored);
+        Ok(outcome)
+    }
+
+    async fn mark_notified(&self, event_id: &str) -> Result<(), SinkError> {
+        match self.lock().events.get_mut(event_id) {
+            Some(e) => {
+                e.notified = true;
+                Ok(())
+            }
+            None => Err(SinkError::Corrupt {
+                event_id: event_id.to_string(),
+                message: "the item to mark as notified does not exist".into(),
+            }),
+        }
+    }
+}
+
+/// The in-memory alert channel.
+#[derive(Debug, Default)]
+pub struct MemoryNotifier {
+    sent: Mutex<Vec<(EventMeta, Alert)>>,
+    failures_left: AtomicUsize,
+}
+
+impl MemoryNotifier {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A notifier whose next `failures` publishes fail (retryably), then succeed.
+    pub fn failing(failures: usize) -> Self {
+        MemoryNotifier {
+            sent: Mutex::default(),
+            failures_left: AtomicUsize::new(failures),
+        }
+    }
+
+    /// The alerts sent so far, in order.
+    pub fn sent(&self) -> Vec<(EventMeta, Alert)> {
+        self.sent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+#[async_trait]
+impl Notifier for MemoryNotifier {
+    async fn notify(
+        &self,
+        result: &DiagnosisResult,
+        meta: &EventMeta,
+    ) -> Result<String, SinkError> {
+        let failing = self
+            .failures_left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if failing {
+            return Err(SinkError::Publish {
+                event_id: meta.event_id.clone(),
+                message: "the in-memory notifier was told to fail".into(),
+                retryable: true,
+            });
+        }
+        let alert = message::build(result, meta)?;
+        let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+        sent.push((meta.clone(), alert));
+        Ok(format!("memory-{}", sent.len()))
+    }
+}

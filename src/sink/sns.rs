@@ -1,0 +1,66 @@
+//! The SNS adapter of [`Notifier`]: one `Publish` per new finding with
+//! `MessageStructure=json` (bodies from [`super::message`]), a short `Subject`, and `String`
+//! message attributes (`AssessmentResult`, `Cause`, `AccountId`, `EventSource`, `EventName`,
+//! `Region`, `FixVerified`) for subscription filter policies.
+
+use access_undenied_core::explain::DiagnosisResult;
+use async_trait::async_trait;
+use aws_sdk_sns::types::MessageAttributeValue;
+
+use super::{describe_sdk_error, message, EventMeta, Notifier, SinkError};
+
+/// Publishes alerts to one topic.
+#[derive(Debug, Clone)]
+pub struct SnsNotifier {
+    client: aws_sdk_sns::Client,
+    topic_arn: String,
+}
+
+impl SnsNotifier {
+    pub fn new(client: aws_sdk_sns::Client, topic_arn: impl Into<String>) -> Self {
+        SnsNotifier {
+            client,
+            topic_arn: topic_arn.into(),
+        }
+    }
+
+    pub fn topic_arn(&self) -> &str {
+        &self.topic_arn
+    }
+}
+
+#[async_trait]
+impl Notifier for SnsNotifier {
+    async fn notify(
+        &self,
+        result: &DiagnosisResult,
+        meta: &EventMeta,
+    ) -> Result<String, SinkError> {
+        let alert = message::build(result, meta)?;
+        let fail = |message: String, retryable: bool| SinkError::Publish {
+            event_id: meta.event_id.clone(),
+            message,
+            retryable,
+        };
+        let mut request = self
+            .client
+            .publish()
+            .topic_arn(&self.topic_arn)
+            .message_structure("json")
+            .message(alert.message())
+            .subject(&alert.subject);
+        for (name, value) in &alert.attributes {
+            let attribute = MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(value)
+                .build()
+                .map_err(|e| fail(format!("message attribute {name}: {e}"), false))?;
+            request = request.message_attributes(name, attribute);
+        }
+        let out = request.send().await.map_err(|e| {
+            let (message, retryable) = describe_sdk_error(&e);
+            fail(message, retryable)
+        })?;
+        Ok(out.message_id().unwrap_or_default().to_string())
+    }
+}
