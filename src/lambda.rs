@@ -108,7 +108,11 @@ impl Config {
 
     /// Reads the settings through `get` (an empty value counts as unset).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let get = |key: &str| get(key).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let get = |key: &str| {
+            get(key)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
         let mut problems = Vec::new();
 
         let results_table = get("RESULTS_TABLE").unwrap_or_default();
@@ -191,7 +195,8 @@ impl Config {
             u64::from(DEFAULT_DEDUPE_WINDOW_MINUTES),
             43_200,
         );
-        let policy_cache_seconds = number("POLICY_CACHE_SECONDS", DEFAULT_POLICY_CACHE_SECONDS, 86_400);
+        let policy_cache_seconds =
+            number("POLICY_CACHE_SECONDS", DEFAULT_POLICY_CACHE_SECONDS, 86_400);
 
         if !problems.is_empty() {
             return Err(ConfigError::Invalid(problems));
@@ -247,7 +252,9 @@ pub fn init_logging() {
     let spec = if level.contains('=') {
         level
     } else {
-        format!("warn,access_undenied={level},access_undenied_lambda={level},lambda_runtime={level}")
+        format!(
+            "warn,access_undenied={level},access_undenied_lambda={level},lambda_runtime={level}"
+        )
     };
     let targets: tracing_subscriber::filter::Targets = spec.parse().unwrap_or_else(|_| {
         tracing_subscriber::filter::Targets::new()
@@ -499,7 +506,10 @@ impl Handler {
             Item::Error { event_id, error } => {
                 // A poison record: answered, logged, not stored and not retried.
                 warn!(event_id = %event_id, error = %error, outcome = "Unreadable", "unreadable record: not diagnosed, not retried");
-                return Ok(to_json(&DiagnosisResult::error(event_id, error.to_string())));
+                return Ok(to_json(&DiagnosisResult::error(
+                    event_id,
+                    error.to_string(),
+                )));
             }
             Item::Denial(ev) => ev,
         };

@@ -12,5 +12,5 @@ pub mod collect;
 pub mod input;
 pub mod text;
 
-pub mod sink;
 pub mod lambda;
+pub mod sink;

@@ -150,7 +150,10 @@ pub async fn create_table(config: &SdkConfig, name: &str) -> aws_sdk_dynamodb::C
 }
 
 /// Every item of the table, by `EventId`.
-pub async fn scan(ddb: &aws_sdk_dynamodb::Client, table: &str) -> HashMap<String, HashMap<String, AttributeValue>> {
+pub async fn scan(
+    ddb: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> HashMap<String, HashMap<String, AttributeValue>> {
     let out = ddb.scan().table_name(table).send().await.unwrap();
     out.items()
         .iter()
@@ -258,7 +261,9 @@ pub async fn receive_all(config: &SdkConfig, queue_url: &str) -> Vec<Delivered> 
                     .message_attributes()
                     .map(|a| {
                         a.iter()
-                            .map(|(k, v)| (k.clone(), v.string_value().unwrap_or_default().to_string()))
+                            .map(|(k, v)| {
+                                (k.clone(), v.string_value().unwrap_or_default().to_string())
+                            })
                             .collect()
                     })
                     .unwrap_or_default(),

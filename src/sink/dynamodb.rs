@@ -30,8 +30,8 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 
 use super::{
-    describe_sdk_error, format_time, message, now_secs, EventMeta, Finding, ResultSink,
-    SinkError, StoreOutcome,
+    describe_sdk_error, format_time, message, now_secs, EventMeta, Finding, ResultSink, SinkError,
+    StoreOutcome,
 };
 
 /// The prefix of finding items' keys.
@@ -75,7 +75,9 @@ fn n(value: i64) -> AttributeValue {
 }
 
 fn get_s<'a>(item: &'a Item, key: &str) -> Option<&'a str> {
-    item.get(key).and_then(|v| v.as_s().ok()).map(String::as_str)
+    item.get(key)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
 }
 
 fn get_n(item: &Item, key: &str) -> Option<i64> {
@@ -254,14 +256,8 @@ impl DynamoDbSink {
                 f.insert("FirstSeen".into(), s(&seen));
                 f.insert("LastSeen".into(), s(&seen));
                 f.insert("Count".into(), n(1));
-                f.insert(
-                    "AssessmentResult".into(),
-                    s(&finding.assessment_result),
-                );
-                f.insert(
-                    "ExpiresAt".into(),
-                    n(event_time + self.window_secs() + DAY),
-                );
+                f.insert("AssessmentResult".into(), s(&finding.assessment_result));
+                f.insert("ExpiresAt".into(), n(event_time + self.window_secs() + DAY));
                 let put = match previous_first {
                     None => self.put(f, "attribute_not_exists(EventId)", None)?,
                     Some(prev) => self.put(
@@ -319,7 +315,11 @@ impl DynamoDbSink {
     }
 
     /// Without dedupe: one conditional put.
-    async fn store_plain(&self, mut event: Item, meta: &EventMeta) -> Result<StoreOutcome, SinkError> {
+    async fn store_plain(
+        &self,
+        mut event: Item,
+        meta: &EventMeta,
+    ) -> Result<StoreOutcome, SinkError> {
         event.insert("FindingState".into(), s("New"));
         let out = self
             .client
@@ -380,7 +380,9 @@ impl ResultSink for DynamoDbSink {
                 Some(f) => {
                     let first = get_s(f, "FirstEventId").unwrap_or_default().to_string();
                     let start = get_n(f, "WindowStart").unwrap_or(i64::MIN);
-                    if event_time.saturating_sub(start) < self.window_secs() && first != meta.event_id {
+                    if event_time.saturating_sub(start) < self.window_secs()
+                        && first != meta.event_id
+                    {
                         Plan::Repeat {
                             first,
                             count: get_n(f, "Count").unwrap_or(1),
@@ -439,7 +441,9 @@ impl ResultSink for DynamoDbSink {
             return Err(self.store_error(
                 &meta.event_id,
                 format!("transaction cancelled: {}", codes.join(", ")),
-                codes.iter().any(|c| c == "ThrottlingError" || c == "ProvisionedThroughputExceeded"),
+                codes
+                    .iter()
+                    .any(|c| c == "ThrottlingError" || c == "ProvisionedThroughputExceeded"),
             ));
         }
         Err(self.store_error(

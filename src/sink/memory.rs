@@ -175,10 +175,7 @@ impl MemoryNotifier {
 
     /// The alerts sent so far, in order.
     pub fn sent(&self) -> Vec<(EventMeta, Alert)> {
-        self.sent
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.sent.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 

@@ -137,8 +137,8 @@ fn ellipsis(text: &str, max: usize) -> String {
     s
 }
 
-/// `Access denied: kms:Decrypt by user/bob - Missing allow in a resource-based policy`, ASCII,
-/// one line, under 100 characters.
+/// `Missing allow in a resource-based policy: kms:Decrypt by user/bob` — the cause first (a
+/// long subject is cut), ASCII, one line, under 100 characters.
 pub fn subject(finding: &Finding) -> String {
     let action = match finding.actions.as_slice() {
         [] => "an action".to_string(),
@@ -148,12 +148,10 @@ pub fn subject(finding: &Finding) -> String {
     let who = if finding.principal.is_empty() {
         "unknown caller"
     } else {
-        short_principal(&finding.principal)
+        let short = short_principal(&finding.principal);
+        short.strip_prefix("assumed-role/").unwrap_or(short)
     };
-    let text = format!(
-        "Access denied: {action} by {who} - {}",
-        finding.assessment_result
-    );
+    let text = format!("{}: {action} by {who}", finding.assessment_result);
     let ascii: String = text
         .chars()
         .map(|c| {
@@ -205,7 +203,12 @@ fn str_field<'a>(value: &'a Value, key: &str) -> &'a str {
 }
 
 /// The email body.
-fn email_text(result: &DiagnosisResult, meta: &EventMeta, finding: &Finding, value: &Value) -> String {
+fn email_text(
+    result: &DiagnosisResult,
+    meta: &EventMeta,
+    finding: &Finding,
+    value: &Value,
+) -> String {
     let mut t = String::new();
     let who = if finding.principal.is_empty() {
         "an unknown caller"
@@ -284,7 +287,11 @@ fn email_text(result: &DiagnosisResult, meta: &EventMeta, finding: &Finding, val
                 "Add this policy to {}:",
                 str_field(add, "AttachmentTargetArn")
             );
-            let _ = writeln!(t, "{}", indent(&pretty(add.get("Policy").unwrap_or(&Value::Null))));
+            let _ = writeln!(
+                t,
+                "{}",
+                indent(&pretty(add.get("Policy").unwrap_or(&Value::Null)))
+            );
         }
         for deny in &denies {
             let _ = writeln!(
@@ -302,7 +309,10 @@ fn email_text(result: &DiagnosisResult, meta: &EventMeta, finding: &Finding, val
         }
         match result.fix_verified {
             Some(true) => {
-                let _ = writeln!(t, "Checked: with this change the engine allows the request.");
+                let _ = writeln!(
+                    t,
+                    "Checked: with this change the engine allows the request."
+                );
             }
             Some(false) => {
                 let rest: Vec<&str> = result.fix_remaining.iter().map(|a| a.as_str()).collect();
@@ -356,7 +366,11 @@ fn chatbot(result: &DiagnosisResult, meta: &EventMeta, finding: &Finding, value:
     );
     let mut d = String::new();
     let _ = writeln!(d, "*{}*", result.assessment_result.as_str());
-    if let Some(e) = result.explanation.as_ref().or(result.error_message.as_ref()) {
+    if let Some(e) = result
+        .explanation
+        .as_ref()
+        .or(result.error_message.as_ref())
+    {
         let _ = writeln!(d, "{e}");
     }
     if !finding.principal.is_empty() {
@@ -393,7 +407,10 @@ fn chatbot(result: &DiagnosisResult, meta: &EventMeta, finding: &Finding, value:
             "```{}```",
             add.get("Policy").map(Value::to_string).unwrap_or_default()
         );
-        next_steps.push(ellipsis(&format!("Add the policy in PoliciesToAdd to {target}"), 300));
+        next_steps.push(ellipsis(
+            &format!("Add the policy in PoliciesToAdd to {target}"),
+            300,
+        ));
     }
     for deny in details
         .and_then(|x| x.get("ExplicitDenyPolicies"))
@@ -482,7 +499,7 @@ mod tests {
         let s = subject(&Finding::of(&r, &m));
         assert!(s.chars().count() <= MAX_SUBJECT_CHARS, "{s}");
         assert!(s.is_ascii() && !s.contains('\n'), "{s}");
-        assert!(s.starts_with("Access denied: kms:Decrypt by assumed-role/RRR"));
+        assert!(s.starts_with("Error: kms:Decrypt by RRR"), "{s}");
         assert!(s.ends_with("..."));
     }
 
@@ -493,7 +510,10 @@ mod tests {
         let msg: Value = serde_json::from_str(&a.message()).unwrap();
         let default: Value = serde_json::from_str(msg["default"].as_str().unwrap()).unwrap();
         assert_eq!(default["AssessmentResult"], "Error");
-        assert!(msg["email"].as_str().unwrap().contains("cannot read the role"));
+        assert!(msg["email"]
+            .as_str()
+            .unwrap()
+            .contains("cannot read the role"));
         let https: Value = serde_json::from_str(msg["https"].as_str().unwrap()).unwrap();
         assert_eq!(https["version"], "1.0");
         assert_eq!(https["source"], "custom");
@@ -517,15 +537,25 @@ mod tests {
         assert!(a.email.contains("[cut:"));
         let https: Value = serde_json::from_str(&a.https).unwrap();
         assert!(
-            https["content"]["description"].as_str().unwrap().chars().count()
+            https["content"]["description"]
+                .as_str()
+                .unwrap()
+                .chars()
+                .count()
                 <= MAX_CHATBOT_DESCRIPTION
         );
     }
 
     #[test]
     fn cause_kinds() {
-        assert_eq!(cause_kind("Explicit deny in a service-control policy"), "ExplicitDeny");
-        assert_eq!(cause_kind("Missing allow in an identity-based policy"), "MissingAllow");
+        assert_eq!(
+            cause_kind("Explicit deny in a service-control policy"),
+            "ExplicitDeny"
+        );
+        assert_eq!(
+            cause_kind("Missing allow in an identity-based policy"),
+            "MissingAllow"
+        );
         assert_eq!(
             cause_kind("Missing allows in an identity-based and a resource-based policy in cross-account access"),
             "MissingAllow"

@@ -62,7 +62,10 @@ impl EventMeta {
             PrincipalInfo::Unresolved {
                 account,
                 principal_id,
-            } => (Some(format!("{account}/{principal_id}")), Some(account.clone())),
+            } => (
+                Some(format!("{account}/{principal_id}")),
+                Some(account.clone()),
+            ),
         };
         EventMeta {
             event_id: ev.event_id.clone(),
@@ -228,9 +231,7 @@ impl SinkError {
     /// Whether trying again later can help (throttling, timeouts, 5xx, conflicts).
     pub fn retryable(&self) -> bool {
         match self {
-            SinkError::Store { retryable, .. } | SinkError::Publish { retryable, .. } => {
-                *retryable
-            }
+            SinkError::Store { retryable, .. } | SinkError::Publish { retryable, .. } => *retryable,
             SinkError::Encode { .. } | SinkError::Corrupt { .. } => false,
         }
     }
@@ -292,11 +293,18 @@ where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
 {
     use aws_smithy_runtime_api::client::result::SdkError;
+    if let SdkError::ServiceError(e) = err {
+        let code = e.err().code();
+        let status = e.raw().status().as_u16();
+        let message = format!(
+            "{}: {} (http {status})",
+            code.unwrap_or("unknown error"),
+            e.err().message().unwrap_or("no message")
+        );
+        return (message, retryable_code(code, Some(status)));
+    }
     let message = aws_smithy_types::error::display::DisplayErrorContext(err).to_string();
     let retryable = match err {
-        SdkError::ServiceError(e) => {
-            retryable_code(e.err().code(), Some(e.raw().status().as_u16()))
-        }
         // An answer that could not be read, a timeout, a connection failure: transient.
         SdkError::ResponseError(_) | SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => {
             true
@@ -333,7 +341,11 @@ mod tests {
         assert_eq!(f.key.len(), 32);
         let mut other = meta();
         other.event_id = "e-2".into();
-        assert_eq!(Finding::of(&r, &other).key, f.key, "the event id is not part of it");
+        assert_eq!(
+            Finding::of(&r, &other).key,
+            f.key,
+            "the event id is not part of it"
+        );
         other.principal = Some("arn:aws:iam::111122223333:user/alice".into());
         assert_ne!(Finding::of(&r, &other).key, f.key);
     }
@@ -351,7 +363,10 @@ mod tests {
     fn retryable_codes() {
         assert!(retryable_code(Some("ThrottlingException"), Some(400)));
         assert!(retryable_code(None, Some(503)));
-        assert!(!retryable_code(Some("ResourceNotFoundException"), Some(400)));
+        assert!(!retryable_code(
+            Some("ResourceNotFoundException"),
+            Some(400)
+        ));
         assert!(!retryable_code(Some("AuthorizationError"), Some(403)));
     }
 }

@@ -141,10 +141,14 @@ fn iftruthy_param(template: &str) -> Option<&str> {
 }
 
 /// Evaluates a map note `if <Param> <Op> [<Value>]` against `requestParameters`; `None` when
-/// the note is not such a condition or uses an operator this reader does not check.
+/// the note is not such a condition, uses an operator this reader does not check, or looks
+/// into a list (`Delete.Objects[].VersionId`: some elements may have it, some not).
 fn note_holds(note: &str, params: &Value) -> Option<bool> {
     let mut words = note.strip_prefix("if ")?.split_whitespace();
     let (param, op) = (words.next()?, words.next()?);
+    if param.contains("[]") {
+        return None;
+    }
     let value = words.collect::<Vec<_>>().join(" ");
     let found = request_value(params, param).filter(|v| !v.is_null());
     let text = found.and_then(scalar_text);
@@ -696,6 +700,136 @@ mod tests {
             "GetFunctionConfiguration"
         );
         assert_eq!(strip_version("GetObject"), "GetObject");
+    }
+
+    fn event(json: &str) -> AccessDeniedEvent {
+        let mut reader = super::super::reader::RecordReader::new(json.as_bytes());
+        match reader.next() {
+            Some(super::super::reader::Item::Denial(e)) => *e,
+            _ => panic!("not a denial: {json}"),
+        }
+    }
+
+    fn actions(json: &str) -> Vec<String> {
+        match actions_of(&event(json)) {
+            Ok(Actions::Found(list)) => list.into_iter().map(|(a, _)| a).collect(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    const USER: &str = r#""userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/a","accountId":"111122223333"},"errorCode":"AccessDenied","eventID":"e","awsRegion":"us-east-1","recipientAccountId":"111122223333""#;
+
+    #[test]
+    fn map_conditions() {
+        let head = |params: &str| {
+            actions(&format!(
+                r#"{{{USER},"eventSource":"s3.amazonaws.com","eventName":"HeadObject","requestParameters":{params}}}"#
+            ))
+        };
+        assert_eq!(
+            head(r#"{"bucketName":"b","key":"k"}"#),
+            vec!["s3:GetObject"]
+        );
+        assert_eq!(
+            head(r#"{"bucketName":"b","key":"k","versionId":"v1"}"#),
+            vec!["s3:GetObjectVersion"]
+        );
+        let run = |params: &str| {
+            actions(&format!(
+                r#"{{{USER},"eventSource":"ec2.amazonaws.com","eventName":"RunInstances","requestParameters":{params}}}"#
+            ))
+        };
+        assert_eq!(
+            run(r#"{"instanceType":"t3.micro"}"#),
+            vec!["ec2:RunInstances"]
+        );
+        assert_eq!(
+            run(r#"{"iamInstanceProfile":{"arn":"arn:aws:iam::111122223333:instance-profile/p"}}"#),
+            vec!["ec2:RunInstances", "iam:PassRole"]
+        );
+    }
+
+    #[test]
+    fn s3_writes_and_versions() {
+        let put = |params: &str| {
+            actions(&format!(
+                r#"{{{USER},"eventSource":"s3.amazonaws.com","eventName":"PutObject","requestParameters":{params}}}"#
+            ))
+        };
+        assert_eq!(put(r#"{"bucketName":"b","key":"k"}"#), vec!["s3:PutObject"]);
+        assert_eq!(
+            put(
+                r#"{"bucketName":"b","key":"k","x-amz-grant-read":"id=abc","x-amz-tagging":"a=1"}"#
+            ),
+            vec!["s3:PutObject", "s3:PutObjectAcl", "s3:PutObjectTagging"]
+        );
+        let delete = actions(&format!(
+            r#"{{{USER},"eventSource":"s3.amazonaws.com","eventName":"DeleteObject","requestParameters":{{"bucketName":"b","key":"k","versionId":"v"}}}}"#
+        ));
+        assert_eq!(delete, vec!["s3:DeleteObjectVersion"]);
+    }
+
+    #[test]
+    fn role_assumption_extras() {
+        let assume = |params: &str| {
+            actions(&format!(
+                r#"{{{USER},"eventSource":"sts.amazonaws.com","eventName":"AssumeRole","requestParameters":{params}}}"#
+            ))
+        };
+        let role = r#""roleArn":"arn:aws:iam::111122223333:role/r","roleSessionName":"s""#;
+        assert_eq!(assume(&format!("{{{role}}}")), vec!["sts:AssumeRole"]);
+        assert_eq!(
+            assume(&format!(
+                r#"{{{role},"tags":[{{"key":"k","value":"v"}}],"sourceIdentity":"me"}}"#
+            )),
+            vec!["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"]
+        );
+        let saml = actions(&format!(
+            r#"{{"userIdentity":{{"type":"SAMLUser","identityProvider":"q"}},"errorCode":"AccessDenied","eventID":"e","eventSource":"sts.amazonaws.com","eventName":"AssumeRoleWithSAML","requestParameters":{{{role},"principalTags":{{"a":"b"}}}}}}"#
+        ));
+        assert_eq!(saml, vec!["sts:AssumeRoleWithSAML", "sts:TagSession"]);
+    }
+
+    #[test]
+    fn copy_sources() {
+        let ev = |src: &str| {
+            event(&format!(
+                r#"{{{USER},"eventSource":"s3.amazonaws.com","eventName":"CopyObject","requestParameters":{{"bucketName":"dst","key":"k","x-amz-copy-source":"{src}"}}}}"#
+            ))
+        };
+        let s = copy_source(&ev("/src/a%2Fb%20c.txt?versionId=v%2B1"))
+            .map(|s| (s.object, s.bucket, s.version));
+        assert_eq!(
+            s,
+            Some((
+                "arn:aws:s3:::src/a/b c.txt".to_string(),
+                "arn:aws:s3:::src".to_string(),
+                Some("v+1".to_string())
+            ))
+        );
+        let ap = "arn:aws:s3:us-west-2:111122223333:accesspoint/my-ap/object/reports/jan.pdf";
+        let s = copy_source(&ev(ap)).map(|s| (s.object, s.bucket));
+        assert_eq!(
+            s,
+            Some((
+                ap.to_string(),
+                "arn:aws:s3:us-west-2:111122223333:accesspoint/my-ap".to_string()
+            ))
+        );
+        assert!(copy_source(&ev("no-key")).is_none());
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz%41"), "%zzA");
+    }
+
+    #[test]
+    fn queue_urls() {
+        let p = serde_json::json!({"queueUrl": "https://sqs.eu-west-1.amazonaws.com/444455556666/q.fifo"});
+        assert_eq!(
+            queue_url_parts(&p),
+            Some(("444455556666".to_string(), "q.fifo".to_string()))
+        );
+        let p = serde_json::json!({"QueueUrl": "https://queue.amazonaws.com/not-an-account/q"});
+        assert_eq!(queue_url_parts(&p), None);
     }
 
     #[test]

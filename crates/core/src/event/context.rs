@@ -2,6 +2,13 @@
 //! the event proves absent are marked absent, and every other key is *unknown* (so a condition
 //! on it is reported, never guessed). Keys that need IAM or Organizations (principal tags, org
 //! ids, resource tags) stay unknown until the collection layer supplies them.
+//!
+//! Besides the global keys (time, Region, source IP or VPC endpoint, user agent, token and MFA
+//! from `sessionContext`, forward access sessions from `invokedBy`), `requestParameters` gives
+//! service keys: S3 listing keys and `x-amz-*` headers (`s3:x-amz-acl`, object tags), KMS
+//! encryption context and `kms:ViaService` (the calling service's regional endpoint), STS
+//! session name, source identity and session tags, and the SAML / OIDC keys a federated
+//! caller's `userIdentity` shows (`saml:namequalifier`, `saml:sub`, `<provider>:sub`).
 
 use serde_json::Value;
 
@@ -239,7 +246,10 @@ fn service_keys(
             if write && params.is_some() {
                 for (header, keys) in [
                     ("x-amz-acl", &["s3:x-amz-acl"][..]),
-                    ("x-amz-tagging", &["s3:RequestObjectTagKeys", "s3:RequestObjectTag/*"][..]),
+                    (
+                        "x-amz-tagging",
+                        &["s3:RequestObjectTagKeys", "s3:RequestObjectTag/*"][..],
+                    ),
                 ] {
                     if get(header).is_none() {
                         for k in keys {

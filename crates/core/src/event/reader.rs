@@ -852,6 +852,45 @@ mod tests {
     }
 
     #[test]
+    fn ndjson_broken_lines_are_skipped() {
+        let cut = &REC[..60];
+        let text = format!("{REC}\n{cut}\n{REC}\nnot json\nstill not\n{REC}\n{cut}");
+        let (out, counts) = read(&text);
+        assert_eq!(out.len(), 6, "{out:?}");
+        assert_eq!(out[0], "E1");
+        assert!(
+            out[1].starts_with("ERR record-2") && out[1].contains("EOF"),
+            "{out:?}"
+        );
+        assert_eq!(out[2], "E1");
+        assert!(out[3].contains("unexpected `n`"), "{out:?}");
+        assert_eq!(out[4], "E1");
+        assert!(out[5].starts_with("ERR"), "{out:?}");
+        assert_eq!((counts.denials, counts.errors), (3, 3));
+    }
+
+    #[test]
+    fn pretty_printed_records() {
+        let pretty = "\u{feff}{\n  \"eventID\": \"E1\",\n  \"eventSource\": \"s3.amazonaws.com\",\n  \"eventName\": \"GetObject\",\n  \"errorCode\": \"AccessDenied\",\n  \"userIdentity\": {\"type\": \"IAMUser\", \"arn\": \"arn:aws:iam::111122223333:user/a\"}\n}\n";
+        assert_eq!(read(pretty).0, vec!["E1"]);
+        // A broken pretty-printed record is one error, not one per line.
+        let broken = pretty.replace("\"GetObject\",", "\"GetObject\" oops,");
+        let (out, counts) = read(&broken);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(counts.errors, 1);
+    }
+
+    #[test]
+    fn shape_errors_name_the_field() {
+        let bad = REC.replace(
+            "\"accountId\":\"111122223333\"",
+            "\"accountId\":111122223333",
+        );
+        let (out, _) = read(&bad);
+        assert!(out[0].contains("`userIdentity.accountId`"), "{out:?}");
+    }
+
+    #[test]
     fn truncated_input_is_an_error() {
         let (out, _) = read(&format!("{{\"Records\": [{REC}, {{\"eventID\": \"E"));
         assert_eq!(out[0], "E1");

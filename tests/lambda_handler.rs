@@ -1,0 +1,283 @@
+//! The Lambda handler end to end, in process: policies from the bundled snapshot, results in a
+//! moto DynamoDB table, alerts on a moto SNS topic read back from a subscribed SQS queue.
+//! Redelivery, repeats, poison events, and the failure between the store and the publish.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod lambda_support;
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use access_undenied::lambda::{Config, Handler, HandlerError, PolicySources};
+use access_undenied::sink::dynamodb::{DynamoDbSettings, DynamoDbSink};
+use access_undenied::sink::memory::{MemoryNotifier, MemorySink};
+use access_undenied::sink::sns::SnsNotifier;
+use access_undenied::sink::{Notifier, ResultSink};
+use aws_config::SdkConfig;
+use lambda_runtime::Diagnostic;
+use lambda_support::{
+    b, batch_record, create_table, create_topic_with_queue, kms_envelope, kms_envelope_as, n,
+    published, receive_all, s, scan, snapshot_source, KMS_EVENT_ID, TABLE,
+};
+use serde_json::{json, Value};
+
+fn sink(config: &SdkConfig, window: u32) -> Arc<dyn ResultSink> {
+    Arc::new(DynamoDbSink::new(
+        aws_sdk_dynamodb::Client::new(config),
+        DynamoDbSettings {
+            table: TABLE.into(),
+            retention_days: 90,
+            dedupe_window_minutes: window,
+        },
+    ))
+}
+
+fn handler(sink: Arc<dyn ResultSink>, notifier: Arc<dyn Notifier>) -> Handler {
+    Handler::new(PolicySources::Fixed(snapshot_source()), sink, notifier)
+}
+
+/// The moto stack: table, topic, subscribed queue, and a handler over them.
+async fn stack() -> (support::TestEnv, SdkConfig, String, Handler) {
+    let env = support::moto().await;
+    let config = support::config().await;
+    create_table(&config, TABLE).await;
+    let (topic, queue) = create_topic_with_queue(&config).await;
+    let notifier = Arc::new(SnsNotifier::new(aws_sdk_sns::Client::new(&config), topic));
+    let h = handler(sink(&config, 60), notifier);
+    (env, config, queue, h)
+}
+
+#[tokio::test]
+async fn an_eventbridge_event_is_diagnosed_stored_and_published_once() {
+    let (_env, config, queue, h) = stack().await;
+    let ddb = aws_sdk_dynamodb::Client::new(&config);
+
+    let out = h.handle(kms_envelope()).await.unwrap();
+    assert_eq!(out["EventId"], KMS_EVENT_ID);
+    assert_eq!(
+        out["AssessmentResult"],
+        "Missing allow in a resource-based policy"
+    );
+    assert_eq!(out["FixVerified"], true);
+
+    let items = scan(&ddb, TABLE).await;
+    let item = &items[KMS_EVENT_ID];
+    assert_eq!(
+        serde_json::from_str::<Value>(s(item, "Result")).unwrap(),
+        out
+    );
+    assert!(b(item, "Notified"), "the alert is recorded as sent");
+    let delivered = receive_all(&config, &queue).await;
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(
+        serde_json::from_str::<Value>(&delivered[0].body).unwrap(),
+        out
+    );
+    assert_eq!(delivered[0].attributes["AccountId"], "111122223333");
+
+    // Redelivered: the same answer, nothing rewritten, nobody alerted twice.
+    let again = h.handle(kms_envelope()).await.unwrap();
+    assert_eq!(again, out);
+    assert_eq!(scan(&ddb, TABLE).await, items);
+    assert!(receive_all(&config, &queue).await.is_empty());
+
+    // A repeat of the finding within the window: counted, not alerted.
+    let repeat = h
+        .handle(kms_envelope_as(
+            "77777777-0000-4000-8000-000000000001",
+            "2026-11-20T10:20:00Z",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(repeat["AssessmentResult"], out["AssessmentResult"]);
+    assert!(receive_all(&config, &queue).await.is_empty());
+    let items = scan(&ddb, TABLE).await;
+    assert_eq!(n(&items[KMS_EVENT_ID], "Count"), 2);
+    assert_eq!(s(&items[KMS_EVENT_ID], "LastSeen"), "2026-11-20T10:20:00Z");
+    assert_eq!(
+        s(
+            &items["77777777-0000-4000-8000-000000000001"],
+            "FindingState"
+        ),
+        "Repeat"
+    );
+
+    // After the window: a new alert.
+    h.handle(kms_envelope_as(
+        "77777777-0000-4000-8000-000000000002",
+        "2026-11-20T12:00:00Z",
+    ))
+    .await
+    .unwrap();
+    assert_eq!(receive_all(&config, &queue).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_bare_record_is_accepted() {
+    let (_env, config, queue, h) = stack().await;
+    let out = h.handle(kms_envelope()["detail"].clone()).await.unwrap();
+    assert_eq!(out["EventId"], KMS_EVENT_ID);
+    assert_eq!(
+        out["AssessmentResult"],
+        "Missing allow in a resource-based policy"
+    );
+    assert_eq!(receive_all(&config, &queue).await.len(), 1);
+}
+
+#[tokio::test]
+async fn poison_and_foreign_events_are_answered_not_stored_not_retried() {
+    let (env, config, queue, h) = stack().await;
+    let ddb = aws_sdk_dynamodb::Client::new(&config);
+
+    // A denial record that cannot be read (no eventSource).
+    let mut broken = kms_envelope();
+    broken["detail"]
+        .as_object_mut()
+        .unwrap()
+        .remove("eventSource");
+    let out = h.handle(broken).await.unwrap();
+    assert_eq!(out["AssessmentResult"], "Error");
+    assert_eq!(out["EventId"], KMS_EVENT_ID);
+    assert!(out["ErrorMessage"]
+        .as_str()
+        .unwrap()
+        .contains("eventSource"));
+
+    // Not an access denial.
+    let mut fine = kms_envelope();
+    fine["detail"].as_object_mut().unwrap().remove("errorCode");
+    fine["detail"]
+        .as_object_mut()
+        .unwrap()
+        .remove("errorMessage");
+    let out = h.handle(fine).await.unwrap();
+    assert_eq!(out["AssessmentResult"], "Error");
+    assert!(
+        out["ErrorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("no access-denied record"),
+        "{out}"
+    );
+
+    // Not CloudTrail at all.
+    let out = h.handle(json!({"hello": "world"})).await.unwrap();
+    assert_eq!(out["AssessmentResult"], "Error");
+    let out = h.handle(json!("just a string")).await.unwrap();
+    assert_eq!(out["AssessmentResult"], "Error");
+
+    assert!(scan(&ddb, TABLE).await.is_empty());
+    assert!(receive_all(&config, &queue).await.is_empty());
+    assert!(published(&env.url).is_empty());
+}
+
+#[tokio::test]
+async fn a_failed_publish_is_retried_and_alerts_exactly_once() {
+    let _env = support::moto().await;
+    let config = support::config().await;
+    let ddb = create_table(&config, TABLE).await;
+    let notifier = Arc::new(MemoryNotifier::failing(1));
+    let h = handler(sink(&config, 60), notifier.clone());
+
+    // The store succeeds, the publish fails: the invocation fails (Lambda retries it).
+    let err = h.handle(kms_envelope()).await.unwrap_err();
+    assert!(err.retryable());
+    assert_eq!(err.error_type(), "AccessUndenied.PublishFailed.Retryable");
+    let diagnostic = Diagnostic::from(err);
+    assert_eq!(
+        diagnostic.error_type,
+        "AccessUndenied.PublishFailed.Retryable"
+    );
+    assert!(diagnostic.error_message.contains(KMS_EVENT_ID));
+    let items = scan(&ddb, TABLE).await;
+    assert!(!b(&items[KMS_EVENT_ID], "Notified"));
+    assert!(notifier.sent().is_empty());
+
+    // The retry: already stored, alert still pending → sent now, once.
+    let out = h.handle(kms_envelope()).await.unwrap();
+    assert_eq!(out["EventId"], KMS_EVENT_ID);
+    assert_eq!(notifier.sent().len(), 1);
+    assert!(b(&scan(&ddb, TABLE).await[KMS_EVENT_ID], "Notified"));
+
+    // Any later redelivery: nothing.
+    h.handle(kms_envelope()).await.unwrap();
+    assert_eq!(notifier.sent().len(), 1);
+    assert_eq!(n(&scan(&ddb, TABLE).await[KMS_EVENT_ID], "Count"), 1);
+}
+
+#[tokio::test]
+async fn a_failed_store_fails_the_invocation_and_alerts_nobody() {
+    let _env = support::moto().await;
+    let config = support::config().await; // no table created
+    let notifier = Arc::new(MemoryNotifier::new());
+    let h = handler(sink(&config, 60), notifier.clone());
+    let err = h.handle(kms_envelope()).await.unwrap_err();
+    assert!(matches!(err, HandlerError::Sink(_)));
+    assert_eq!(err.error_type(), "AccessUndenied.StoreFailed.Permanent");
+    assert!(notifier.sent().is_empty());
+}
+
+#[tokio::test]
+async fn a_batch_of_records_gives_every_result() {
+    let sink = Arc::new(MemorySink::new(60));
+    let notifier = Arc::new(MemoryNotifier::new());
+    let h = handler(sink.clone(), notifier.clone());
+    let batch = lambda_support::json_file("events/sample-batch.json");
+    let out = h.handle(batch).await.unwrap();
+    let results = out["Results"].as_array().unwrap();
+    assert_eq!(results.len(), 6, "5 denials and 1 unreadable record");
+    assert_eq!(
+        results
+            .iter()
+            .filter(|r| r["AssessmentResult"] == "Error")
+            .count(),
+        1
+    );
+    assert_eq!(
+        sink.events().len(),
+        5,
+        "the unreadable record is not stored"
+    );
+    assert_eq!(notifier.sent().len(), 5);
+    let scp = sink.event("11111111-0000-4000-8000-000000000002").unwrap();
+    assert_eq!(
+        scp.result["AssessmentResult"],
+        "Explicit deny in a service-control policy"
+    );
+    assert_eq!(
+        batch_record("11111111-0000-4000-8000-000000000002")["eventID"],
+        "11111111-0000-4000-8000-000000000002"
+    );
+}
+
+#[tokio::test]
+async fn the_production_wiring_runs_against_the_local_stack() {
+    let env = support::moto().await;
+    let config = support::config().await;
+    let ddb = create_table(&config, TABLE).await;
+    let (topic, queue) = create_topic_with_queue(&config).await;
+    let lookup = |key: &str| match key {
+        "RESULTS_TABLE" => Some(TABLE.to_string()),
+        "ALERTS_TOPIC_ARN" => Some(topic.clone()),
+        "POLICY_CACHE_SECONDS" => Some("0".to_string()),
+        _ => None,
+    };
+    let cfg = Config::from_lookup(lookup).unwrap();
+    let h = Handler::from_config(&cfg).await;
+    // moto holds none of the event's policies: the diagnosis is an inconclusive `Error`, stored
+    // and published like any other result.
+    let out = tokio::time::timeout(Duration::from_secs(60), h.handle(kms_envelope()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(out["EventId"], KMS_EVENT_ID);
+    let items = scan(&ddb, TABLE).await;
+    assert_eq!(
+        s(&items[KMS_EVENT_ID], "AssessmentResult"),
+        out["AssessmentResult"].as_str().unwrap()
+    );
+    assert_eq!(receive_all(&config, &queue).await.len(), 1);
+    assert_eq!(published(&env.url).len(), 1);
+}

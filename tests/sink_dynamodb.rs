@@ -1,0 +1,350 @@
+//! The DynamoDB sink against moto: one item per event with the full result and the query
+//! attributes, idempotent per `EventId`, repeats of a finding counted within the window, the
+//! `Notified` flag, the indexes, and the in-memory fake following the same rules.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod lambda_support;
+mod support;
+
+use access_undenied::sink::dynamodb::{
+    DynamoDbSettings, DynamoDbSink, BY_ACCOUNT_INDEX, BY_PRINCIPAL_INDEX, FINDING_PREFIX,
+};
+use access_undenied::sink::memory::MemorySink;
+use access_undenied::sink::{now_secs, Finding, ResultSink, SinkError, StoreOutcome};
+use aws_sdk_dynamodb::types::AttributeValue;
+use lambda_support::{
+    b, create_table, diagnose, kms_envelope, kms_envelope_as, n, s, scan, KMS_EVENT_ID, TABLE,
+};
+use serde_json::Value;
+
+fn settings(window: u32) -> DynamoDbSettings {
+    DynamoDbSettings {
+        table: TABLE.into(),
+        retention_days: 90,
+        dedupe_window_minutes: window,
+    }
+}
+
+#[tokio::test]
+async fn one_item_per_event_with_the_result_and_query_attributes() {
+    let _env = support::moto().await;
+    let config = support::config().await;
+    let ddb = create_table(&config, TABLE).await;
+    let sink = DynamoDbSink::new(ddb.clone(), settings(60));
+    let (result, meta) = diagnose(&kms_envelope()).await;
+
+    let before = now_secs();
+    assert_eq!(sink.store(&result, &meta).await.unwrap(), StoreOutcome::New);
+    let items = scan(&ddb, TABLE).await;
+    assert_eq!(
+        items.len(),
+        2,
+        "the event item and its finding item: {items:?}"
+    );
+    let item = &items[KMS_EVENT_ID];
+    let stored: Value = serde_json::from_str(s(item, "Result")).unwrap();
+    assert_eq!(stored, serde_json::to_value(&result).unwrap());
+    assert_eq!(
+        s(item, "AssessmentResult"),
+        "Missing allow in a resource-based policy"
+    );
+    assert_eq!(s(item, "Principal"), "arn:aws:iam::111122223333:user/bob");
+    assert_eq!(s(item, "AccountId"), "111122223333");
+    assert_eq!(s(item, "EventTime"), "2026-11-20T10:00:00Z");
+    assert_eq!(s(item, "EventSource"), "kms.amazonaws.com");
+    assert_eq!(s(item, "EventName"), "Decrypt");
+    assert_eq!(s(item, "FindingState"), "New");
+    assert_eq!(n(item, "Count"), 1);
+    assert!(!b(item, "Notified"));
+    let finding = Finding::of(&result, &meta);
+    assert_eq!(s(item, "FindingKey"), finding.key);
+    let ttl = n(item, "ExpiresAt");
+    assert!(
+        ttl >= before + 90 * 86_400 && ttl <= now_secs() + 90 * 86_400,
+        "ExpiresAt {ttl} is 90 days from now"
+    );
+    let f = &items[&format!("{FINDING_PREFIX}{}", finding.key)];
+    assert_eq!(s(f, "FirstEventId"), KMS_EVENT_ID);
+    assert!(
+        f.get("Principal").is_none(),
+        "finding items stay out of the indexes"
+    );
+
+    // Queryable by principal and by account, sorted by time.
+    for (index, key, value) in [
+        (
+            BY_PRINCIPAL_INDEX,
+            "Principal",
+            "arn:aws:iam::111122223333:user/bob",
+        ),
+        (BY_ACCOUNT_INDEX, "AccountId", "111122223333"),
+    ] {
+        let out = ddb
+            .query()
+            .table_name(TABLE)
+            .index_name(index)
+            .key_condition_expression("#k = :v AND EventTime BETWEEN :from AND :to")
+            .expression_attribute_names("#k", key)
+            .expression_attribute_values(":v", AttributeValue::S(value.into()))
+            .expression_attribute_values(":from", AttributeValue::S("2026-11-20T00:00:00Z".into()))
+            .expression_attribute_values(":to", AttributeValue::S("2026-11-21T00:00:00Z".into()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(out.items().len(), 1, "{index}");
+        assert_eq!(s(&out.items()[0], "EventId"), KMS_EVENT_ID);
+    }
+}
+
+#[tokio::test]
+async fn a_redelivered_event_writes_nothing() {
+    let _env = support::moto().await;
+    let config = support::config().await;
+    let ddb = create_table(&config, TABLE).await;
+    let sink = DynamoDbSink::new(ddb.clone(), settings(60));
+    let (result, meta) = diagnose(&kms_envelope()).await;
+
+    assert_eq!(sink.store(&result, &meta).await.unwrap(), StoreOutcome::New);
+    let before = scan(&ddb, TABLE).await;
+    // Not notified yet: a redelivery must still alert.
+    assert_eq!(
+        sink.store(&result, &meta).await.unwrap(),
+        StoreOutcome::Duplicate {
+            alert_pending: true
+        }
+    );
+    sink.mark_notified(KMS_EVENT_ID).await.unwrap();
+    assert_eq!(
+        sink.store(&result, &meta).await.unwrap(),
+        StoreOutcome::Duplicate {
+            alert_pending: false
+        }
+    );
+    let after = scan(&ddb, TABLE).await;
+    assert_eq!(after.len(), 2);
+    let (old, new) = (&before[KMS_EVENT_ID], &after[KMS_EVENT_ID]);
+    for k in ["Result", "StoredAt", "FindingState"] {
+        assert_eq!(old[k], new[k], "{k} unchanged");
+    }
+    assert_eq!(n(new, "Count"), 1, "not counted as a repeat");
+    assert!(b(new, "Notified"));
+    assert!(new.contains_key("NotifiedAt"));
+    let finding_key = s(new, "FindingKey");
+    assert_eq!(
+        n(&after[&format!("{FINDING_PREFIX}{finding_key}")], "Count"),
+        1
+    );
+}
+
+#[tokio::test]
+async fn repeats_within_the_window_count_on_the_first_finding() {
+    let _env = support::moto().await;
+    let config = support::config().await;
+    let ddb = create_table(&config, TABLE).await;
+    let sink = DynamoDbSink::new(ddb.clone(), settings(60));
+    let (first, first_meta) = diagnose(&kms_envelope()).await;
+    assert_eq!(
+        sink.store(&first, &first_meta).await.unwrap(),
+        StoreOutcome::New
+    );
+
+    for (i, (id, time)) in [
+        (
+            "22222222-0000-4000-8000-000000000001",
+            "2026-11-20T10:10:00Z",
+        ),
+        (
+            "22222222-0000-4000-8000-000000000002",
+            "2026-11-20T10:59:59Z",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (r, m) = diagnose(&kms_envelope_as(id, time)).await;
+        assert_eq!(
+            sink.store(&r, &m).await.unwrap(),
+            StoreOutcome::Repeat {
+                first_event_id: KMS_EVENT_ID.into(),
+                count: i as u64 + 2
+            }
+        );
+        // A redelivered repeat is not counted twice.
+        assert_eq!(
+            sink.store(&r, &m).await.unwrap(),
+            StoreOutcome::Duplicate {
+                alert_pending: false
+            }
+        );
+    }
+    let items = scan(&ddb, TABLE).await;
+    let first_item = &items[KMS_EVENT_ID];
+    assert_eq!(n(first_item, "Count"), 3);
+    assert_eq!(s(first_item, "LastSeen"), "2026-11-20T10:59:59Z");
+    let finding = &items[&format!("{FINDING_PREFIX}{}", s(first_item, "FindingKey"))];
+    assert_eq!(n(finding, "Count"), 3);
+    assert_eq!(
+        s(finding, "LastEventId"),
+        "22222222-0000-4000-8000-000000000002"
+    );
+    let repeat = &items["22222222-0000-4000-8000-000000000001"];
+    assert_eq!(s(repeat, "FindingState"), "Repeat");
+    assert_eq!(s(repeat, "FirstEventId"), KMS_EVENT_ID);
+    assert!(
+        repeat.contains_key("Result"),
+        "every event keeps its own result"
+    );
+
+    // After the window a new finding starts (and alerts again).
+    let (late, late_meta) = diagnose(&kms_envelope_as(
+        "33333333-0000-4000-8000-000000000001",
+        "2026-11-20T11:00:00Z",
+    ))
+    .await;
+    assert_eq!(
+        sink.store(&late, &late_meta).await.unwrap(),
+        StoreOutcome::New
+    );
+    let items = scan(&ddb, TABLE).await;
+    let finding = &items[&format!("{FINDING_PREFIX}{}", s(first_item, "FindingKey"))];
+    assert_eq!(
+        s(finding, "FirstEventId"),
+        "33333333-0000-4000-8000-000000000001"
+    );
+    assert_eq!(n(finding, "Count"), 1);
+    assert_eq!(
+        n(&items[KMS_EVENT_ID], "Count"),
+        3,
+        "the old first event keeps its count"
+    );
+}
+
+#[tokio::test]
+async fn another_finding_is_not_a_repeat() {
+    let _env = support::moto().await;
+    let config = support::config().await;
+    let ddb = create_table(&config, TABLE).await;
+    let sink = DynamoDbSink::new(ddb.clone(), settings(60));
+    let (r, m) = diagnose(&kms_envelope()).await;
+    sink.store(&r, &m).await.unwrap();
+    let mut other = kms_envelope_as(
+        "44444444-0000-4000-8000-000000000001",
+        "2026-11-20T10:05:00Z",
+    );
+    other["detail"]["userIdentity"]["arn"] = "arn:aws:iam::111122223333:user/carol".into();
+    other["detail"]["errorMessage"] = Value::from(
+        other["detail"]["errorMessage"]
+            .as_str()
+            .unwrap()
+            .replace("user/bob", "user/carol"),
+    );
+    let (r2, m2) = diagnose(&other).await;
+    assert_ne!(Finding::of(&r, &m).key, Finding::of(&r2, &m2).key);
+    assert_eq!(sink.store(&r2, &m2).await.unwrap(), StoreOutcome::New);
+}
+
+#[tokio::test]
+async fn dedupe_off_and_retention_off() {
+    let _env = support::moto().await;
+    let config = support::config().await;
+    let ddb = create_table(&config, TABLE).await;
+    let sink = DynamoDbSink::new(
+        ddb.clone(),
+        DynamoDbSettings {
+            table: TABLE.into(),
+            retention_days: 0,
+            dedupe_window_minutes: 0,
+        },
+    );
+    let (r, m) = diagnose(&kms_envelope()).await;
+    assert_eq!(sink.store(&r, &m).await.unwrap(), StoreOutcome::New);
+    let (r2, m2) = diagnose(&kms_envelope_as(
+        "55555555-0000-4000-8000-000000000001",
+        "2026-11-20T10:01:00Z",
+    ))
+    .await;
+    assert_eq!(sink.store(&r2, &m2).await.unwrap(), StoreOutcome::New);
+    assert_eq!(
+        sink.store(&r2, &m2).await.unwrap(),
+        StoreOutcome::Duplicate {
+            alert_pending: true
+        }
+    );
+    let items = scan(&ddb, TABLE).await;
+    assert_eq!(items.len(), 2, "no finding items without dedupe");
+    assert!(items.values().all(|i| !i.contains_key("ExpiresAt")));
+}
+
+#[tokio::test]
+async fn a_missing_table_is_a_permanent_store_error() {
+    let _env = support::moto().await;
+    let config = support::config().await;
+    let sink = DynamoDbSink::new(aws_sdk_dynamodb::Client::new(&config), settings(60));
+    let (r, m) = diagnose(&kms_envelope()).await;
+    let err = sink.store(&r, &m).await.unwrap_err();
+    assert!(matches!(err, SinkError::Store { .. }), "{err:?}");
+    assert!(!err.retryable(), "{err}");
+    assert!(err.to_string().contains(TABLE), "{err}");
+    assert!(
+        err.to_string().contains("ResourceNotFoundException"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_table_is_a_retryable_store_error() {
+    let _env = support::moto().await;
+    let config = support::config().await;
+    let client = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&config)
+            .endpoint_url("http://127.0.0.1:9")
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .build(),
+    );
+    let sink = DynamoDbSink::new(client, settings(60));
+    let (r, m) = diagnose(&kms_envelope()).await;
+    let err = sink.store(&r, &m).await.unwrap_err();
+    assert!(err.retryable(), "{err}");
+}
+
+#[tokio::test]
+async fn the_memory_fake_follows_the_same_rules() {
+    let sink = MemorySink::new(60);
+    let (r, m) = diagnose(&kms_envelope()).await;
+    assert_eq!(sink.store(&r, &m).await.unwrap(), StoreOutcome::New);
+    assert_eq!(
+        sink.store(&r, &m).await.unwrap(),
+        StoreOutcome::Duplicate {
+            alert_pending: true
+        }
+    );
+    sink.mark_notified(KMS_EVENT_ID).await.unwrap();
+    let (r2, m2) = diagnose(&kms_envelope_as(
+        "66666666-0000-4000-8000-000000000001",
+        "2026-11-20T10:30:00Z",
+    ))
+    .await;
+    assert_eq!(
+        sink.store(&r2, &m2).await.unwrap(),
+        StoreOutcome::Repeat {
+            first_event_id: KMS_EVENT_ID.into(),
+            count: 2
+        }
+    );
+    assert_eq!(
+        sink.store(&r2, &m2).await.unwrap(),
+        StoreOutcome::Duplicate {
+            alert_pending: false
+        }
+    );
+    let (r3, m3) = diagnose(&kms_envelope_as(
+        "66666666-0000-4000-8000-000000000002",
+        "2026-11-20T11:00:00Z",
+    ))
+    .await;
+    assert_eq!(sink.store(&r3, &m3).await.unwrap(), StoreOutcome::New);
+    assert_eq!(sink.event(KMS_EVENT_ID).unwrap().count, 2);
+    assert!(sink.event(KMS_EVENT_ID).unwrap().notified);
+    assert_eq!(sink.events().len(), 3);
+}
