@@ -3,6 +3,7 @@
 //! what could not be evaluated. The document format is described in the README.
 
 use serde::Serialize;
+use crate::policy::scalar_text as scalar;
 use serde_json::{Map, Value};
 use thiserror::Error;
 
@@ -263,14 +264,6 @@ fn parse_request(v: &Value) -> Result<Request, SimulateError> {
     ))
 }
 
-fn scalar(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
 
 /// A policy given either as a bare document or as `{Name, Arn, AttachedTo, Document}`.
 fn parse_named(

@@ -10,6 +10,7 @@
 //! session name, source identity and session tags, and the SAML / OIDC keys a federated
 //! caller's `userIdentity` shows (`saml:namequalifier`, `saml:sub`, `<provider>:sub`).
 
+use crate::policy::scalar_text as scalar;
 use serde_json::Value;
 
 use crate::eval::{parse_date, Context, Principal, PrincipalType};
@@ -442,11 +443,3 @@ fn session_tags(event: &AccessDeniedEvent, action: &str, c: &mut Context) {
     }
 }
 
-fn scalar(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}

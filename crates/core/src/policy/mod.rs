@@ -114,3 +114,13 @@ impl Policy {
 pub use pattern::glob_match as pattern_glob;
 pub use pattern::render as pattern_render;
 pub use pattern::split_arn;
+
+/// The text of a JSON string, number or boolean (how IAM reads condition and context values).
+pub fn scalar_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
