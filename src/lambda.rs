@@ -49,6 +49,17 @@ pub const DEFAULT_RETENTION_DAYS: u32 = 90;
 pub const DEFAULT_DEDUPE_WINDOW_MINUTES: u32 = 60;
 /// The default of `POLICY_CACHE_SECONDS`.
 pub const DEFAULT_POLICY_CACHE_SECONDS: u64 = 300;
+/// Every variable [`Config`] reads (`RUST_LOG` is read by [`init_logging`]).
+pub const ENV_VARS: &[&str] = &[
+    "RESULTS_TABLE",
+    "ALERTS_TOPIC_ARN",
+    "CROSS_ACCOUNT_ROLE_NAME",
+    "MANAGEMENT_ACCOUNT_ROLE_ARN",
+    "EXTERNAL_ID",
+    "RETENTION_DAYS",
+    "DEDUPE_WINDOW_MINUTES",
+    "POLICY_CACHE_SECONDS",
+];
 
 /// The function's settings, from the environment.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
+    let started = std::time::Instant::now();
     init_logging();
     let config = Config::from_env().map_err(|e| {
         tracing::error!(error = %e, "configuration rejected");
@@ -21,6 +22,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         cross_account_role_name = %config.cross_account_role_name,
         retention_days = config.retention_days,
         dedupe_window_minutes = config.dedupe_window_minutes,
+        init_ms = started.elapsed().as_secs_f64() * 1000.0,
         "ready"
     );
     let handler = &handler;

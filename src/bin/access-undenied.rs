@@ -93,6 +93,16 @@ enum Command {
         #[arg(long)]
         external_id: Option<String>,
     },
+    /// Write the organization data of every account of the organization (its path from the
+    /// root with the SCPs and RCPs of each level) for `analyze --scp-file`.
+    GetScps {
+        /// The file to write.
+        #[arg(long, default_value = "scp_data.json")]
+        output_file: PathBuf,
+        /// Role assumed to read Organizations (default: the caller's credentials).
+        #[arg(long)]
+        management_account_role_arn: Option<String>,
+    },
     /// Evaluate a request against policies of every type, offline, and say why.
     Simulate {
         /// A JSON document (request + policies), a JSON list of them, or NDJSON; "-" reads stdin.
@@ -200,6 +210,69 @@ async fn analyze(
     })
 }
 
+/// `get-scps`: every account of the organization → its organization data, as `ScpFile`.
+async fn get_scps(
+    cli_profile: Option<String>,
+    verbosity: u8,
+    output_file: PathBuf,
+    management_account_role_arn: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    use access_undenied::collect::aws::{AwsSettings, AwsSource};
+    use access_undenied::collect::snapshot::ScpFile;
+    use access_undenied::collect::PolicySource as _;
+    use futures::StreamExt as _;
+
+    let source = AwsSource::new(AwsSettings {
+        profile: cli_profile,
+        management_account_role_arn,
+        ..AwsSettings::default()
+    })
+    .await?;
+    let accounts = source
+        .organization_accounts()
+        .await
+        .context("cannot list the accounts of the organization")?;
+    let mut file = ScpFile::default();
+    let mut failed = false;
+    if accounts.is_empty() {
+        // Not in an organization: the caller's account has no SCPs or RCPs.
+        let me = source.caller_account().await?;
+        file.organizations.insert(me, None);
+    }
+    let mut answers = futures::stream::iter(accounts.iter())
+        .map(|account| {
+            let source = &source;
+            async move { (account, source.organization(account).await) }
+        })
+        .buffered(8);
+    while let Some((account, org)) = answers.next().await {
+        match org {
+            Ok(org) => {
+                file.organizations.insert(account.clone(), org);
+            }
+            Err(e) => {
+                failed = true;
+                eprintln!("access-undenied: account {account} left out: {e}");
+            }
+        }
+    }
+    std::fs::write(&output_file, serde_json::to_string_pretty(&file)?)
+        .with_context(|| format!("cannot write `{}`", output_file.display()))?;
+    eprintln!(
+        "access-undenied: organization data of {} account(s) written to {}",
+        file.organizations.len(),
+        output_file.display()
+    );
+    if verbosity > 0 {
+        eprintln!("access-undenied: {} AWS API calls", source.calls());
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
 struct AnalyzeArgs {
     events_file: PathBuf,
     scp_file: Option<PathBuf>,
@@ -293,6 +366,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .enable_all()
                 .build()?;
             rt.block_on(analyze(cli.profile, cli.verbosity, args))
+        }
+        Command::GetScps {
+            output_file,
+            management_account_role_arn,
+        } => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(get_scps(
+                cli.profile,
+                cli.verbosity,
+                output_file,
+                management_account_role_arn,
+            ))
         }
         Command::Events {
             events_file,

@@ -91,18 +91,6 @@ impl Acct {
         (role.arn().to_string(), role.role_id().to_string())
     }
 
-    pub async fn role(&self, name: &str, path: &str) -> String {
-        self.role_with_id(name, path, &trust("*"), None, &[])
-            .await
-            .0
-    }
-
-    pub async fn role_bounded(&self, name: &str, path: &str, boundary: &str) -> String {
-        self.role_with_id(name, path, &trust("*"), Some(boundary), &[])
-            .await
-            .0
-    }
-
     pub async fn user_policy(&self, user: &str, name: &str, doc: &Value) {
         self.iam()
             .put_user_policy()
@@ -313,7 +301,11 @@ impl Acct {
             .runtime(Runtime::Python312)
             .role(role)
             .handler("index.handler")
-            .code(FunctionCode::builder().zip_file(Blob::new(empty_zip)).build())
+            .code(
+                FunctionCode::builder()
+                    .zip_file(Blob::new(empty_zip))
+                    .build(),
+            )
             .send()
             .await
             .unwrap();
@@ -348,7 +340,11 @@ impl Acct {
                 .await
                 .unwrap();
         }
-        out.repository().unwrap().repository_arn().unwrap().to_string()
+        out.repository()
+            .unwrap()
+            .repository_arn()
+            .unwrap()
+            .to_string()
     }
 }
 

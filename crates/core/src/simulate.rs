@@ -2,8 +2,8 @@
 //! by the engine, answered with the decision, each gate's outcome, the deciding statements and
 //! what could not be evaluated. The document format is described in the README.
 
-use serde::Serialize;
 use crate::policy::scalar_text as scalar;
+use serde::Serialize;
 use serde_json::{Map, Value};
 use thiserror::Error;
 
@@ -263,7 +263,6 @@ fn parse_request(v: &Value) -> Result<Request, SimulateError> {
         context,
     ))
 }
-
 
 /// A policy given either as a bare document or as `{Name, Arn, AttachedTo, Document}`.
 fn parse_named(

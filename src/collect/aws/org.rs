@@ -81,6 +81,29 @@ impl AwsSource {
         }))
     }
 
+    /// Every account of the organization (`organizations:ListAccounts`, paginated), read with
+    /// the management account role when one is configured; empty when the caller is in no
+    /// organization. For `get-scps`.
+    pub async fn organization_accounts(&self) -> Result<Vec<String>, CollectError> {
+        if self.org_base().await?.is_none() {
+            return Ok(Vec::new());
+        }
+        let org = self.org_client(&self.org_config().await?, None);
+        let pages = org
+            .list_accounts()
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .aws()
+            .or_collect(|| "organizations:ListAccounts".to_string())?;
+        Ok(pages
+            .iter()
+            .flat_map(|p| p.accounts())
+            .filter_map(|a| a.id().map(str::to_string))
+            .collect())
+    }
+
     /// The organization and its root (once); `None` when the caller is in no organization.
     async fn org_base(&self) -> Result<Option<OrgBase>, CollectError> {
         self.org_base

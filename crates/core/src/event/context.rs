@@ -442,4 +442,3 @@ fn session_tags(event: &AccessDeniedEvent, action: &str, c: &mut Context) {
         );
     }
 }
-
