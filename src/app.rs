@@ -302,6 +302,12 @@ pub async fn diagnose_event(ev: &AccessDeniedEvent, source: &dyn PolicySource) -
         }
         match (res, &holder) {
             (Some(Ok(data)), _) => {
+                // The holder's full ARN (a secret named without its suffix) is the resource.
+                if data.kind == ResourceKind::SecretsManagerSecret
+                    && data.holder_arn != req.resource
+                {
+                    req.resource = data.holder_arn.clone();
+                }
                 let policy = match data.policy.as_ref().map(PolicyDoc::to_named) {
                     Some(Ok(n)) => Some(n),
                     Some(Err(e)) => {

@@ -2295,8 +2295,6 @@ async fn unreadable_cross_account_role_keeps_a_certain_explicit_deny() {
 }
 
 #[tokio::test]
-#[ignore = "pipeline bug (engine): an unreadable resource policy leaves the resource gate's `grant` at No, \
-            so the result is a certain `Missing allow in a resource-based policy…` — see the issue 4 report"]
 async fn unreadable_cross_account_role_is_never_a_false_missing_allow() {
     let _env = moto().await;
     let (source, _, _, key) = key_behind_a_missing_role().await;
@@ -2318,10 +2316,6 @@ async fn unreadable_cross_account_role_is_never_a_false_missing_allow() {
 }
 
 #[tokio::test]
-#[ignore = "pipeline bug (explain): gates that could not be read block like certain ones — the caller's \
-            unreadable identity becomes `Missing allows in an identity-based and a resource-based policy…` and an \
-            unknown boundary a `Missing allow in a permissions boundary policy` fix with an empty target — see the \
-            issue 4 report"]
 async fn unreadable_identity_of_the_caller_is_never_a_false_cause() {
     let _env = moto().await;
     let a = own().await;
@@ -2405,11 +2399,9 @@ async fn unreadable_vpc_endpoint_policy_is_never_a_false_cause() {
     expect_error(&r, "vpce-0a1b2c3d4e5f67890");
 }
 
-// ================================================================ known gaps (ignored until fixed)
+// ================================================================ former gaps (fixed)
 
 #[tokio::test]
-#[ignore = "pipeline gap (event reader): EC2 instance ids in `requestParameters.instancesSet.items[]` are not \
-            read, so an encoded-only StopInstances denial ends in `Error` — see the issue 4 report"]
 async fn ec2_instance_from_the_instances_set_of_an_encoded_only_message() {
     let _env = moto().await;
     let a = own().await;
@@ -2447,8 +2439,6 @@ async fn ec2_instance_from_the_instances_set_of_an_encoded_only_message() {
 }
 
 #[tokio::test]
-#[ignore = "pipeline gap (event reader): ECR's `registryId` is not used for the repository's account; without \
-            `resources[]` the caller's trail copy names a repository in the caller's account — see the issue 4 report"]
 async fn ecr_registry_id_names_the_repository_owner() {
     let _env = moto().await;
     let a = own().await;
@@ -2477,9 +2467,6 @@ async fn ecr_registry_id_names_the_repository_owner() {
 }
 
 #[tokio::test]
-#[ignore = "pipeline gap: a secret named without its random suffix (`secretId: \"by-name\"`) gives a fix for \
-            `secret:by-name`, which no real secret ARN matches; GetResourcePolicy answers the full ARN — see the \
-            issue 4 report"]
 async fn secret_named_without_its_suffix_gets_a_fix_for_its_full_arn() {
     let _env = moto().await;
     let a = own().await;

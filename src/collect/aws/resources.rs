@@ -180,8 +180,10 @@ impl AwsSource {
                     .await
                     .aws()
                     .or_collect(what)?;
-                let policy = resource_doc(holder_arn, kind, out.resource_policy(), &what())?;
-                Ok(answer(holder_arn.to_string(), policy))
+                // A secret named without its random suffix: the answer carries the full ARN.
+                let full = out.arn().unwrap_or(holder_arn).to_string();
+                let policy = resource_doc(&full, kind, out.resource_policy(), &what())?;
+                Ok(answer(full, policy))
             }
             ResourceKind::SqsQueue => {
                 let sqs = self.sqs_client(&config, Some(region));

@@ -462,6 +462,9 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Evaluation {
             g.applies = true;
             g.allow = g.allow.or(Tri::Maybe);
             g.deny = g.deny.or(Tri::Maybe);
+            for grant in g.grant.iter_mut() {
+                *grant = grant.or(Tri::Maybe);
+            }
             if g.deny != Tri::Yes {
                 g.outcome = GateOutcome::Unknown;
                 g.note = Some("its policies could not be read");
@@ -479,6 +482,7 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Evaluation {
             g.applies = true;
             g.allow = Tri::Maybe;
             g.deny = Tri::Maybe;
+            g.grant = [Tri::Maybe; 3];
             g.note = Some("its policies could not be read");
             g.outcome = GateOutcome::Unknown;
             gates.push(g);

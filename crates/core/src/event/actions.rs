@@ -652,8 +652,10 @@ fn fill_template(tpl: &str, event: &AccessDeniedEvent) -> Option<String> {
             "Partition" => Some(partition(event.region.as_deref()).to_string()),
             "Region" => event.region.clone(),
             // A queue URL names the queue's owner.
+            // A queue URL names the queue's owner; ECR's registryId is the repository's account.
             "Account" | "AccountId" => queue_url_parts(&event.request_parameters)
                 .map(|(account, _)| account)
+                .or_else(|| parameter(&event.request_parameters, "registryId"))
                 .or_else(|| event.recipient_account.clone()),
             other => parameter(&event.request_parameters, other),
         }?;
@@ -671,6 +673,19 @@ fn parameter(params: &Value, name: &str) -> Option<String> {
         }
     }
     let obj = params.as_object()?;
+    if name.eq_ignore_ascii_case("InstanceId") {
+        // EC2 lists instances as `instancesSet.items[].instanceId`.
+        let first = obj
+            .get("instancesSet")
+            .and_then(|s| s.get("items"))
+            .and_then(Value::as_array)
+            .and_then(|items| items.first())
+            .and_then(|i| i.get("instanceId"))
+            .and_then(Value::as_str);
+        if let Some(id) = first {
+            return Some(id.to_string());
+        }
+    }
     let aliases: &[&str] = match name.to_ascii_lowercase().as_str() {
         "bucket" | "bucketname" => &["bucketName", "bucket", "Bucket"],
         "key" | "objectname" => &["key", "Key"],

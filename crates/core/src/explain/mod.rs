@@ -183,7 +183,11 @@ fn blockers(evals: &[Evaluated<'_>]) -> Vec<Blocker> {
             continue;
         }
         let gates = &e.evaluation.gates;
-        let blocked = |k: GateKind| gates.iter().any(|g| g.missing_allow && g.kind == k);
+        let blocked = |k: GateKind| {
+            gates
+                .iter()
+                .any(|g| g.missing_allow && g.kind == k && g.outcome != GateOutcome::Unknown)
+        };
         let both = blocked(GateKind::IdentityBased) && blocked(GateKind::ResourceBased);
         let cross = e.request.is_cross_account();
         for (gi, g) in gates.iter().enumerate().filter(|(_, g)| g.blocking) {
@@ -195,7 +199,8 @@ fn blockers(evals: &[Evaluated<'_>]) -> Vec<Blocker> {
                     deny: true,
                 });
             }
-            if g.missing_allow {
+            // A gate whose policies could not be read is listed in `Unevaluated`, never as a cause.
+            if g.missing_allow && g.outcome != GateOutcome::Unknown {
                 out.push(Blocker {
                     request: ri,
                     gate: gi,
@@ -265,7 +270,14 @@ pub fn explain(
     let additions = fix::policies_to_add(evals, &blocks);
     result.result_details.policies_to_add = additions.iter().map(|a| a.public.clone()).collect();
     let (verified, remaining) = fix::verify(evals, &blocks, &additions);
-    result.fix_verified = Some(verified);
+    let unknown = evals.iter().any(|e| !e.set.unknown_gates.is_empty());
+    result.fix_verified = Some(verified || (unknown && remaining.is_empty()));
+    if unknown {
+        result.notes.push(
+            "some policies could not be read (see Unevaluated): the cause and the fix cover only what could be read"
+                .into(),
+        );
+    }
     result.fix_remaining = remaining;
     result.explanation = Some(explanation(evals, &blocks, &result));
     result.hint_disagreement = hint.and_then(|h| disagreement(h, &blocks));
