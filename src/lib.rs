@@ -14,3 +14,5 @@ pub mod text;
 
 pub mod lambda;
 pub mod sink;
+
+pub mod history;

@@ -126,6 +126,34 @@ enum Command {
         #[arg(long)]
         summary: bool,
     },
+    /// Query the results table written by the Lambda (by principal, account, assessment or
+    /// time range), newest first.
+    History {
+        /// The DynamoDB results table (default: $RESULTS_TABLE).
+        #[arg(long)]
+        table: Option<String>,
+        /// Only this principal's events (its ARN), through the `ByPrincipal` index.
+        #[arg(long, conflicts_with = "account")]
+        principal: Option<String>,
+        /// Only events recorded in this account, through the `ByAccount` index.
+        #[arg(long)]
+        account: Option<String>,
+        /// Only this `AssessmentResult` (e.g. "Explicit deny in a service-control policy").
+        #[arg(long)]
+        result: Option<String>,
+        /// Only events at or after this RFC 3339 time (e.g. 2026-11-20T10:00:00Z).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only events at or before this RFC 3339 time.
+        #[arg(long)]
+        until: Option<String>,
+        /// The most events shown (the newest).
+        #[arg(long, default_value_t = access_undenied::history::DEFAULT_LIMIT)]
+        limit: usize,
+        /// Output format: one stored result per line, or one readable line per event.
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+    },
 }
 
 async fn analyze(
@@ -414,6 +442,48 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::SUCCESS
             })
+        }
+        Command::History {
+            table,
+            principal,
+            account,
+            result,
+            since,
+            until,
+            limit,
+            format,
+        } => {
+            use access_undenied::history::{self, HistoryArgs, HistoryQuery};
+            let query = HistoryQuery::from_args(HistoryArgs {
+                table,
+                principal,
+                account,
+                result,
+                since,
+                until,
+                limit,
+            })?;
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let entries = rt.block_on(async {
+                let client = history::client(cli.profile.as_deref()).await;
+                history::query(&client, &query).await
+            })?;
+            for entry in &entries {
+                match format {
+                    Format::Json => println!("{}", serde_json::to_string(&entry.to_json())?),
+                    Format::Text => println!("{}", entry.to_text()),
+                }
+            }
+            if cli.verbosity > 0 {
+                eprintln!(
+                    "access-undenied: {} event(s) from table {}",
+                    entries.len(),
+                    query.table
+                );
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Simulate { input, format } => {
             let text = read_input(&input)?;

@@ -1,0 +1,546 @@
+//! `access-undenied history`: reads back the results table written by the DynamoDB sink
+//! ([`crate::sink::dynamodb`]).
+//!
+//! Three ways in, by what the caller knows:
+//!
+//! - `--principal ARN`: a query of the `ByPrincipal` index (`Principal` + `EventTime`);
+//! - `--account ID`: a query of the `ByAccount` index (`AccountId` + `EventTime`);
+//! - neither: a scan of the table, finding items (`FINDING#…`) left out.
+//!
+//! `--since` / `--until` (RFC 3339, any offset; normalised to the UTC `…Z` form the sink
+//! stores, whole seconds) bound `EventTime`: a key condition on the indexes, a filter on a
+//! scan. `--result` filters on `AssessmentResult` (the exact contract string). Pages are
+//! followed until `limit` items matched or the table is exhausted; entries come newest first
+//! (a scan reads every page and keeps the newest `limit`).
+//!
+//! Each entry renders as one JSON line (the stored `Result` plus the finding's `Count` and
+//! `LastSeen` when the item holds them) or one text line (time, assessment, principal,
+//! action(s) on resource(s), count, event id).
+
+use std::collections::HashMap;
+
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_smithy_http_client::tls;
+use aws_smithy_types::date_time::Format;
+use aws_smithy_types::DateTime;
+use serde_json::{Map, Value};
+use thiserror::Error;
+
+use crate::collect::aws::DEFAULT_REGION;
+use crate::sink::describe_sdk_error;
+use crate::sink::dynamodb::{BY_ACCOUNT_INDEX, BY_PRINCIPAL_INDEX, FINDING_PREFIX};
+
+/// The environment variable naming the table when `--table` is not given (the Lambda's).
+pub const TABLE_ENV: &str = "RESULTS_TABLE";
+/// Entries returned when no limit is given.
+pub const DEFAULT_LIMIT: usize = 100;
+
+/// Why the history cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum HistoryError {
+    #[error("no results table: pass --table or set {TABLE_ENV}")]
+    NoTable,
+    #[error("--principal and --account cannot be combined: pass one of them")]
+    ConflictingScope,
+    #[error("--{flag} `{value}` is not an RFC 3339 time (e.g. 2026-11-20T10:00:00Z)")]
+    InvalidTime { flag: &'static str, value: String },
+    #[error("--since {since} is after --until {until}")]
+    EmptyRange { since: String, until: String },
+    #[error("--limit must be at least 1")]
+    InvalidLimit,
+    #[error("--{flag} cannot be empty")]
+    Empty { flag: &'static str },
+    #[error("cannot read table {table}: {message}")]
+    Query { table: String, message: String },
+}
+
+/// What the command line asked for, unchecked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryArgs {
+    /// `--table`; [`TABLE_ENV`] when absent.
+    pub table: Option<String>,
+    pub principal: Option<String>,
+    pub account: Option<String>,
+    /// An `AssessmentResult` string.
+    pub result: Option<String>,
+    /// RFC 3339.
+    pub since: Option<String>,
+    /// RFC 3339.
+    pub until: Option<String>,
+    /// The most entries returned (at least 1).
+    pub limit: usize,
+}
+
+impl Default for HistoryArgs {
+    fn default() -> Self {
+        HistoryArgs {
+            table: None,
+            principal: None,
+            account: None,
+            result: None,
+            since: None,
+            until: None,
+            limit: DEFAULT_LIMIT,
+        }
+    }
+}
+
+/// Which items are read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// The `ByPrincipal` index.
+    Principal(String),
+    /// The `ByAccount` index.
+    Account(String),
+    /// The whole table.
+    All,
+}
+
+/// A checked query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryQuery {
+    pub table: String,
+    pub scope: Scope,
+    pub result: Option<String>,
+    /// `EventTime` lower bound (inclusive), as the sink stores times (`…Z`).
+    pub since: Option<String>,
+    /// `EventTime` upper bound (inclusive).
+    pub until: Option<String>,
+    pub limit: usize,
+    /// Items DynamoDB evaluates per request (`Limit`); `None` lets it fill 1 MB pages.
+    pub page_size: Option<i32>,
+}
+
+impl HistoryQuery {
+    /// Checks the arguments; the table defaults to `$RESULTS_TABLE`.
+    pub fn from_args(args: HistoryArgs) -> Result<HistoryQuery, HistoryError> {
+        let env_table = std::env::var(TABLE_ENV).ok();
+        Self::from_args_with_env(args, env_table)
+    }
+
+    /// [`HistoryQuery::from_args`] with the value of `$RESULTS_TABLE` given.
+    pub fn from_args_with_env(
+        args: HistoryArgs,
+        env_table: Option<String>,
+    ) -> Result<HistoryQuery, HistoryError> {
+        let table = args
+            .table
+            .or(env_table)
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .ok_or(HistoryError::NoTable)?;
+        let non_empty = |flag: &'static str, value: Option<String>| match value {
+            Some(v) if v.trim().is_empty() => Err(HistoryError::Empty { flag }),
+            Some(v) => Ok(Some(v.trim().to_string())),
+            None => Ok(None),
+        };
+        let principal = non_empty("principal", args.principal)?;
+        let account = non_empty("account", args.account)?;
+        let result = non_empty("result", args.result)?;
+        let scope = match (principal, account) {
+            (Some(_), Some(_)) => return Err(HistoryError::ConflictingScope),
+            (Some(p), None) => Scope::Principal(p),
+            (None, Some(a)) => Scope::Account(a),
+            (None, None) => Scope::All,
+        };
+        let since = args
+            .since
+            .as_deref()
+            .map(|t| stored_time("since", t, true))
+            .transpose()?;
+        let until = args
+            .until
+            .as_deref()
+            .map(|t| stored_time("until", t, false))
+            .transpose()?;
+        if let (Some(s), Some(u)) = (&since, &until) {
+            if s > u {
+                return Err(HistoryError::EmptyRange {
+                    since: s.clone(),
+                    until: u.clone(),
+                });
+            }
+        }
+        if args.limit == 0 {
+            return Err(HistoryError::InvalidLimit);
+        }
+        Ok(HistoryQuery {
+            table,
+            scope,
+            result,
+            since,
+            until,
+            limit: args.limit,
+            page_size: None,
+        })
+    }
+}
+
+/// An RFC 3339 time as the sink stores `EventTime` (UTC, whole seconds, `Z`), so that string
+/// order is time order. A fraction of a second rounds inwards: up for a lower bound, down for
+/// an upper one.
+fn stored_time(flag: &'static str, text: &str, lower: bool) -> Result<String, HistoryError> {
+    let invalid = || HistoryError::InvalidTime {
+        flag,
+        value: text.to_string(),
+    };
+    let t = DateTime::from_str(text.trim(), Format::DateTimeWithOffset).map_err(|_| invalid())?;
+    let secs = if lower && t.has_subsec_nanos() {
+        t.secs().saturating_add(1)
+    } else {
+        t.secs()
+    };
+    DateTime::from_secs(secs)
+        .fmt(Format::DateTime)
+        .map_err(|_| invalid())
+}
+
+/// One stored event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryEntry {
+    pub event_id: String,
+    pub event_time: Option<String>,
+    pub assessment_result: Option<String>,
+    pub principal: Option<String>,
+    pub account_id: Option<String>,
+    /// The finding's repeats, on its first event.
+    pub count: Option<i64>,
+    pub last_seen: Option<String>,
+    /// The item's `Actions` and `Resources` (the finding's; used when the result has no
+    /// `Request`, e.g. an error or a truncated result).
+    pub actions: Vec<String>,
+    pub resources: Vec<String>,
+    /// The stored `Result` JSON; when it cannot be read, the item's attributes with
+    /// `ResultUnreadable` saying why.
+    pub result: Value,
+}
+
+type Item = HashMap<String, AttributeValue>;
+
+fn get_s(item: &Item, key: &str) -> Option<String> {
+    item.get(key).and_then(|v| v.as_s().ok()).cloned()
+}
+
+fn get_list(item: &Item, key: &str) -> Vec<String> {
+    item.get(key)
+        .and_then(|v| v.as_l().ok())
+        .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
+        .unwrap_or_default()
+}
+
+impl HistoryEntry {
+    /// The entry of one event item.
+    pub fn from_item(item: &Item) -> HistoryEntry {
+        let event_id = get_s(item, "EventId").unwrap_or_default();
+        let assessment_result = get_s(item, "AssessmentResult");
+        let event_time = get_s(item, "EventTime");
+        let principal = get_s(item, "Principal");
+        let account_id = get_s(item, "AccountId");
+        let parsed = match item.get("Result").map(|v| v.as_s()) {
+            Some(Ok(text)) => match serde_json::from_str::<Value>(text) {
+                Ok(v) if v.is_object() => Ok(v),
+                Ok(_) => Err("the Result attribute is not a JSON object".to_string()),
+                Err(e) => Err(format!("the Result attribute is not JSON: {e}")),
+            },
+            Some(Err(_)) => Err("the Result attribute is not a string".to_string()),
+            None => Err("the item has no Result attribute".to_string()),
+        };
+        let result = parsed.unwrap_or_else(|why| {
+            let mut m = Map::new();
+            m.insert("EventId".into(), Value::from(event_id.clone()));
+            for (key, value) in [
+                ("AssessmentResult", &assessment_result),
+                ("EventTime", &event_time),
+                ("Principal", &principal),
+                ("AccountId", &account_id),
+                ("EventSource", &get_s(item, "EventSource")),
+                ("EventName", &get_s(item, "EventName")),
+            ] {
+                if let Some(v) = value {
+                    m.insert(key.into(), Value::from(v.clone()));
+                }
+            }
+            m.insert("ResultUnreadable".into(), Value::from(why));
+            Value::Object(m)
+        });
+        HistoryEntry {
+            count: item
+                .get("Count")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse().ok()),
+            last_seen: get_s(item, "LastSeen"),
+            actions: get_list(item, "Actions"),
+            resources: get_list(item, "Resources"),
+            event_id,
+            event_time,
+            assessment_result,
+            principal,
+            account_id,
+            result,
+        }
+    }
+
+    /// The JSON line: the stored result, plus `Count` and `LastSeen` when present.
+    pub fn to_json(&self) -> Value {
+        let mut out = match &self.result {
+            Value::Object(m) => m.clone(),
+            other => {
+                let mut m = Map::new();
+                m.insert("Result".into(), other.clone());
+                m
+            }
+        };
+        if let Some(count) = self.count {
+            out.insert("Count".into(), Value::from(count));
+        }
+        if let Some(seen) = &self.last_seen {
+            out.insert("LastSeen".into(), Value::from(seen.clone()));
+        }
+        Value::Object(out)
+    }
+
+    /// The text line: time, assessment, principal, action(s) on resource(s), count, event id.
+    pub fn to_text(&self) -> String {
+        let requests: Vec<&Map<String, Value>> = self.result["Request"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_object).collect())
+            .unwrap_or_default();
+        let field = |m: &Map<String, Value>, key: &str| {
+            m.get(key)
+                .and_then(Value::as_str)
+                .unwrap_or("-")
+                .to_string()
+        };
+        let what = if !requests.is_empty() {
+            requests
+                .iter()
+                .map(|r| format!("{} on {}", field(r, "Action"), field(r, "Resource")))
+                .collect::<Vec<_>>()
+                .join(", ")
+        } else if self.actions.is_empty() {
+            "-".to_string()
+        } else if self.resources.is_empty() {
+            self.actions.join(",")
+        } else {
+            format!("{} on {}", self.actions.join(","), self.resources.join(","))
+        };
+        let principal = self
+            .principal
+            .clone()
+            .or_else(|| {
+                requests
+                    .iter()
+                    .find_map(|r| r.get("Principal").and_then(Value::as_str))
+                    .map(str::to_string)
+            })
+            .unwrap_or_else(|| "-".to_string());
+        let assessment = self
+            .assessment_result
+            .as_deref()
+            .or_else(|| self.result["AssessmentResult"].as_str())
+            .unwrap_or("-");
+        let count = self
+            .count
+            .map_or_else(|| "-".to_string(), |c| c.to_string());
+        format!(
+            "{}  {}  {}  {}  count {}  {}",
+            self.event_time.as_deref().unwrap_or("-"),
+            assessment,
+            principal,
+            what,
+            count,
+            self.event_id
+        )
+    }
+}
+
+/// A DynamoDB client from the standard credential chain (`profile` when given), rustls with
+/// ring, `us-east-1` when no region is configured.
+pub async fn client(profile: Option<&str>) -> aws_sdk_dynamodb::Client {
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    let loader = || {
+        let loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http.clone());
+        match profile {
+            Some(p) => loader.profile_name(p),
+            None => loader,
+        }
+    };
+    let mut config = loader().load().await;
+    if config.region().is_none() {
+        config = loader()
+            .region(Region::from_static(DEFAULT_REGION))
+            .load()
+            .await;
+    }
+    aws_sdk_dynamodb::Client::new(&config)
+}
+
+/// The expressions of a query or scan.
+#[derive(Default)]
+struct Expressions {
+    key: Vec<String>,
+    filter: Vec<String>,
+    names: HashMap<String, String>,
+    values: HashMap<String, AttributeValue>,
+}
+
+impl Expressions {
+    fn of(q: &HistoryQuery) -> Expressions {
+        let mut e = Expressions::default();
+        let time_on_key = match &q.scope {
+            Scope::Principal(p) => {
+                e.key_equals("Principal", p);
+                true
+            }
+            Scope::Account(a) => {
+                e.key_equals("AccountId", a);
+                true
+            }
+            Scope::All => {
+                e.names.insert("#id".into(), "EventId".into());
+                e.values
+                    .insert(":finding".into(), AttributeValue::S(FINDING_PREFIX.into()));
+                e.filter.push("NOT begins_with(#id, :finding)".into());
+                false
+            }
+        };
+        let time = match (&q.since, &q.until) {
+            (Some(s), Some(u)) => {
+                e.values
+                    .insert(":since".into(), AttributeValue::S(s.clone()));
+                e.values
+                    .insert(":until".into(), AttributeValue::S(u.clone()));
+                Some("#t BETWEEN :since AND :until")
+            }
+            (Some(s), None) => {
+                e.values
+                    .insert(":since".into(), AttributeValue::S(s.clone()));
+                Some("#t >= :since")
+            }
+            (None, Some(u)) => {
+                e.values
+                    .insert(":until".into(), AttributeValue::S(u.clone()));
+                Some("#t <= :until")
+            }
+            (None, None) => None,
+        };
+        if let Some(time) = time {
+            e.names.insert("#t".into(), "EventTime".into());
+            if time_on_key {
+                e.key.push(time.into());
+            } else {
+                e.filter.push(time.into());
+            }
+        }
+        if let Some(r) = &q.result {
+            e.names.insert("#ar".into(), "AssessmentResult".into());
+            e.values.insert(":ar".into(), AttributeValue::S(r.clone()));
+            e.filter.push("#ar = :ar".into());
+        }
+        e
+    }
+
+    fn key_equals(&mut self, attribute: &str, value: &str) {
+        self.names.insert("#pk".into(), attribute.into());
+        self.values
+            .insert(":pk".into(), AttributeValue::S(value.into()));
+        self.key.push("#pk = :pk".into());
+    }
+
+    fn filter(&self) -> Option<String> {
+        (!self.filter.is_empty()).then(|| self.filter.join(" AND "))
+    }
+}
+
+/// Newest first; the same time by event id.
+fn newest_first(a: &HistoryEntry, b: &HistoryEntry) -> std::cmp::Ordering {
+    b.event_time
+        .cmp(&a.event_time)
+        .then_with(|| a.event_id.cmp(&b.event_id))
+}
+
+/// Runs the query: at most `q.limit` entries, newest first.
+pub async fn query(
+    client: &aws_sdk_dynamodb::Client,
+    q: &HistoryQuery,
+) -> Result<Vec<HistoryEntry>, HistoryError> {
+    let e = Expressions::of(q);
+    let filter = e.filter();
+    let fail = |message: String| HistoryError::Query {
+        table: q.table.clone(),
+        message,
+    };
+    let mut entries: Vec<HistoryEntry> = Vec::new();
+    let mut start: Option<Item> = None;
+    let index = match &q.scope {
+        Scope::Principal(_) => Some(BY_PRINCIPAL_INDEX),
+        Scope::Account(_) => Some(BY_ACCOUNT_INDEX),
+        Scope::All => None,
+    };
+    loop {
+        let (items, next) = match index {
+            Some(index) => {
+                // Without a filter every item read is kept: read no more than still needed.
+                let remaining = q.limit.saturating_sub(entries.len());
+                let page_limit = match (&filter, q.page_size) {
+                    (None, size) => {
+                        let remaining = i32::try_from(remaining).unwrap_or(i32::MAX);
+                        Some(size.map_or(remaining, |s| s.min(remaining)))
+                    }
+                    (Some(_), size) => size,
+                };
+                let out = client
+                    .query()
+                    .table_name(&q.table)
+                    .index_name(index)
+                    .key_condition_expression(e.key.join(" AND "))
+                    .set_filter_expression(filter.clone())
+                    .set_expression_attribute_names(Some(e.names.clone()))
+                    .set_expression_attribute_values(Some(e.values.clone()))
+                    .scan_index_forward(false)
+                    .set_limit(page_limit)
+                    .set_exclusive_start_key(start.take())
+                    .send()
+                    .await
+                    .map_err(|err| fail(describe_sdk_error(&err).0))?;
+                (
+                    out.items().to_vec(),
+                    out.last_evaluated_key().cloned().filter(|k| !k.is_empty()),
+                )
+            }
+            None => {
+                let out = client
+                    .scan()
+                    .table_name(&q.table)
+                    .set_filter_expression(filter.clone())
+                    .set_expression_attribute_names(Some(e.names.clone()))
+                    .set_expression_attribute_values(Some(e.values.clone()))
+                    .set_limit(q.page_size)
+                    .set_exclusive_start_key(start.take())
+                    .send()
+                    .await
+                    .map_err(|err| fail(describe_sdk_error(&err).0))?;
+                (
+                    out.items().to_vec(),
+                    out.last_evaluated_key().cloned().filter(|k| !k.is_empty()),
+                )
+            }
+        };
+        entries.extend(items.iter().map(HistoryEntry::from_item));
+        if index.is_none() {
+            // A scan is in no order: keep the newest `limit` seen so far.
+            entries.sort_by(newest_first);
+        }
+        entries.truncate(q.limit);
+        match next {
+            Some(key) if index.is_none() || entries.len() < q.limit => start = Some(key),
+            _ => break,
+        }
+    }
+    Ok(entries)
+}
