@@ -95,6 +95,8 @@ pub fn context_for(
             "aws:SourceAccount",
             "aws:SourceOrgID",
             "aws:SourceOrgPaths",
+            // The legacy key SNS and SQS default policies use for service-originated requests.
+            "aws:SourceOwner",
         ] {
             c.mark_absent(k);
         }
