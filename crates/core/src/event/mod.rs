@@ -91,6 +91,19 @@ impl AccessDeniedEvent {
             .error_code
             .clone()
             .ok_or(EventError::Missing("errorCode"))?;
+        for (field, value) in [
+            ("eventID", &event_id),
+            ("eventSource", &event_source),
+            ("eventName", &event_name),
+            ("errorCode", &error_code),
+        ] {
+            if value.len() > MAX_NAME_BYTES {
+                return Err(EventError::Shape(format!(
+                    "`{field}` is {} bytes long; at most {MAX_NAME_BYTES} are accepted",
+                    value.len()
+                )));
+            }
+        }
         let identity = raw
             .user_identity
             .as_ref()
@@ -129,6 +142,10 @@ impl AccessDeniedEvent {
             .unwrap_or(&self.event_source)
     }
 }
+
+/// The longest `eventID`, `eventSource`, `eventName` or `errorCode` accepted (real ones are
+/// under 100 bytes; longer ones would only be echoed back into every result).
+pub const MAX_NAME_BYTES: usize = 256;
 
 fn non_empty(s: &Option<String>) -> Option<String> {
     s.as_ref().filter(|x| !x.trim().is_empty()).cloned()

@@ -73,6 +73,9 @@ pub struct RecordReader<R: Read> {
     tap: Option<Vec<u8>>,
     /// Where in `buf` the tap continues.
     tap_from: usize,
+    /// A break in the input found right after a complete element: reported after that
+    /// element, so the element itself is not lost.
+    broken: Option<EventError>,
 }
 
 enum Scan {
@@ -95,6 +98,7 @@ impl<R: Read> RecordReader<R> {
             failed: false,
             tap: None,
             tap_from: 0,
+            broken: None,
         }
     }
 
@@ -108,6 +112,12 @@ impl<R: Read> RecordReader<R> {
         if let Some(t) = self.tap.as_mut() {
             t.extend_from_slice(&self.buf[self.tap_from..self.len]);
             self.tap_from = self.len;
+            // The tap also holds whitespace between keys, which `copy_value` does not count:
+            // bound it too, so an endless object (a gzip bomb) cannot exhaust memory.
+            if t.len() > MAX_RECORD_BYTES {
+                self.tap = None;
+                return Err(too_large());
+            }
         }
         loop {
             match self.input.read(&mut self.buf) {
@@ -332,9 +342,7 @@ impl<R: Read> RecordReader<R> {
                 return Ok(());
             }
             if copied > MAX_RECORD_BYTES {
-                return Err(EventError::Shape(format!(
-                    "a single record is larger than {MAX_RECORD_BYTES} bytes"
-                )));
+                return Err(too_large());
             }
         }
     }
@@ -397,6 +405,10 @@ impl<R: Read> RecordReader<R> {
             whole.extend_from_slice(&key);
             whole.extend_from_slice(b"\":");
             self.copy_value(Some(&mut whole))?;
+            // Each value is bounded by `copy_value`; the object as a whole must be too.
+            if whole.len() > MAX_RECORD_BYTES {
+                return Err(too_large());
+            }
         }
     }
 
@@ -431,6 +443,9 @@ impl<R: Read> RecordReader<R> {
 
     /// Produces the next raw element into `self.element`; `Ok(false)` at the end of input.
     fn next_element(&mut self) -> Result<bool, EventError> {
+        if let Some(e) = self.broken.take() {
+            return Err(e);
+        }
         loop {
             match self.frame {
                 Frame::Top => match self.skip_ws()? {
@@ -467,6 +482,8 @@ impl<R: Read> RecordReader<R> {
                                 return Ok(true);
                             }
                             Ok(Scan::End) => {}
+                            // Too large: stop rather than scan on (the rest may be a bomb).
+                            Err(e) if is_too_large(&e) => return Err(e),
                             Err(e) => match self.resume_after_line(&tapped)? {
                                 Some(line) => {
                                     self.line_error(&line, e);
@@ -515,14 +532,16 @@ impl<R: Read> RecordReader<R> {
                                 self.finish_object()?;
                             }
                         }
+                        // The element itself is complete: it is still read, and the break
+                        // is reported after it.
                         Some(b) => {
-                            return Err(EventError::Json(format!(
+                            self.broken = Some(EventError::Json(format!(
                                 "expected `,` or `]` between records, found `{}`",
-                                b as char
+                                (b as char).escape_default()
                             )))
                         }
                         None => {
-                            return Err(EventError::Json(
+                            self.broken = Some(EventError::Json(
                                 "unexpected end of input inside a list (truncated?)".into(),
                             ))
                         }
@@ -751,6 +770,16 @@ mod shape {
     }
 }
 
+fn too_large() -> EventError {
+    EventError::Shape(format!(
+        "a single record is larger than {MAX_RECORD_BYTES} bytes (the input limit); reading stops here"
+    ))
+}
+
+fn is_too_large(e: &EventError) -> bool {
+    matches!(e, EventError::Shape(m) if m.starts_with("a single record is larger than"))
+}
+
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     let Some((&first, rest)) = needle.split_first() else {
         return true;
@@ -888,6 +917,30 @@ mod tests {
         );
         let (out, _) = read(&bad);
         assert!(out[0].contains("`userIdentity.accountId`"), "{out:?}");
+    }
+
+    #[test]
+    fn the_record_before_a_break_is_kept() {
+        let (out, counts) = read(&format!("{{\"Records\": [{REC} {REC}]}}"));
+        assert_eq!(out[0], "E1");
+        assert!(out[1].contains("expected `,` or `]`"), "{out:?}");
+        assert_eq!((counts.denials, counts.errors), (1, 1));
+        let (out, _) = read(&format!("{{\"Records\": [{REC}"));
+        assert_eq!(out[0], "E1");
+        assert!(out[1].contains("truncated"), "{out:?}");
+    }
+
+    #[test]
+    fn endless_objects_are_cut_off() {
+        // Many small keys, then whitespace: each bounded by the record limit, not only values.
+        let keys = ",\"k\":1".repeat(MAX_RECORD_BYTES / 6 + 1);
+        let (out, _) = read(&format!("{{\"errorCode\":\"AccessDenied\"{keys}}}"));
+        assert!(out[0].contains("larger than"), "{}", &out[0][..80]);
+        let spaces = " ".repeat(MAX_RECORD_BYTES + 1);
+        let (out, _) = read(&format!(
+            "{{\"errorCode\":\"AccessDenied\",{spaces}\"a\":1}}"
+        ));
+        assert!(out[0].contains("larger than"), "{}", &out[0][..80]);
     }
 
     #[test]
