@@ -1,0 +1,196 @@
+//! The fuzz targets' bodies, as plain functions: `fuzz_targets/*.rs` wrap them for libFuzzer,
+//! and `cargo test` here runs them over the seed corpora without libFuzzer or nightly.
+//! Each panics only on a crash of the code under test or a broken invariant.
+
+use access_undenied_core::eval::{evaluate, Decision, PrincipalType};
+use access_undenied_core::event::parse_message;
+use access_undenied_core::event::reader::{Item, RecordReader};
+use access_undenied_core::policy::Policy;
+use access_undenied_core::simulate;
+use serde_json::{json, Value};
+
+/// The streaming reader over the raw bytes and over every envelope wrapped around them.
+pub fn event_reader(data: &[u8]) {
+    read_all(data);
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let wrapped = [
+        format!("{{\"Records\": [{text}]}}"),
+        format!("[{text}]"),
+        format!("{{\"detail-type\":\"AWS API Call via CloudTrail\",\"detail\":{text}}}"),
+        json!({"Events": [{"EventId": "x", "CloudTrailEvent": text}]}).to_string(),
+        format!("{text}\n{text}\n"),
+    ];
+    for w in wrapped {
+        read_all(w.as_bytes());
+    }
+}
+
+fn read_all(data: &[u8]) {
+    let mut reader = RecordReader::new(data);
+    let mut denials = 0;
+    let mut errors = 0;
+    for item in reader.by_ref() {
+        match &item {
+            Item::Denial(_) => denials += 1,
+            Item::Error { .. } => errors += 1,
+        }
+        // What the pipeline does next (actions, resources, context, request) must not crash.
+        let _ = access_undenied_core::event::view::view(&item);
+    }
+    let c = reader.counts;
+    assert_eq!(c.denials, denials, "counted denials");
+    assert_eq!(c.errors, errors, "counted errors");
+    assert!(c.records >= c.denials.min(c.records), "counts");
+    assert_eq!(c.bytes, data.len() as u64, "every byte read");
+}
+
+/// The policy parser; a parsed policy serializes back to a document that parses again.
+pub fn policy_parser(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(policy) = Policy::parse_str(text) else {
+        return;
+    };
+    let back = policy.to_value();
+    if let Err(e) = Policy::from_value(&back) {
+        panic!("round trip failed: {e}\n{back}");
+    }
+}
+
+/// The error-message parser.
+pub fn message_parser(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let _ = parse_message(&text);
+}
+
+/// A simulate document: parses and evaluates; then the invariants:
+/// a matching unconditional explicit deny always wins, and adding an Allow never turns an
+/// Allowed request into a denial.
+pub fn engine(data: &[u8]) {
+    let Ok(doc) = serde_json::from_slice::<Value>(data) else {
+        return;
+    };
+    if let Value::Array(docs) = &doc {
+        // A list of documents (as the scenario files hold them).
+        for d in docs.iter().take(64) {
+            engine_doc(d);
+        }
+        return;
+    }
+    engine_doc(&doc);
+}
+
+fn engine_doc(doc: &Value) {
+    let doc = doc.clone();
+    let _ = simulate::run_value(&doc);
+    let Ok(case) = simulate::parse_case(&doc) else {
+        return;
+    };
+    let base = evaluate(&case.request, &case.policies);
+
+    let deny = with_identity_statement(
+        &doc,
+        json!({"Effect": "Deny", "Action": "*", "Resource": "*"}),
+    );
+    // Identity policies apply to IAM users and role sessions (not to the root user, services,
+    // anonymous callers): there an unconditional identity Deny must decide.
+    let identity_applies = matches!(
+        case.request.principal.kind,
+        Some(PrincipalType::User | PrincipalType::AssumedRole)
+    );
+    if let Some(denied) = deny
+        .as_ref()
+        .filter(|_| identity_applies)
+        .and_then(|d| simulate::parse_case(d).ok())
+    {
+        let e = evaluate(&denied.request, &denied.policies);
+        assert_eq!(
+            e.decision,
+            Decision::ExplicitDeny,
+            "an unconditional Deny */* did not win (was {:?})",
+            base.decision
+        );
+    }
+    if base.decision == Decision::Allowed && base.conclusive {
+        let allow = with_identity_statement(
+            &doc,
+            json!({"Effect": "Allow", "Action": "*", "Resource": "*"}),
+        );
+        if let Some(allowed) = allow.as_ref().and_then(|d| simulate::parse_case(d).ok()) {
+            let e = evaluate(&allowed.request, &allowed.policies);
+            assert_eq!(
+                e.decision,
+                Decision::Allowed,
+                "adding an Allow denied the request"
+            );
+        }
+    }
+}
+
+/// `doc` with one more identity policy holding `statement`.
+fn with_identity_statement(doc: &Value, statement: Value) -> Option<Value> {
+    let mut doc = doc.clone();
+    let obj = doc.as_object_mut()?;
+    let policies = obj
+        .entry("Policies")
+        .or_insert_with(|| json!({}))
+        .as_object_mut()?;
+    let identity = policies
+        .entry("Identity")
+        .or_insert_with(|| json!([]))
+        .as_array_mut()?;
+    identity.push(json!({"Name": "fuzz-added", "Document": {"Version": "2012-10-17", "Statement": [statement]}}));
+    Some(doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    fn each_file(dir: &Path, f: &dyn Fn(&[u8])) -> usize {
+        let mut n = 0;
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return 0;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                n += each_file(&p, f);
+            } else if let Ok(bytes) = std::fs::read(&p) {
+                f(&bytes);
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Every target over its seed corpus (fuzz/corpus/<target>, filled by scripts/fuzz) and
+    /// over the fixtures and the bad-input corpus directly.
+    #[test]
+    fn seeds_do_not_crash() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let fixtures = [
+            root.join("tests/events"),
+            root.join("tests/bad_inputs"),
+            root.join("tests/scenarios"),
+        ];
+        for dir in &fixtures {
+            each_file(dir, &super::event_reader);
+            each_file(dir, &super::policy_parser);
+            each_file(dir, &super::message_parser);
+            each_file(dir, &super::engine);
+        }
+        for (t, f) in [
+            ("event_reader", super::event_reader as fn(&[u8])),
+            ("policy_parser", super::policy_parser),
+            ("message_parser", super::message_parser),
+            ("engine", super::engine),
+        ] {
+            each_file(&root.join("fuzz/corpus").join(t), &f);
+            each_file(&root.join("fuzz/regressions").join(t), &f);
+        }
+    }
+}
