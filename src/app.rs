@@ -44,52 +44,35 @@ fn principal_from(arn: &str, account: &str, unique_id: &str) -> Principal {
 
 /// Where a request's resource-based policy lives: its kind and the ARN of the holder.
 pub fn resource_holder(action: &str, resource: &str) -> Option<(ResourceKind, String)> {
-    if resource == "*" || !resource.starts_with("arn:") {
+    if !resource.starts_with("arn:") {
         return None;
     }
-    let lower = action.to_ascii_lowercase();
-    let service = lower.split(':').next().unwrap_or("");
     let fields: Vec<&str> = resource.splitn(6, ':').collect();
     let rest = fields.get(5).copied().unwrap_or("");
-    match service {
-        "s3" if fields.get(2) == Some(&"s3") => {
-            let bucket = rest.split('/').next().unwrap_or(rest);
-            Some((ResourceKind::S3Bucket, format!("arn:aws:s3:::{bucket}")))
+    let kind = ResourceKind::for_action(action);
+    let holder = match kind {
+        ResourceKind::S3Bucket if fields.get(2) == Some(&"s3") => {
+            format!("arn:aws:s3:::{}", rest.split('/').next().unwrap_or(rest))
         }
-        "kms" if rest.starts_with("key/") || rest.starts_with("alias/") => {
-            Some((ResourceKind::KmsKey, resource.to_string()))
+        ResourceKind::KmsKey if rest.starts_with("key/") || rest.starts_with("alias/") => {
+            resource.to_string()
         }
-        "secretsmanager" if rest.starts_with("secret:") => {
-            Some((ResourceKind::SecretsManagerSecret, resource.to_string()))
-        }
-        "sqs" => Some((ResourceKind::SqsQueue, resource.to_string())),
-        "sns" => Some((ResourceKind::SnsTopic, resource.to_string())),
-        "lambda" if rest.starts_with("function:") => {
+        ResourceKind::SecretsManagerSecret if rest.starts_with("secret:") => resource.to_string(),
+        ResourceKind::SqsQueue | ResourceKind::SnsTopic => resource.to_string(),
+        ResourceKind::LambdaFunction if rest.starts_with("function:") => {
             let name = rest.split(':').nth(1).unwrap_or("");
-            Some((
-                ResourceKind::LambdaFunction,
-                format!("{}:function:{name}", fields[..5].join(":")),
-            ))
+            format!("{}:function:{name}", fields[..5].join(":"))
         }
-        "ecr" if rest.starts_with("repository/") => {
-            Some((ResourceKind::EcrRepository, resource.to_string()))
+        ResourceKind::EcrRepository if rest.starts_with("repository/") => resource.to_string(),
+        ResourceKind::RoleTrust if rest.starts_with("role/") => {
+            format!(
+                "arn:aws:iam::{}:{rest}",
+                fields.get(4).copied().unwrap_or("")
+            )
         }
-        "sts"
-            if rest.starts_with("role/")
-                && (lower.starts_with("sts:assumerole")
-                    || lower == "sts:tagsession"
-                    || lower == "sts:setsourceidentity") =>
-        {
-            Some((
-                ResourceKind::RoleTrust,
-                format!(
-                    "arn:aws:iam::{}:{rest}",
-                    fields.get(4).copied().unwrap_or("")
-                ),
-            ))
-        }
-        _ => None,
-    }
+        _ => return None,
+    };
+    Some((kind, holder))
 }
 
 fn named(

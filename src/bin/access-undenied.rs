@@ -37,42 +37,7 @@ enum Format {
 #[derive(Subcommand)]
 enum Command {
     /// Diagnose access-denied events: which policy denied, and the least-privilege fix.
-    Analyze {
-        /// One event, {"Records":[...]}, an EventBridge envelope, LookupEvents output, NDJSON,
-        /// or a CloudTrail log file (.json / .json.gz); "-" reads stdin.
-        #[arg(long)]
-        events_file: PathBuf,
-        /// Organization data written by `get-scps`.
-        #[arg(long)]
-        scp_file: Option<PathBuf>,
-        /// Role assumed to read Organizations.
-        #[arg(long)]
-        management_account_role_arn: Option<String>,
-        /// Role assumed in every other account involved.
-        #[arg(long, default_value = "AccessUndeniedRole")]
-        cross_account_role_name: String,
-        /// `sts:ExternalId` for the cross-account role.
-        #[arg(long)]
-        external_id: Option<String>,
-        /// Writes {"Results": [...]} to this file.
-        #[arg(long)]
-        output_file: Option<PathBuf>,
-        /// Nothing on stdout.
-        #[arg(long)]
-        suppress_output: bool,
-        /// Runs offline from a snapshot file instead of AWS.
-        #[arg(long)]
-        snapshot: Option<PathBuf>,
-        /// Also writes everything read from AWS to this snapshot file.
-        #[arg(long)]
-        save_snapshot: Option<PathBuf>,
-        /// Output format on stdout.
-        #[arg(long, value_enum, default_value_t = Format::Json)]
-        format: Format,
-        /// Events diagnosed concurrently.
-        #[arg(long, default_value_t = 8)]
-        concurrency: usize,
-    },
+    Analyze(AnalyzeArgs),
     /// Capture, from AWS, everything the diagnosis of these events reads (identities,
     /// organization, resource policies — errors too) into one snapshot file for offline
     /// `analyze --snapshot`.
@@ -301,18 +266,51 @@ async fn get_scps(
     })
 }
 
+/// The flags of `analyze` (also filled in by `snapshot`).
+#[derive(clap::Args)]
 struct AnalyzeArgs {
+    /// One event, {"Records":[...]}, an EventBridge envelope, LookupEvents output, NDJSON,
+    /// or a CloudTrail log file (.json / .json.gz); "-" reads stdin.
+    #[arg(long)]
     events_file: PathBuf,
+    /// Organization data written by `get-scps`.
+    #[arg(long)]
     scp_file: Option<PathBuf>,
+    /// Role assumed to read Organizations.
+    #[arg(long)]
     management_account_role_arn: Option<String>,
+    /// Role assumed in every other account involved.
+    #[arg(long, default_value = "AccessUndeniedRole")]
     cross_account_role_name: String,
+    /// `sts:ExternalId` for the cross-account role.
+    #[arg(long)]
     external_id: Option<String>,
+    /// Writes {"Results": [...]} to this file.
+    #[arg(long)]
     output_file: Option<PathBuf>,
+    /// Nothing on stdout.
+    #[arg(long)]
     suppress_output: bool,
+    /// Runs offline from a snapshot file instead of AWS.
+    #[arg(long)]
     snapshot: Option<PathBuf>,
+    /// Also writes everything read from AWS to this snapshot file.
+    #[arg(long)]
     save_snapshot: Option<PathBuf>,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
     format: Format,
+    /// Events diagnosed concurrently.
+    #[arg(long, default_value_t = 8)]
     concurrency: usize,
+}
+
+/// Runs an async command on a multi-threaded runtime.
+fn block_on<T>(f: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(f)
 }
 
 fn main() -> ExitCode {
@@ -339,37 +337,7 @@ fn read_input(path: &PathBuf) -> anyhow::Result<String> {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Analyze {
-            events_file,
-            scp_file,
-            management_account_role_arn,
-            cross_account_role_name,
-            external_id,
-            output_file,
-            suppress_output,
-            snapshot,
-            save_snapshot,
-            format,
-            concurrency,
-        } => {
-            let args = AnalyzeArgs {
-                events_file,
-                scp_file,
-                management_account_role_arn,
-                cross_account_role_name,
-                external_id,
-                output_file,
-                suppress_output,
-                snapshot,
-                save_snapshot,
-                format,
-                concurrency,
-            };
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
-            rt.block_on(analyze(cli.profile, cli.verbosity, args))
-        }
+        Command::Analyze(args) => block_on(analyze(cli.profile, cli.verbosity, args)),
         Command::Snapshot {
             events_file,
             output_file,
@@ -390,25 +358,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 format: Format::Json,
                 concurrency: 8,
             };
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
-            rt.block_on(analyze(cli.profile, cli.verbosity, args))
+            block_on(analyze(cli.profile, cli.verbosity, args))
         }
         Command::GetScps {
             output_file,
             management_account_role_arn,
-        } => {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
-            rt.block_on(get_scps(
-                cli.profile,
-                cli.verbosity,
-                output_file,
-                management_account_role_arn,
-            ))
-        }
+        } => block_on(get_scps(
+            cli.profile,
+            cli.verbosity,
+            output_file,
+            management_account_role_arn,
+        )),
         Command::Events {
             events_file,
             format,
@@ -463,12 +423,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 until,
                 limit,
             })?;
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
-            let entries = rt.block_on(async {
+            let entries = block_on(async {
                 let client = history::client(cli.profile.as_deref()).await;
-                history::query(&client, &query).await
+                Ok(history::query(&client, &query).await?)
             })?;
             for entry in &entries {
                 match format {

@@ -411,7 +411,7 @@ fn parse_policies(v: &Value, req: &Request) -> Result<PolicySet, SimulateError> 
             .as_object()
             .ok_or_else(|| field("Policies.Resource", "must be a json object"))?;
         let kind: ResourceKind = match ro.get("Kind") {
-            None => guess_kind(&req.action),
+            None => ResourceKind::for_action(&req.action),
             Some(k) => serde_json::from_value(k.clone())
                 .map_err(|e| field("Policies.Resource.Kind", e.to_string()))?,
         };
@@ -455,29 +455,6 @@ fn parse_policies(v: &Value, req: &Request) -> Result<PolicySet, SimulateError> 
         .and_then(Value::as_str)
         .map(str::to_string);
     Ok(set)
-}
-
-/// The resource kind implied by an action's service when `Kind` is not given.
-fn guess_kind(action: &str) -> ResourceKind {
-    let lower = action.to_ascii_lowercase();
-    match lower.split(':').next().unwrap_or("") {
-        "s3" => ResourceKind::S3Bucket,
-        "kms" => ResourceKind::KmsKey,
-        "secretsmanager" => ResourceKind::SecretsManagerSecret,
-        "sqs" => ResourceKind::SqsQueue,
-        "sns" => ResourceKind::SnsTopic,
-        "lambda" => ResourceKind::LambdaFunction,
-        "ecr" => ResourceKind::EcrRepository,
-        "sts"
-            if lower.starts_with("sts:assumerole")
-                || lower == "sts:tagsession"
-                || lower == "sts:setsourceidentity"
-                || lower == "sts:setcontext" =>
-        {
-            ResourceKind::RoleTrust
-        }
-        _ => ResourceKind::Other,
-    }
 }
 
 /// Renders an outcome for people.

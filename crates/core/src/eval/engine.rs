@@ -129,21 +129,6 @@ impl Evaluation {
             })
             .collect()
     }
-
-    /// The blocking gates, in CONTRACT.md's order: explicit denies first, then missing allows.
-    pub fn blocking(&self) -> Vec<&GateResult> {
-        let mut denies: Vec<&GateResult> = self
-            .gates
-            .iter()
-            .filter(|g| g.blocking && g.outcome == GateOutcome::ExplicitDeny)
-            .collect();
-        let missing = self
-            .gates
-            .iter()
-            .filter(|g| g.blocking && g.outcome != GateOutcome::ExplicitDeny);
-        denies.extend(missing);
-        denies
-    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -570,53 +555,33 @@ fn combine(
     let grant = [Grant::Direct, Grant::Underlying, Grant::Account]
         .into_iter()
         .find(|g| rg.applies && holds(rg.grant[*g as usize], Effect::Allow, mode));
-    let mut block = |i: Option<usize>| {
-        if let Some(i) = i {
+    // Which allows this principal needs, given how the resource policy names it.
+    let session_like = matches!(
+        kind,
+        PrincipalType::AssumedRole | PrincipalType::FederatedUser
+    );
+    let (need_resource, need_identity, need_limits) = if !kind.has_identity_side() {
+        (true, false, false)
+    } else if req.is_cross_account() {
+        (true, true, true)
+    } else {
+        match grant {
+            Some(Grant::Direct) => (false, false, false),
+            Some(Grant::Underlying) => (false, false, true),
+            // The fix names the role (or user) behind a session, which boundaries limit.
+            None if must_grant => (true, false, session_like),
+            Some(Grant::Account) | None => (false, true, true),
+        }
+    };
+    let mut missing = |gate: Option<usize>, needed: bool, ok: bool| {
+        if let (Some(i), true, false) = (gate, needed, ok) {
             blocking[i] = true;
         }
     };
-    let limits = |block: &mut dyn FnMut(Option<usize>)| {
-        if !bd_ok {
-            block(idx.boundary);
-        }
-        if !ss_ok {
-            block(idx.session);
-        }
-    };
-    if !kind.has_identity_side() {
-        if grant.is_none() {
-            block(Some(idx.resource));
-        }
-    } else if req.is_cross_account() {
-        if !id_allow {
-            block(Some(idx.identity));
-        }
-        limits(&mut block);
-        if grant.is_none() {
-            block(Some(idx.resource));
-        }
-    } else {
-        match grant {
-            Some(Grant::Direct) => {}
-            Some(Grant::Underlying) => limits(&mut block),
-            None if must_grant => {
-                block(Some(idx.resource));
-                // The fix names the role (or user) behind a session, which boundaries limit.
-                if matches!(
-                    kind,
-                    PrincipalType::AssumedRole | PrincipalType::FederatedUser
-                ) {
-                    limits(&mut block);
-                }
-            }
-            Some(Grant::Account) | None => {
-                if !id_allow {
-                    block(Some(idx.identity));
-                }
-                limits(&mut block);
-            }
-        }
-    }
+    missing(Some(idx.resource), need_resource, grant.is_some());
+    missing(Some(idx.identity), need_identity, id_allow);
+    missing(idx.boundary, need_limits, bd_ok);
+    missing(idx.session, need_limits, ss_ok);
     let decision = if any_deny {
         Decision::ExplicitDeny
     } else if blocking.iter().any(|b| *b) {

@@ -43,6 +43,30 @@ pub enum ResourceKind {
 }
 
 impl ResourceKind {
+    /// The kind of resource-based policy an action meets, from its service (`sts:AssumeRole*`,
+    /// `sts:TagSession`, `sts:SetSourceIdentity` and `sts:SetContext` meet a role trust policy).
+    pub fn for_action(action: &str) -> ResourceKind {
+        let lower = action.to_ascii_lowercase();
+        match lower.split(':').next().unwrap_or("") {
+            "s3" => ResourceKind::S3Bucket,
+            "kms" => ResourceKind::KmsKey,
+            "secretsmanager" => ResourceKind::SecretsManagerSecret,
+            "sqs" => ResourceKind::SqsQueue,
+            "sns" => ResourceKind::SnsTopic,
+            "lambda" => ResourceKind::LambdaFunction,
+            "ecr" => ResourceKind::EcrRepository,
+            "sts"
+                if lower.starts_with("sts:assumerole")
+                    || lower == "sts:tagsession"
+                    || lower == "sts:setsourceidentity"
+                    || lower == "sts:setcontext" =>
+            {
+                ResourceKind::RoleTrust
+            }
+            _ => ResourceKind::Other,
+        }
+    }
+
     /// KMS key policies and role trust policies must grant access even in the same account.
     pub fn must_grant(self) -> bool {
         matches!(self, ResourceKind::KmsKey | ResourceKind::RoleTrust)

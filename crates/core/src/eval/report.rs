@@ -181,13 +181,3 @@ impl Evaluation {
         }
     }
 }
-
-impl GateOutcome {
-    /// Whether the outcome lets the request through this gate.
-    pub fn passes(self) -> bool {
-        matches!(
-            self,
-            GateOutcome::Allow | GateOutcome::NotApplicable | GateOutcome::Exempt
-        )
-    }
-}

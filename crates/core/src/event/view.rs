@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::eval::{Lookup, Principal, Request};
+use crate::eval::{Context, Principal, Request};
 
 use super::reader::Item;
 use super::{read_event, ActionSource, MessageHint, Need, Reading};
@@ -25,19 +25,7 @@ pub struct RequestView {
 
 impl RequestView {
     pub fn of(request: &Request, source: ActionSource) -> Self {
-        let mut context = Map::new();
-        for (k, v) in request.context.entries() {
-            let value = if v.multi {
-                Value::Array(v.values.iter().cloned().map(Value::String).collect())
-            } else {
-                v.values
-                    .first()
-                    .cloned()
-                    .map(Value::String)
-                    .unwrap_or(Value::Null)
-            };
-            context.insert(k.to_string(), value);
-        }
+        let context = context_json(&request.context);
         RequestView {
             action: request.action.clone(),
             action_source: source,
@@ -46,6 +34,24 @@ impl RequestView {
             context,
         }
     }
+}
+
+/// Every present context key (lowercase) and its value, or its list for multivalued keys.
+pub fn context_json(ctx: &Context) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (k, v) in ctx.entries() {
+        let value = if v.multi {
+            Value::Array(v.values.iter().cloned().map(Value::String).collect())
+        } else {
+            v.values
+                .first()
+                .cloned()
+                .map(Value::String)
+                .unwrap_or(Value::Null)
+        };
+        out.insert(k.to_string(), value);
+    }
+    out
 }
 
 /// One event as read.
@@ -125,12 +131,4 @@ pub fn view(item: &Item) -> EventView {
         }
     }
     v
-}
-
-/// Whether a context key is unknown in a request (for tests and text output).
-pub fn is_unknown(request: &Request, key: &str) -> bool {
-    matches!(
-        request.context.lookup(&key.to_ascii_lowercase()),
-        Lookup::Unknown
-    )
 }

@@ -312,7 +312,6 @@ fn dedupe(v: &mut Vec<Assessment>) {
 }
 
 fn summary(e: &Evaluated<'_>) -> RequestSummary {
-    let view = crate::event::view::RequestView::of(e.request, crate::event::ActionSource::EventMap);
     RequestSummary {
         principal: e
             .request
@@ -326,7 +325,7 @@ fn summary(e: &Evaluated<'_>) -> RequestSummary {
         resource: e.request.resource.clone(),
         resource_account: e.request.resource_account.clone(),
         decision: e.evaluation.decision,
-        context: view.context,
+        context: crate::event::view::context_json(&e.request.context),
     }
 }
 
