@@ -121,6 +121,14 @@ pub fn run_value(value: &Value) -> Outcome {
 /// Evaluates a parsed case.
 pub fn run_case(case: &Case) -> Outcome {
     let evaluation = evaluate(&case.request, &case.policies);
+    let report = evaluation.report(&case.policies);
+    // The diagnosis explains the same evaluation (no second evaluation, no copies of the case).
+    let evaluated = crate::explain::Evaluated {
+        request: &case.request,
+        set: &case.policies,
+        evaluation,
+    };
+    let name = case.name.as_deref().unwrap_or("simulation");
     Outcome {
         name: case.name.clone(),
         request: Some(RequestEcho {
@@ -129,13 +137,9 @@ pub fn run_case(case: &Case) -> Outcome {
             resource: case.request.resource.clone(),
             resource_account: case.request.resource_account.clone(),
         }),
-        report: Some(evaluation.report(&case.policies)),
+        report: Some(report),
         error: None,
-        diagnosis: Some(crate::explain::diagnose(
-            case.name.as_deref().unwrap_or("simulation"),
-            &[(case.request.clone(), case.policies.clone())],
-            None,
-        )),
+        diagnosis: Some(crate::explain::explain(name, &[evaluated], None)),
     }
 }
 
