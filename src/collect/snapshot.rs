@@ -57,7 +57,9 @@ impl Snapshot {
             message,
         };
         let text = std::fs::read_to_string(path).map_err(|e| read(e.to_string()))?;
-        serde_json::from_str(&text).map_err(|e| read(e.to_string()))
+        // Strictly (a duplicated key is an error), then into the typed form.
+        let value = access_undenied_core::json::from_str(&text).map_err(|e| read(e.to_string()))?;
+        serde_json::from_value(value).map_err(|e| read(e.to_string()))
     }
 
     pub fn save(&self, path: &Path) -> Result<(), SnapshotError> {
@@ -250,7 +252,9 @@ impl ScpFile {
             message,
         };
         let text = std::fs::read_to_string(path).map_err(|e| read(e.to_string()))?;
-        serde_json::from_str(&text).map_err(|e| read(e.to_string()))
+        // Strictly (a duplicated key is an error), then into the typed form.
+        let value = access_undenied_core::json::from_str(&text).map_err(|e| read(e.to_string()))?;
+        serde_json::from_value(value).map_err(|e| read(e.to_string()))
     }
 }
 

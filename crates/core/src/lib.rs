@@ -11,5 +11,6 @@ pub mod eval;
 pub mod event;
 pub mod explain;
 pub mod iam_data;
+pub mod json;
 pub mod policy;
 pub mod simulate;

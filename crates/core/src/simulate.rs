@@ -145,7 +145,7 @@ pub fn run_case(case: &Case) -> Outcome {
 
 /// Splits input text into documents: one JSON value, a JSON list of documents, or NDJSON.
 pub fn documents(text: &str) -> Result<Vec<Value>, SimulateError> {
-    match serde_json::from_str::<Value>(text) {
+    match crate::json::from_str(text) {
         Ok(Value::Array(items)) => Ok(items),
         Ok(v) => Ok(vec![v]),
         Err(whole) => {
@@ -154,7 +154,7 @@ pub fn documents(text: &str) -> Result<Vec<Value>, SimulateError> {
                 if line.trim().is_empty() {
                     continue;
                 }
-                match serde_json::from_str::<Value>(line) {
+                match crate::json::from_str(line) {
                     Ok(v) => out.push(v),
                     Err(e) if out.is_empty() && i == 0 => {
                         return Err(SimulateError::Json(format!(
@@ -279,7 +279,7 @@ fn parse_named(
         .ok_or_else(|| field(where_, "a policy must be a json object"))?;
     let (doc, meta): (Value, Option<&Map<String, Value>>) = match obj.get("Document") {
         Some(Value::String(text)) => (
-            serde_json::from_str(text)
+            crate::json::from_str(text)
                 .map_err(|e| field(format!("{where_}.Document"), e.to_string()))?,
             Some(obj),
         ),

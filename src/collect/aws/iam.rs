@@ -27,7 +27,7 @@ pub fn parse_policy_document(raw: &str, what: &str) -> Result<Value, CollectErro
                 message: format!("the policy document is not valid URL-encoded UTF-8: {e}"),
             })?
     };
-    serde_json::from_str(&text).map_err(|e| CollectError::Service {
+    access_undenied_core::json::from_str(&text).map_err(|e| CollectError::Service {
         what: what.to_string(),
         message: format!("the policy document is not valid JSON: {e}"),
     })

@@ -565,7 +565,7 @@ impl<R: Read> RecordReader<R> {
             self.counts.skipped += 1;
             return;
         }
-        let value: Value = match serde_json::from_slice(&self.element) {
+        let value: Value = match crate::json::from_slice(&self.element) {
             Ok(v) => v,
             Err(e) => {
                 let id = self.record_label();
@@ -637,7 +637,7 @@ fn unwrap_envelopes(value: Value, out: &mut Vec<Value>, depth: usize) -> Result<
     }
     match obj.remove("CloudTrailEvent") {
         Some(Value::String(inner)) => {
-            let v: Value = serde_json::from_str(&inner)
+            let v: Value = crate::json::from_str(&inner)
                 .map_err(|e| EventError::Json(format!("`CloudTrailEvent`: {e}")))?;
             return unwrap_envelopes(v, out, depth + 1);
         }

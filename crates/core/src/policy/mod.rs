@@ -95,8 +95,7 @@ pub struct Policy {
 impl Policy {
     /// Parses a policy document from JSON text (URL-decoding is the caller's concern).
     pub fn parse_str(text: &str) -> Result<Self, PolicyError> {
-        let value: Value =
-            serde_json::from_str(text).map_err(|e| PolicyError::Json(e.to_string()))?;
+        let value = crate::json::from_str(text).map_err(|e| PolicyError::Json(e.to_string()))?;
         Self::from_value(&value)
     }
 
