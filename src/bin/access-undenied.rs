@@ -2,6 +2,7 @@
 //! with the engine, offline.
 
 use std::io::Read as _;
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -155,36 +156,44 @@ async fn analyze(
         None => base,
     };
     let source = Recording::new(with_orgs);
+    // Streamed end to end: records are read, diagnosed (`concurrency` at a time, in order) and
+    // written one by one, so memory does not grow with the size of the input.
     let mut reader = RecordReader::new(input);
-    let items: Vec<_> = reader.by_ref().collect();
-    let counts = reader.counts;
-    let total = items.len();
-    let progress = std::io::IsTerminal::is_terminal(&std::io::stderr()) && total > 1;
-    let mut results = Vec::with_capacity(total);
-    let mut stream = futures::stream::iter(items.iter())
-        .map(|item| access_undenied::app::diagnose_item(item, &source))
-        .buffered(args.concurrency.max(1));
+    let mut output_file = match &args.output_file {
+        Some(path) => Some(ResultsFile::create(path)?),
+        None => None,
+    };
+    let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let mut analysed = 0usize;
     let mut failed = false;
-    while let Some(result) = stream.next().await {
-        failed |= result.assessment_result == access_undenied::core::explain::Assessment::Error;
-        if !args.suppress_output {
-            match args.format {
-                Format::Json => println!("{}", serde_json::to_string(&result)?),
-                Format::Text => println!("{}", access_undenied::text::result_text(&result)),
+    {
+        let source = &source;
+        let mut stream = futures::stream::iter(reader.by_ref())
+            .map(|item| async move { access_undenied::app::diagnose_item(&item, source).await })
+            .buffered(args.concurrency.max(1));
+        while let Some(result) = stream.next().await {
+            failed |= result.assessment_result == access_undenied::core::explain::Assessment::Error;
+            if !args.suppress_output {
+                match args.format {
+                    Format::Json => println!("{}", serde_json::to_string(&result)?),
+                    Format::Text => println!("{}", access_undenied::text::result_text(&result)),
+                }
+            }
+            if let Some(file) = &mut output_file {
+                file.push(&result)?;
+            }
+            analysed += 1;
+            if progress && analysed % 16 == 0 {
+                eprint!("\ranalysed {analysed}");
             }
         }
-        results.push(result);
-        if progress {
-            eprint!("\ranalysed {}/{total}", results.len());
-        }
     }
-    if progress {
-        eprintln!();
+    let counts = reader.counts;
+    if progress && analysed >= 16 {
+        eprintln!("\ranalysed {analysed}");
     }
-    if let Some(path) = &args.output_file {
-        let doc = serde_json::json!({ "Results": results });
-        std::fs::write(path, serde_json::to_string_pretty(&doc)?)
-            .with_context(|| format!("cannot write `{}`", path.display()))?;
+    if let Some(file) = output_file {
+        file.finish()?;
     }
     if let Some(path) = &args.save_snapshot {
         source.snapshot().save(path)?;
@@ -194,7 +203,7 @@ async fn analyze(
         counts.records, counts.denials, counts.skipped, counts.errors
     );
     if verbosity > 0 {
-        eprintln!("access-undenied: {} results", results.len());
+        eprintln!("access-undenied: {analysed} results");
     }
     Ok(if failed {
         ExitCode::from(1)
@@ -303,6 +312,50 @@ struct AnalyzeArgs {
     /// Events diagnosed concurrently.
     #[arg(long, default_value_t = 8)]
     concurrency: usize,
+}
+
+/// `--output-file`: `{"Results": [...]}` written one result at a time (pretty-printed).
+struct ResultsFile {
+    path: std::path::PathBuf,
+    out: std::io::BufWriter<std::fs::File>,
+    written: usize,
+}
+
+impl ResultsFile {
+    fn create(path: &std::path::Path) -> anyhow::Result<ResultsFile> {
+        let file = std::fs::File::create(path)
+            .with_context(|| format!("cannot write `{}`", path.display()))?;
+        let mut out = std::io::BufWriter::new(file);
+        out.write_all(b"{\n  \"Results\": [")
+            .with_context(|| format!("cannot write `{}`", path.display()))?;
+        Ok(ResultsFile {
+            path: path.to_path_buf(),
+            out,
+            written: 0,
+        })
+    }
+
+    fn push<T: serde::Serialize>(&mut self, result: &T) -> anyhow::Result<()> {
+        let text = serde_json::to_string_pretty(result)?;
+        let sep = if self.written == 0 { "\n" } else { ",\n" };
+        let indented = text.replace('\n', "\n    ");
+        write!(self.out, "{sep}    {indented}")
+            .with_context(|| format!("cannot write `{}`", self.path.display()))?;
+        self.written += 1;
+        Ok(())
+    }
+
+    fn finish(mut self) -> anyhow::Result<()> {
+        let end: &[u8] = if self.written == 0 {
+            b"]\n}\n"
+        } else {
+            b"\n  ]\n}\n"
+        };
+        self.out
+            .write_all(end)
+            .and_then(|()| self.out.flush())
+            .with_context(|| format!("cannot write `{}`", self.path.display()))
+    }
 }
 
 /// Runs an async command on a multi-threaded runtime.
