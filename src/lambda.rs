@@ -251,7 +251,14 @@ impl Config {
 /// the logs carry ids, principals, actions and outcomes — never policy documents or
 /// credentials; `debug` adds the result JSON.
 pub fn init_logging() {
-    let level = std::env::var("RUST_LOG")
+    use tracing_subscriber::util::SubscriberInitExt;
+    // A second initialisation (tests) keeps the first subscriber.
+    let _ = log_subscriber(&log_level_from_env(), std::io::stdout).try_init();
+}
+
+/// The level spec [`init_logging`] uses: `RUST_LOG`, else `AWS_LAMBDA_LOG_LEVEL`, else `info`.
+pub fn log_level_from_env() -> String {
+    std::env::var("RUST_LOG")
         .ok()
         .filter(|v| !v.trim().is_empty())
         .or_else(|| {
@@ -259,9 +266,18 @@ pub fn init_logging() {
                 .ok()
                 .map(|v| v.to_ascii_lowercase())
         })
-        .unwrap_or_else(|| "info".to_string());
+        .unwrap_or_else(|| "info".to_string())
+}
+
+/// The function's log subscriber for a level spec (`info`, `debug`, or a full
+/// `target=level,…` list), writing JSON lines to `writer`.
+pub fn log_subscriber<W>(level: &str, writer: W) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    use tracing_subscriber::layer::SubscriberExt;
     let spec = if level.contains('=') {
-        level
+        level.to_string()
     } else {
         format!(
             "warn,access_undenied={level},access_undenied_lambda={level},lambda_runtime={level}"
@@ -272,19 +288,14 @@ pub fn init_logging() {
             .with_default(tracing::Level::WARN)
             .with_target("access_undenied", tracing::Level::INFO)
     });
-    use tracing_subscriber::layer::SubscriberExt;
-    use tracing_subscriber::util::SubscriberInitExt;
     let fmt = tracing_subscriber::fmt::layer()
         .json()
         .flatten_event(true)
         .with_current_span(true)
         .with_span_list(false)
-        .with_target(false);
-    // A second initialisation (tests) keeps the first subscriber.
-    let _ = tracing_subscriber::registry()
-        .with(targets)
-        .with(fmt)
-        .try_init();
+        .with_target(false)
+        .with_writer(writer);
+    tracing_subscriber::registry().with(targets).with(fmt)
 }
 
 /// Loads the SDK configuration once: the standard chain (Lambda's role credentials and region

@@ -1,0 +1,130 @@
+//! What the Lambda writes to its logs: at `info` (the default) ids, principals, actions and
+//! outcomes, never a policy document or a credential. The function's own subscriber
+//! ([`log_subscriber`]) is installed over an in-memory writer for each test.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod lambda_support;
+mod support;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use access_undenied::lambda::{log_subscriber, Config, Handler, PolicySources};
+use access_undenied::sink::memory::{MemoryNotifier, MemorySink};
+use lambda_support::{
+    create_table, create_topic_with_queue, kms_envelope, snapshot_source, KMS_EVENT_ID, TABLE,
+};
+
+/// Log lines captured in memory.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+
+    fn make_writer(&'a self) -> Captured {
+        self.clone()
+    }
+}
+
+/// The snapshot handler's logs for the bundled KMS denial at `level`, and its result.
+async fn logs_of_one_diagnosis(level: &str) -> (String, serde_json::Value) {
+    let captured = Captured::default();
+    let _guard = tracing::subscriber::set_default(log_subscriber(level, captured.clone()));
+    let h = Handler::new(
+        PolicySources::Fixed(snapshot_source()),
+        Arc::new(MemorySink::new(60)),
+        Arc::new(MemoryNotifier::new()),
+    );
+    let out = h.handle(kms_envelope()).await.unwrap();
+    (captured.text(), out)
+}
+
+#[tokio::test]
+async fn info_logs_name_the_event_but_never_quote_a_policy() {
+    let (logs, out) = logs_of_one_diagnosis("info").await;
+    // The result itself carries policy documents (the fix to apply) …
+    assert!(out.to_string().contains("\"Statement\""), "{out}");
+    // … the info logs only say what happened to which event.
+    let lines: Vec<serde_json::Value> = logs
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let diagnosed = lines
+        .iter()
+        .find(|l| l["message"] == "diagnosed")
+        .unwrap_or_else(|| panic!("no `diagnosed` line in {logs}"));
+    assert_eq!(diagnosed["event_id"], KMS_EVENT_ID);
+    assert_eq!(diagnosed["level"], "INFO");
+    assert_eq!(diagnosed["assessment_result"], out["AssessmentResult"]);
+    for forbidden in ["Statement", "\"Effect", "Principal\":{", "kms:*"] {
+        assert!(!logs.contains(forbidden), "`{forbidden}` at info: {logs}");
+    }
+}
+
+#[tokio::test]
+async fn debug_logs_add_the_result() {
+    // The check above is able to see a policy document when one is logged.
+    let (logs, _) = logs_of_one_diagnosis("debug").await;
+    assert!(logs.contains("Statement"), "{logs}");
+}
+
+#[tokio::test]
+async fn credentials_never_reach_the_logs_at_any_level() {
+    let _env = support::moto().await;
+    let config = support::config().await;
+    create_table(&config, TABLE).await;
+    let (topic, _queue) = create_topic_with_queue(&config).await;
+    let key_id = "AKIALOGCHECK00000001";
+    let secret = "logcheck/Secret+Value/0123456789abcdefXYZ";
+    let token = "LogCheckSessionToken0123456789";
+    let mut vars = support::EnvVars::new();
+    vars.set("AWS_ACCESS_KEY_ID", Some(key_id));
+    vars.set("AWS_SECRET_ACCESS_KEY", Some(secret));
+    vars.set("AWS_SESSION_TOKEN", Some(token));
+
+    let captured = Captured::default();
+    // The most verbose level an operator can choose for the function's own code.
+    let _guard = tracing::subscriber::set_default(log_subscriber("trace", captured.clone()));
+    let cfg = Config::from_lookup(|key: &str| match key {
+        "RESULTS_TABLE" => Some(TABLE.to_string()),
+        "ALERTS_TOPIC_ARN" => Some(topic.clone()),
+        _ => None,
+    })
+    .unwrap();
+    let h = Handler::from_config(&cfg).await;
+    let out = tokio::time::timeout(Duration::from_secs(60), h.handle(kms_envelope()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(out["EventId"], KMS_EVENT_ID);
+
+    let logs = captured.text();
+    assert!(logs.contains("diagnosed"), "{logs}");
+    for forbidden in [key_id, secret, token, "Secret+Value"] {
+        assert!(
+            !logs.contains(forbidden),
+            "`{forbidden}` in the logs: {logs}"
+        );
+    }
+    drop(vars);
+}
