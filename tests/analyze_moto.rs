@@ -2974,7 +2974,8 @@ async fn timed(source: &AwsSource, records: &[Value]) -> (Vec<Value>, std::time:
 
 /// Run by `scripts/bench-calls`: AWS API calls per event (the adapter's `calls()` counter) and
 /// wall time, for a batch of 1,000 denials from 20 principals over 50 resources in 3 accounts,
-/// and for a single cold event.
+/// for a single cold event, and for the same batch with a cold cache for every event (a new
+/// adapter per event, as if each were diagnosed by a fresh process).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark: run by scripts/bench-calls"]
 async fn bench_calls_per_event() {
@@ -2985,6 +2986,14 @@ async fn bench_calls_per_event() {
     let (single, single_time) = timed(&cold, &records[..1]).await;
     let batch_source = support::source().await;
     let (results, batch_time) = timed(&batch_source, &records).await;
+    let (mut cold_calls, mut cold_time, mut cold_results) = (0, std::time::Duration::ZERO, 0);
+    for record in &records {
+        let fresh = support::source().await;
+        let (r, t) = timed(&fresh, std::slice::from_ref(record)).await;
+        cold_calls += fresh.calls();
+        cold_time += t;
+        cold_results += r.len();
+    }
 
     let mut by_result = std::collections::BTreeMap::<String, usize>::new();
     for r in &results {
@@ -3016,6 +3025,12 @@ async fn bench_calls_per_event() {
         batch_time,
     );
     row("single cold event", single.len(), cold.calls(), single_time);
+    row(
+        "same batch, cold cache for every event",
+        cold_results,
+        cold_calls,
+        cold_time,
+    );
     println!();
     println!("results of the batch: {by_result:?}");
 
