@@ -49,6 +49,9 @@ pub const DEFAULT_RETENTION_DAYS: u32 = 90;
 pub const DEFAULT_DEDUPE_WINDOW_MINUTES: u32 = 60;
 /// The default of `POLICY_CACHE_SECONDS`.
 pub const DEFAULT_POLICY_CACHE_SECONDS: u64 = 300;
+/// How long a delivery's claim on sending an alert holds: longer than the function's timeout
+/// (60 s in template.yaml), so a claim lapses only when its holder is gone.
+pub const ALERT_LEASE_SECS: u64 = 90;
 /// Every variable [`Config`] reads (`RUST_LOG` is read by [`init_logging`]).
 pub const ENV_VARS: &[&str] = &[
     "RESULTS_TABLE",
@@ -547,10 +550,36 @@ impl Handler {
         })?;
         let mut alerted = false;
         if outcome.should_alert() {
-            let message_id = self.notifier.notify(&result, &meta).await.map_err(|e| {
-                error!(event_id = %meta.event_id, error = %e, retryable = e.retryable(), "cannot publish the alert: the event will be retried");
-                HandlerError::from(e)
-            })?;
+            // One sender per alert, even when EventBridge delivers the event twice at once.
+            let claimed = self
+                .sink
+                .claim_alert(&meta.event_id, ALERT_LEASE_SECS)
+                .await
+                .map_err(|e| {
+                    error!(event_id = %meta.event_id, error = %e, retryable = e.retryable(), "cannot claim the alert");
+                    HandlerError::from(e)
+                })?;
+            if !claimed {
+                // Another delivery is sending it: retried, so that the alert is not lost if
+                // that delivery fails (its claim then lapses or is given back).
+                warn!(event_id = %meta.event_id, "another delivery is sending this alert: retried later");
+                return Err(HandlerError::from(SinkError::Publish {
+                    event_id: meta.event_id.clone(),
+                    message: "another delivery of this event is sending the alert".into(),
+                    retryable: true,
+                }));
+            }
+            let sent = self.notifier.notify(&result, &meta).await;
+            let message_id = match sent {
+                Ok(id) => id,
+                Err(e) => {
+                    error!(event_id = %meta.event_id, error = %e, retryable = e.retryable(), "cannot publish the alert: the event will be retried");
+                    if let Err(release) = self.sink.release_alert(&meta.event_id).await {
+                        warn!(event_id = %meta.event_id, error = %release, "claim not given back: it lapses after {ALERT_LEASE_SECS} s");
+                    }
+                    return Err(HandlerError::from(e));
+                }
+            };
             alerted = true;
             debug!(event_id = %meta.event_id, message_id = %message_id, "alert published");
             if let Err(e) = self.sink.mark_notified(&meta.event_id).await {

@@ -281,3 +281,56 @@ async fn the_production_wiring_runs_against_the_local_stack() {
     assert_eq!(receive_all(&config, &queue).await.len(), 1);
     assert_eq!(published(&env.url).len(), 1);
 }
+
+/// A notifier that takes its time, so that two deliveries overlap while one publishes.
+struct SlowNotifier {
+    inner: MemoryNotifier,
+}
+
+#[async_trait::async_trait]
+impl Notifier for SlowNotifier {
+    async fn notify(
+        &self,
+        result: &access_undenied::core::explain::DiagnosisResult,
+        meta: &access_undenied::sink::EventMeta,
+    ) -> Result<String, access_undenied::sink::SinkError> {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        self.inner.notify(result, meta).await
+    }
+}
+
+/// EventBridge delivers at least once, sometimes twice at the same moment: the two deliveries
+/// store one item and publish one alert; the one that lost the claim fails retryably and its
+/// retry (after the alert is recorded as sent) publishes nothing.
+#[tokio::test]
+async fn two_simultaneous_deliveries_publish_one_alert() {
+    let _env = support::moto().await;
+    let config = support::config().await;
+    let ddb = create_table(&config, TABLE).await;
+    let notifier = Arc::new(SlowNotifier {
+        inner: MemoryNotifier::new(),
+    });
+    let h = handler(sink(&config, 60), notifier.clone());
+
+    let (a, b_) = tokio::join!(h.handle(kms_envelope()), h.handle(kms_envelope()));
+
+    assert_eq!(
+        notifier.inner.sent().len(),
+        1,
+        "one alert for two deliveries"
+    );
+    let (ok, lost) = match (a, b_) {
+        (Ok(ok), Err(lost)) | (Err(lost), Ok(ok)) => (ok, lost),
+        other => panic!("one delivery publishes, the other is retried: {other:?}"),
+    };
+    assert_eq!(ok["EventId"], KMS_EVENT_ID);
+    assert!(lost.retryable(), "{lost}");
+    assert_eq!(lost.error_type(), "AccessUndenied.PublishFailed.Retryable");
+    assert!(b(&scan(&ddb, TABLE).await[KMS_EVENT_ID], "Notified"));
+
+    // The retry of the delivery that lost: answered, nothing sent again.
+    let retried = h.handle(kms_envelope()).await.unwrap();
+    assert_eq!(retried["EventId"], KMS_EVENT_ID);
+    assert_eq!(notifier.inner.sent().len(), 1);
+    assert_eq!(n(&scan(&ddb, TABLE).await[KMS_EVENT_ID], "Count"), 1);
+}

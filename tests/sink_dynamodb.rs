@@ -348,3 +348,36 @@ async fn the_memory_fake_follows_the_same_rules() {
     assert!(sink.event(KMS_EVENT_ID).unwrap().notified);
     assert_eq!(sink.events().len(), 3);
 }
+
+/// The claim on sending an alert: one holder at a time, none once the alert is sent, given back
+/// after a failed publish, and lapsing after its lease — in DynamoDB and in the fake alike.
+async fn claims_follow_the_rules(sink: &dyn ResultSink) {
+    let (result, meta) = diagnose(&kms_envelope()).await;
+    assert_eq!(sink.store(&result, &meta).await.unwrap(), StoreOutcome::New);
+    // A second delivery running at the same time finds the claim taken.
+    assert!(sink.claim_alert(KMS_EVENT_ID, 90).await.unwrap());
+    assert!(!sink.claim_alert(KMS_EVENT_ID, 90).await.unwrap());
+    // The publish failed: the claim is given back and the retry takes it.
+    sink.release_alert(KMS_EVENT_ID).await.unwrap();
+    assert!(sink.claim_alert(KMS_EVENT_ID, 90).await.unwrap());
+    // A holder that vanished: its claim lapses after the lease (0 s here).
+    assert!(sink.claim_alert(KMS_EVENT_ID, 0).await.unwrap());
+    // Once sent, nobody may send it again, lease or not.
+    sink.mark_notified(KMS_EVENT_ID).await.unwrap();
+    assert!(!sink.claim_alert(KMS_EVENT_ID, 0).await.unwrap());
+    // An event that was never stored cannot be claimed.
+    assert!(!sink.claim_alert("no-such-event", 0).await.unwrap_or(false));
+}
+
+#[tokio::test]
+async fn one_delivery_at_a_time_may_send_an_alert() {
+    let _env = support::moto().await;
+    let config = support::config().await;
+    let ddb = create_table(&config, TABLE).await;
+    let sink = DynamoDbSink::new(ddb.clone(), settings(60));
+    claims_follow_the_rules(&sink).await;
+    let item = &scan(&ddb, TABLE).await[KMS_EVENT_ID];
+    assert!(b(item, "Notified"));
+
+    claims_follow_the_rules(&MemorySink::new(60)).await;
+}

@@ -6,7 +6,9 @@
 //!   queries `Principal`, `AccountId`, `AssessmentResult`, `EventTime` (the keys of the
 //!   `ByPrincipal` and `ByAccount` indexes, sorted by `EventTime`), `EventSource`, `EventName`,
 //!   `Region`, `ErrorCode`, `Actions`, `Resources`, `FindingKey`; `FindingState` (`New` or
-//!   `Repeat`, with `FirstEventId`), `Notified` (the alert was sent), `Count` and `LastSeen`
+//!   `Repeat`, with `FirstEventId`), `Notified` (the alert was sent), `AlertClaimedAt` (epoch
+//!   seconds: a delivery is sending the alert; conditional, so two deliveries of one event
+//!   running at once publish once), `Count` and `LastSeen`
 //!   (repeats of its finding, on the first event), `StoredAt`, and `ExpiresAt` (the TTL
 //!   attribute, `RETENTION_DAYS` after storing; absent when retention is 0);
 //! - the **finding item** `FINDING#<FindingKey>`: the first event of the finding in the
@@ -451,6 +453,58 @@ impl ResultSink for DynamoDbSink {
             format!("finding {} kept changing concurrently", finding.key),
             true,
         ))
+    }
+
+    async fn claim_alert(&self, event_id: &str, lease_secs: u64) -> Result<bool, SinkError> {
+        let now = now_secs();
+        let stale = now.saturating_sub(i64::try_from(lease_secs).unwrap_or(i64::MAX));
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.settings.table)
+            .key("EventId", s(event_id))
+            .update_expression("SET AlertClaimedAt = :now")
+            .condition_expression(
+                "attribute_exists(EventId) AND Notified = :no \
+                 AND (attribute_not_exists(AlertClaimedAt) OR AlertClaimedAt <= :stale)",
+            )
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":no", AttributeValue::Bool(false))
+            .expression_attribute_values(":stale", n(stale))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => {
+                let (message, retryable) = describe_sdk_error(&e);
+                Err(self.store_error(event_id, format!("claim alert: {message}"), retryable))
+            }
+        }
+    }
+
+    async fn release_alert(&self, event_id: &str) -> Result<(), SinkError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.settings.table)
+            .key("EventId", s(event_id))
+            .update_expression("REMOVE AlertClaimedAt")
+            .condition_expression("attribute_exists(EventId)")
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let (message, retryable) = describe_sdk_error(&e);
+                Err(self.store_error(event_id, format!("release alert: {message}"), retryable))
+            }
+        }
     }
 
     async fn mark_notified(&self, event_id: &str) -> Result<(), SinkError> {

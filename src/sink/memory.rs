@@ -24,6 +24,8 @@ pub struct StoredEvent {
     /// For repeats: the first event.
     pub first_event_id: Option<String>,
     pub notified: bool,
+    /// When a delivery claimed the sending of the alert (epoch seconds), until released.
+    pub alert_claimed_at: Option<i64>,
     /// Events of the finding counted on this (first) event.
     pub count: u64,
     pub last_seen: i64,
@@ -103,6 +105,7 @@ impl ResultSink for MemorySink {
             new_finding: repeat_of.is_none(),
             first_event_id: repeat_of.clone(),
             notified: false,
+            alert_claimed_at: None,
             count: 1,
             last_seen: t,
         };
@@ -150,6 +153,30 @@ impl ResultSink for MemorySink {
                 message: "the item to mark as notified does not exist".into(),
             }),
         }
+    }
+
+    async fn claim_alert(&self, event_id: &str, lease_secs: u64) -> Result<bool, SinkError> {
+        let now = now_secs();
+        let stale = now.saturating_sub(i64::try_from(lease_secs).unwrap_or(i64::MAX));
+        match self.lock().events.get_mut(event_id) {
+            Some(e) if e.notified => Ok(false),
+            Some(e) if e.alert_claimed_at.is_some_and(|at| at > stale) => Ok(false),
+            Some(e) => {
+                e.alert_claimed_at = Some(now);
+                Ok(true)
+            }
+            None => Err(SinkError::Corrupt {
+                event_id: event_id.to_string(),
+                message: "the item whose alert is claimed does not exist".into(),
+            }),
+        }
+    }
+
+    async fn release_alert(&self, event_id: &str) -> Result<(), SinkError> {
+        if let Some(e) = self.lock().events.get_mut(event_id) {
+            e.alert_claimed_at = None;
+        }
+        Ok(())
     }
 }
 

@@ -250,6 +250,15 @@ pub trait ResultSink: Send + Sync {
 
     /// Records that the alert of `event_id` was sent.
     async fn mark_notified(&self, event_id: &str) -> Result<(), SinkError>;
+
+    /// Claims the sending of `event_id`'s alert for `lease_secs` seconds: `true` when this
+    /// delivery may send it — not sent yet, and no other delivery holds an unexpired claim.
+    /// Two deliveries of one event running at once thus publish one alert between them.
+    async fn claim_alert(&self, event_id: &str, lease_secs: u64) -> Result<bool, SinkError>;
+
+    /// Gives a claim back after a failed publish, so that the retry need not wait for the
+    /// lease to lapse.
+    async fn release_alert(&self, event_id: &str) -> Result<(), SinkError>;
 }
 
 /// The alert port.
