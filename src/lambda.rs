@@ -235,6 +235,7 @@ impl Config {
             cross_account_role_name: self.cross_account_role_name.clone(),
             management_account_role_arn: self.management_account_role_arn.clone(),
             external_id: self.external_id.clone(),
+            call_timeout: None,
         }
     }
 

@@ -144,6 +144,7 @@ async fn analyze(
                 cross_account_role_name: args.cross_account_role_name.clone(),
                 management_account_role_arn: args.management_account_role_arn.clone(),
                 external_id: args.external_id.clone(),
+                call_timeout: None,
             };
             Box::new(access_undenied::collect::aws::AwsSource::new(settings).await?)
         }

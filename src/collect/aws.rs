@@ -54,7 +54,14 @@ pub struct AwsSettings {
     pub management_account_role_arn: Option<String>,
     /// Optional `sts:ExternalId` for the cross-account role.
     pub external_id: Option<String>,
+    /// How long one attempt of one AWS call may take ([`DEFAULT_CALL_TIMEOUT`] when `None`); the
+    /// whole call, retries included, gets three times as long. A call that runs out is reported
+    /// as timed out, naming the call, and the batch goes on.
+    pub call_timeout: Option<std::time::Duration>,
 }
+
+/// Per-attempt timeout of an AWS call when [`AwsSettings::call_timeout`] is not set.
+pub const DEFAULT_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The AWS adapter.
 pub struct AwsSource {
@@ -123,6 +130,7 @@ impl AwsSource {
         } else {
             config
         };
+        let config = with_call_timeouts(config, settings.call_timeout);
         let s3_path_style = config.endpoint_url().is_some()
             || std::env::var_os("AWS_ENDPOINT_URL").is_some()
             || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
@@ -202,4 +210,29 @@ impl PolicySource for AwsSource {
                 .into(),
         })
     }
+}
+
+/// The configuration with per-attempt and per-call timeouts: `call_timeout` when given, else the
+/// configuration's own operation timeouts when it has some, else [`DEFAULT_CALL_TIMEOUT`]. Without
+/// them a call to an endpoint that accepts the connection but never answers waits forever.
+fn with_call_timeouts(config: SdkConfig, call_timeout: Option<std::time::Duration>) -> SdkConfig {
+    use aws_config::timeout::TimeoutConfig;
+    let current = config.timeout_config().cloned();
+    let has_own = current.as_ref().is_some_and(|t| {
+        t.operation_attempt_timeout().is_some() || t.operation_timeout().is_some()
+    });
+    if call_timeout.is_none() && has_own {
+        return config;
+    }
+    let attempt = call_timeout.unwrap_or(DEFAULT_CALL_TIMEOUT);
+    let mut timeouts = TimeoutConfig::builder()
+        .operation_attempt_timeout(attempt)
+        .operation_timeout(attempt * 3);
+    if let Some(connect) = current.as_ref().and_then(TimeoutConfig::connect_timeout) {
+        timeouts = timeouts.connect_timeout(connect);
+    }
+    if let Some(read) = current.as_ref().and_then(TimeoutConfig::read_timeout) {
+        timeouts = timeouts.read_timeout(read);
+    }
+    config.to_builder().timeout_config(timeouts.build()).build()
 }

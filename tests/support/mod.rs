@@ -381,6 +381,9 @@ pub enum Rule {
         code: &'static str,
         times: usize,
     },
+    /// Leaves the first `times` requests of `action` unanswered (30 s, far past any timeout the
+    /// tests set): the endpoint accepted the request and hangs.
+    Hang { action: &'static str, times: usize },
 }
 
 /// An HTTP client that forwards to moto, applying [`Rule`]s, and counts requests per action.
@@ -452,23 +455,37 @@ fn action_of(request: &HttpRequest) -> String {
         .to_string()
 }
 
-fn error_response(status: u16, code: &str, action: &str) -> HttpResponse {
-    let body = format!(
-        "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>\
-         <Message>patched: {action} answered {code}</Message></Error>\
-         <RequestId>patched</RequestId></ErrorResponse>"
-    );
+/// An AWS error answer, in XML (query protocols: IAM, STS, SNS) or JSON (`x-amz-target`
+/// protocols: Organizations, KMS, Secrets Manager, …).
+fn error_response(status: u16, code: &str, action: &str, json: bool) -> HttpResponse {
+    let message = format!("patched: {action} answered {code}");
+    let (body, content_type) = if json {
+        (
+            serde_json::json!({"__type": code, "message": message}).to_string(),
+            "application/x-amz-json-1.1",
+        )
+    } else {
+        (
+            format!(
+                "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>\
+                 <Message>{message}</Message></Error>\
+                 <RequestId>patched</RequestId></ErrorResponse>"
+            ),
+            "text/xml",
+        )
+    };
     let mut response = HttpResponse::new(
         StatusCode::try_from(status).expect("status code"),
         SdkBody::from(body),
     );
-    response.headers_mut().insert("content-type", "text/xml");
+    response.headers_mut().insert("content-type", content_type);
     response
 }
 
 impl HttpConnector for PatchedConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         let action = action_of(&request);
+        let json = request.headers().get("x-amz-target").is_some();
         let count = {
             let mut seen = self.patch.seen.lock().unwrap();
             let n = seen.entry(action.clone()).or_default();
@@ -484,8 +501,18 @@ impl HttpConnector for PatchedConnector {
                     code,
                     times,
                 } if *failing == action && count <= *times => {
-                    let response = error_response(*status, code, &action);
+                    let response = error_response(*status, code, &action, json);
                     return HttpConnectorFuture::ready(Ok(response));
+                }
+                Rule::Hang {
+                    action: hanging,
+                    times,
+                } if *hanging == action && count <= *times => {
+                    let answer = self.inner.call(request);
+                    return HttpConnectorFuture::new(async move {
+                        tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+                        answer.await
+                    });
                 }
                 Rule::UserBoundary(arn) if action == "GetUser" => boundary = Some(arn.clone()),
                 _ => {}

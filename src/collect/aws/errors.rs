@@ -35,7 +35,12 @@ impl AwsError {
             },
             None => AwsError {
                 code: None,
-                message: DisplayErrorContext(&err).to_string(),
+                message: match &err {
+                    SdkError::TimeoutError(_) => {
+                        format!("timed out ({})", DisplayErrorContext(&err))
+                    }
+                    _ => DisplayErrorContext(&err).to_string(),
+                },
                 bucket_region,
             },
         }

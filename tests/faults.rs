@@ -1,0 +1,447 @@
+//! AWS faults injected in front of moto (`support::Patched`): server errors and throttling
+//! (retried by the SDK's standard retry mode, then reported), calls that hang (cut by the
+//! adapter's call timeout), and an organization we cannot read. Each test checks the result a
+//! user sees: what could not be read is named, a certain cause found elsewhere is still
+//! reported, and no `AssessmentResult` is claimed that the missing policy could contradict.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
+mod support;
+
+#[allow(dead_code)]
+#[path = "analyze_moto/events.rs"]
+mod events;
+#[allow(dead_code)]
+#[path = "analyze_moto/world.rs"]
+mod world;
+
+use std::io::Cursor;
+use std::time::{Duration, Instant};
+
+use access_undenied::app::diagnose_item;
+use access_undenied::collect::aws::AwsSettings;
+use access_undenied::collect::{CollectError, PolicySource};
+use access_undenied::core::event::reader::{Item, RecordReader};
+use serde_json::{json, Value};
+
+use events::{iam_user, record, role_session, RecordExt};
+use support::{moto, Patched, Rule, ACCOUNT, OTHER_ACCOUNT};
+use world::{policy, trust, Acct, Org};
+
+fn items(records: &[Value]) -> Vec<Item> {
+    let body = json!({ "Records": records }).to_string();
+    RecordReader::new(Cursor::new(body.into_bytes())).collect()
+}
+
+async fn analyze_with(source: &dyn PolicySource, records: &[Value]) -> Vec<Value> {
+    let mut out = Vec::new();
+    for item in &items(records) {
+        out.push(serde_json::to_value(diagnose_item(item, source).await).unwrap());
+    }
+    out
+}
+
+fn allow(action: &str, resource: &str) -> Value {
+    json!({"Effect": "Allow", "Action": action, "Resource": resource})
+}
+
+fn dynamodb_get(n: u32, who: &Value, table_name: &str) -> Value {
+    record(
+        n,
+        who,
+        "dynamodb.amazonaws.com",
+        "GetItem",
+        json!({"tableName": table_name, "key": {"id": {"S": "1"}}}),
+        ACCOUNT,
+    )
+}
+
+fn kms_event(n: u32, who: &Value, name: &str, key: &str, owner: &str, recipient: &str) -> Value {
+    record(
+        n,
+        who,
+        "kms.amazonaws.com",
+        name,
+        json!({"keyId": key, "pendingWindowInDays": 7}),
+        recipient,
+    )
+    .set(
+        "resources",
+        json!([{"accountId": owner, "type": "AWS::KMS::Key", "ARN": key}]),
+    )
+}
+
+#[track_caller]
+fn assessment(r: &Value) -> &str {
+    r["AssessmentResult"].as_str().unwrap_or_default()
+}
+
+/// User `bob` in our account whose inline policy allows only `dynamodb:Query`.
+async fn bob() -> Value {
+    let a = Acct::new(ACCOUNT).await;
+    a.user("bob", "/", &[]).await;
+    a.user_policy(
+        "bob",
+        "query-only",
+        &policy(json!([allow("dynamodb:Query", "*")])),
+    )
+    .await;
+    iam_user(ACCOUNT, "/", "bob")
+}
+
+/// 503 on every read of an inline policy: three attempts (the standard retry mode, with its
+/// backoff), then the identity gate is unknown. The event is an inconclusive `Error` naming the
+/// call and the service's answer — never "Missing allow in an identity-based policy", which the
+/// unread policy could contradict.
+#[tokio::test]
+async fn server_errors_are_retried_then_named_never_guessed() {
+    let _env = moto().await;
+    let who = bob().await;
+    let patched = Patched::new(vec![Rule::Fail {
+        action: "GetUserPolicy",
+        status: 503,
+        code: "ServiceUnavailable",
+        times: usize::MAX,
+    }]);
+    let source = patched.source(support::settings()).await;
+
+    let r = analyze_with(&source, &[dynamodb_get(1, &who, "orders")])
+        .await
+        .remove(0);
+
+    assert_eq!(patched.seen("GetUserPolicy"), 3, "retried, then given up");
+    let pretty = serde_json::to_string_pretty(&r).unwrap();
+    assert_eq!(assessment(&r), "Error", "{pretty}");
+    assert!(
+        r["ErrorMessage"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("inconclusive"),
+        "{pretty}"
+    );
+    let unevaluated = r["Unevaluated"].to_string();
+    assert!(unevaluated.contains("iam:GetUserPolicy"), "{pretty}");
+    assert!(unevaluated.contains("ServiceUnavailable"), "{pretty}");
+}
+
+/// A 500 answered once, then the real answer: the retry gets through and the result is exactly
+/// the fault-free one.
+#[tokio::test]
+async fn one_server_error_then_success_changes_nothing() {
+    let _env = moto().await;
+    let who = bob().await;
+    let ev = dynamodb_get(2, &who, "orders");
+    let clean = analyze_with(&support::source().await, std::slice::from_ref(&ev)).await;
+    let patched = Patched::new(vec![Rule::Fail {
+        action: "GetUserPolicy",
+        status: 500,
+        code: "InternalFailure",
+        times: 1,
+    }]);
+
+    let faulty = analyze_with(&patched.source(support::settings()).await, &[ev]).await;
+
+    assert_eq!(patched.seen("GetUserPolicy"), 2);
+    assert_eq!(
+        assessment(&clean[0]),
+        "Missing allow in an identity-based policy"
+    );
+    assert_eq!(faulty, clean);
+}
+
+/// The key policy cannot be read (503 from KMS, a JSON-protocol service), but the caller's own
+/// policy denies the call with certainty: that deny is reported as the cause, and the key
+/// policy is listed as not evaluated.
+#[tokio::test]
+async fn a_certain_deny_survives_a_server_error_elsewhere() {
+    let _env = moto().await;
+    let a = Acct::new(ACCOUNT).await;
+    a.user("olga", "/", &[]).await;
+    let stmt = json!({"Sid": "NoKeyDeletion", "Effect": "Deny", "Action": "kms:ScheduleKeyDeletion", "Resource": "*"});
+    a.user_policy(
+        "olga",
+        "kms",
+        &policy(json!([allow("kms:*", "*"), stmt.clone()])),
+    )
+    .await;
+    let key = a
+        .key(&policy(json!([{"Sid": "EnableIAM", "Effect": "Allow",
+            "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:root")}, "Action": "kms:*", "Resource": "*"}])))
+        .await;
+    let patched = Patched::new(vec![Rule::Fail {
+        action: "GetKeyPolicy",
+        status: 503,
+        code: "ServiceUnavailable",
+        times: usize::MAX,
+    }]);
+    let source = patched.source(support::settings()).await;
+    let who = iam_user(ACCOUNT, "/", "olga");
+
+    let r = analyze_with(
+        &source,
+        &[kms_event(
+            3,
+            &who,
+            "ScheduleKeyDeletion",
+            &key,
+            ACCOUNT,
+            ACCOUNT,
+        )],
+    )
+    .await
+    .remove(0);
+
+    let pretty = serde_json::to_string_pretty(&r).unwrap();
+    assert_eq!(
+        assessment(&r),
+        "Explicit deny in an identity-based policy",
+        "{pretty}"
+    );
+    assert_eq!(
+        r["ResultDetails"]["ExplicitDenyPolicies"][0]["PolicyStatement"], stmt,
+        "{pretty}"
+    );
+    assert!(
+        r["Unevaluated"].to_string().contains("GetKeyPolicy"),
+        "{pretty}"
+    );
+    assert_eq!(patched.seen("GetKeyPolicy"), 3);
+}
+
+/// An endpoint that accepts the request and never answers: the call is cut by the call timeout
+/// and reported as timed out, naming it; the next event of the batch, which does not need that
+/// call, is diagnosed normally, and the batch ends in bounded time.
+#[tokio::test]
+async fn a_hung_call_times_out_and_the_batch_goes_on() {
+    let _env = moto().await;
+    let who = bob().await;
+    let a = Acct::new(ACCOUNT).await;
+    a.user("carol", "/", &[]).await; // no inline policy: never calls GetUserPolicy
+    let carol = iam_user(ACCOUNT, "/", "carol");
+    let patched = Patched::new(vec![Rule::Hang {
+        action: "GetUserPolicy",
+        times: usize::MAX,
+    }]);
+    let source = patched
+        .source(AwsSettings {
+            call_timeout: Some(Duration::from_millis(400)),
+            ..support::settings()
+        })
+        .await;
+
+    let started = Instant::now();
+    let results = analyze_with(
+        &source,
+        &[
+            dynamodb_get(4, &who, "orders"),
+            dynamodb_get(5, &carol, "orders"),
+        ],
+    )
+    .await;
+    let elapsed = started.elapsed();
+
+    assert!(elapsed < Duration::from_secs(20), "took {elapsed:?}");
+    assert_eq!(results.len(), 2);
+    let pretty = serde_json::to_string_pretty(&results).unwrap();
+    assert_eq!(assessment(&results[0]), "Error", "{pretty}");
+    let unevaluated = results[0]["Unevaluated"].to_string();
+    assert!(unevaluated.contains("iam:GetUserPolicy"), "{pretty}");
+    assert!(unevaluated.contains("timed out"), "{pretty}");
+    assert_eq!(
+        assessment(&results[1]),
+        "Missing allow in an identity-based policy",
+        "{pretty}"
+    );
+    assert!(patched.seen("GetUserPolicy") >= 1);
+
+    // At the adapter: the same failure as a typed error.
+    let fresh = patched
+        .source(AwsSettings {
+            call_timeout: Some(Duration::from_millis(400)),
+            ..support::settings()
+        })
+        .await;
+    match fresh
+        .identity(&format!("arn:aws:iam::{ACCOUNT}:user/bob"))
+        .await
+    {
+        Err(CollectError::Service { what, message }) => {
+            assert!(what.starts_with("iam:GetUserPolicy"), "{what}");
+            assert!(message.starts_with("timed out"), "{message}");
+        }
+        other => panic!("expected a timed-out service error, got {other:?}"),
+    }
+}
+
+/// A member account's role and an organization whose SCPs cannot be read (AccessDenied on
+/// `organizations:ListPoliciesForTarget`). `(role session identity, deny statement, account)`.
+async fn member_behind_an_unreadable_organization() -> (Value, Value, String) {
+    let mut org = Org::create(&Acct::new(ACCOUNT).await).await;
+    let root = org.root.clone();
+    let ou = org.ou("Workloads", &root).await;
+    org.account("app", &ou).await;
+    let member = Acct::new(&org.accounts["app"].id).await;
+    let stmt = json!({"Sid": "NoTableDrops", "Effect": "Deny", "Action": "dynamodb:DeleteTable", "Resource": "*"});
+    let (_, id) = member
+        .role_with_id("Operator", "/", &trust("*"), None, &[])
+        .await;
+    member
+        .role_policy(
+            "Operator",
+            "ops",
+            &policy(json!([allow("dynamodb:*", "*"), stmt.clone()])),
+        )
+        .await;
+    let who = role_session(&member.id, "/", "Operator", &id, "oncall", false);
+    (who, stmt, member.id.clone())
+}
+
+/// The organization cannot be read: an explicit deny in the caller's own policy is still the
+/// certain cause; a call the identity allows is an inconclusive `Error` naming the
+/// Organizations call (an SCP could deny it) — never "Allowed" and never a guessed cause.
+#[tokio::test]
+async fn an_unreadable_organization_is_named_never_guessed() {
+    let _env = moto().await;
+    let (who, stmt, account) = member_behind_an_unreadable_organization().await;
+    let patched = Patched::new(vec![Rule::Fail {
+        action: "ListPoliciesForTarget",
+        status: 400,
+        code: "AccessDeniedException",
+        times: usize::MAX,
+    }]);
+    let source = patched.source(support::settings()).await;
+    let table = |name: &str| json!({"tableName": name});
+    let drop_table = record(
+        6,
+        &who,
+        "dynamodb.amazonaws.com",
+        "DeleteTable",
+        table("orders"),
+        &account,
+    );
+    let read = record(
+        7,
+        &who,
+        "dynamodb.amazonaws.com",
+        "GetItem",
+        table("orders"),
+        &account,
+    );
+
+    let results = analyze_with(&source, &[drop_table, read]).await;
+
+    let pretty = serde_json::to_string_pretty(&results).unwrap();
+    assert_eq!(
+        assessment(&results[0]),
+        "Explicit deny in an identity-based policy",
+        "{pretty}"
+    );
+    assert_eq!(
+        results[0]["ResultDetails"]["ExplicitDenyPolicies"][0]["PolicyStatement"], stmt,
+        "{pretty}"
+    );
+    assert_eq!(assessment(&results[1]), "Error", "{pretty}");
+    for r in &results {
+        assert!(
+            r["Unevaluated"]
+                .to_string()
+                .contains("organizations:ListPoliciesForTarget"),
+            "{pretty}"
+        );
+    }
+}
+
+/// Organizations answers that the account is in no organization: there are no SCPs or RCPs to
+/// read, so the result is the ordinary conclusive one.
+#[tokio::test]
+async fn no_organization_means_no_scps_not_an_error() {
+    let _env = moto().await;
+    let who = bob().await;
+    let patched = Patched::new(vec![Rule::Fail {
+        action: "DescribeOrganization",
+        status: 400,
+        code: "AWSOrganizationsNotInUseException",
+        times: usize::MAX,
+    }]);
+    let source = patched.source(support::settings()).await;
+
+    let r = analyze_with(&source, &[dynamodb_get(8, &who, "orders")])
+        .await
+        .remove(0);
+
+    let pretty = serde_json::to_string_pretty(&r).unwrap();
+    assert_eq!(
+        assessment(&r),
+        "Missing allow in an identity-based policy",
+        "{pretty}"
+    );
+    assert_eq!(r.get("Unevaluated"), None, "{pretty}");
+    assert!(patched.seen("DescribeOrganization") >= 1);
+}
+
+/// STS throttles the first AssumeRole into the other account: the SDK retries, the session is
+/// obtained, and the cross-account result is the fault-free one.
+#[tokio::test]
+async fn a_throttled_assume_role_is_retried_and_changes_nothing() {
+    let _env = moto().await;
+    let b = Acct::new(OTHER_ACCOUNT).await;
+    let (_, id) = b.role_with_id("Etl", "/", &trust("*"), None, &[]).await;
+    b.role_policy("Etl", "etl", &policy(json!([allow("kms:Decrypt", "*")])))
+        .await;
+    let who = role_session(OTHER_ACCOUNT, "/", "Etl", &id, "etl-run-9", false);
+    let a = Acct::new(ACCOUNT).await;
+    let key = a
+        .key(&policy(json!([{"Sid": "EnableIAM", "Effect": "Allow",
+            "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:root")}, "Action": "kms:*", "Resource": "*"}])))
+        .await;
+    let ev = kms_event(9, &who, "Decrypt", &key, ACCOUNT, OTHER_ACCOUNT);
+    let clean = analyze_with(&support::source().await, std::slice::from_ref(&ev)).await;
+    let patched = Patched::new(vec![Rule::Fail {
+        action: "AssumeRole",
+        status: 400,
+        code: "Throttling",
+        times: 1,
+    }]);
+
+    let faulty = analyze_with(&patched.source(support::settings()).await, &[ev]).await;
+
+    assert_eq!(
+        assessment(&clean[0]),
+        "Missing allow in a resource-based policy in cross-account access"
+    );
+    assert_eq!(faulty, clean);
+    assert_eq!(
+        patched.seen("AssumeRole"),
+        2,
+        "throttled once, then assumed"
+    );
+}
+
+/// The call timeout reaches every client, including the sessions of assumed roles: a hung
+/// AssumeRole into the other account is cut and reported as that account's failure.
+#[tokio::test]
+async fn a_hung_assume_role_is_cut_and_names_the_account() {
+    let _env = moto().await;
+    let patched = Patched::new(vec![Rule::Hang {
+        action: "AssumeRole",
+        times: usize::MAX,
+    }]);
+    let source = patched
+        .source(AwsSettings {
+            call_timeout: Some(Duration::from_millis(400)),
+            ..support::settings()
+        })
+        .await;
+    let started = Instant::now();
+    let out = source
+        .identity(&format!("arn:aws:iam::{OTHER_ACCOUNT}:role/App"))
+        .await;
+    assert!(started.elapsed() < Duration::from_secs(20));
+    match out {
+        Err(CollectError::AssumeRole { account, message }) => {
+            assert_eq!(account, OTHER_ACCOUNT);
+            assert!(message.contains("timed out"), "{message}");
+        }
+        other => panic!("expected AssumeRole, got {other:?}"),
+    }
+}
