@@ -445,3 +445,35 @@ async fn a_hung_assume_role_is_cut_and_names_the_account() {
         other => panic!("expected AssumeRole, got {other:?}"),
     }
 }
+
+/// Account ids come from event data: one that is not 12 digits never becomes part of a role
+/// ARN, so no crafted value can make the adapter assume another role than the configured one.
+#[tokio::test]
+async fn only_the_configured_role_in_a_valid_account_is_ever_assumed() {
+    let _env = moto().await;
+    let patched = Patched::new(vec![]);
+    let source = patched.source(support::settings()).await;
+    for account in [
+        "12345678901",
+        "1234567890123",
+        "12345678901x",
+        "123456789012:role/Admin#",
+        "../../role/Admin",
+    ] {
+        let out = source
+            .resource_policy(
+                "arn:aws:s3:::b",
+                account,
+                "us-east-1",
+                access_undenied::core::eval::ResourceKind::S3Bucket,
+            )
+            .await;
+        match out {
+            Err(CollectError::AssumeRole { message, .. }) => {
+                assert!(message.contains("not an AWS account id"), "{message}")
+            }
+            other => panic!("{account}: expected AssumeRole, got {other:?}"),
+        }
+    }
+    assert_eq!(patched.seen("AssumeRole"), 0);
+}

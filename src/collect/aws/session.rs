@@ -215,6 +215,13 @@ impl AwsSource {
         if account.is_empty() || account == caller.account {
             return Ok(self.base.clone());
         }
+        // The account comes from event data: only a 12-digit id may become part of a role ARN.
+        if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(CollectError::AssumeRole {
+                account: account.chars().take(64).collect(),
+                message: "not an AWS account id (12 digits): no role is assumed".into(),
+            });
+        }
         let role_name = self.settings.cross_account_role_name.trim_matches('/');
         if role_name.is_empty() {
             return Err(CollectError::AssumeRole {
