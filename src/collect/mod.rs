@@ -55,7 +55,7 @@ impl PolicyDoc {
             name: self.name.clone(),
             arn: Some(self.arn.clone()),
             attached_to: Some(self.attached_to.clone()),
-            policy,
+            policy: std::sync::Arc::new(policy),
         })
     }
 }

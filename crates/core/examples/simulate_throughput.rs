@@ -9,12 +9,20 @@
 //! `{"Group", "Cases", "Decisions", "Seconds", "DecisionsPerSec", "NsPerDecision",
 //! "Results": ["Allowed" | "ExplicitDeny" | "ImplicitDeny" | "Error: …", …]}`.
 //! Only `evaluate` is timed: not JSON parsing, not the report or the diagnosis.
+//!
+//! Identical policy documents are parsed once and shared by every case that carries them
+//! (`simulate::PolicyCache`), as one batch shares its account's policies; `SHARE=0` gives each
+//! case its own parsed copy instead (the layout before 2026-11-24, for comparison).
+//!
+//! With `PASSES=N` in the environment, exactly N passes over each group are made (no warm-up,
+//! no time limit): deterministic work for `valgrind --tool=callgrind` (`PASSES=0` leaves only
+//! the parsing and the one decision per case of `Results`).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use access_undenied_core::eval::evaluate;
-use access_undenied_core::simulate::{parse_case, Case};
+use access_undenied_core::simulate::{parse_case, parse_case_shared, Case, PolicyCache};
 use serde_json::{json, Value};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -27,6 +35,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => 2.0,
     };
     let text = std::fs::read_to_string(&path)?;
+    let share = std::env::var("SHARE").map_or(true, |v| v != "0");
+    let mut cache = PolicyCache::default();
 
     // Groups in first-appearance order; a case that does not parse keeps its slot as an error.
     let mut groups: Vec<(String, Vec<Result<Case, String>>)> = Vec::new();
@@ -41,7 +51,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .and_then(Value::as_str)
             .unwrap_or("default")
             .to_string();
-        let case = parse_case(&doc).map_err(|e| e.to_string());
+        let case = if share {
+            parse_case_shared(&doc, &mut cache)
+        } else {
+            parse_case(&doc)
+        }
+        .map_err(|e| e.to_string());
         match groups.iter_mut().find(|(g, _)| *g == group) {
             Some((_, cases)) => cases.push(case),
             None => groups.push((group, vec![case])),
@@ -57,8 +72,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 Err(e) => format!("Error: {e}"),
             })
             .collect();
+        let passes = std::env::var("PASSES")
+            .ok()
+            .and_then(|p| p.parse::<u64>().ok());
         let (decisions, elapsed) = if ok.is_empty() {
             (0_u64, Duration::ZERO)
+        } else if let Some(passes) = passes {
+            run_passes(&ok, passes)
         } else {
             run(&ok, Duration::from_secs_f64(seconds / 5.0));
             run(&ok, Duration::from_secs_f64(seconds))
@@ -88,6 +108,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     Ok(())
+}
+
+/// Exactly `passes` whole passes over `cases`; returns decisions made and time.
+fn run_passes(cases: &[&Case], passes: u64) -> (u64, Duration) {
+    let start = Instant::now();
+    for _ in 0..passes {
+        for case in cases {
+            black_box(evaluate(
+                black_box(&case.request),
+                black_box(&case.policies),
+            ));
+        }
+    }
+    (passes * cases.len() as u64, start.elapsed())
 }
 
 /// Whole passes over `cases` until `at_least` has elapsed; returns decisions made and time.

@@ -70,8 +70,33 @@ pub struct RequestEcho {
     pub resource_account: Option<String>,
 }
 
+/// Parsed policy documents by their JSON text, shared between the cases of one input.
+#[derive(Debug, Default)]
+pub struct PolicyCache {
+    parsed: std::collections::HashMap<String, std::sync::Arc<crate::policy::Policy>>,
+}
+
+impl PolicyCache {
+    /// The parsed form of `doc`, parsed on first sight only.
+    fn parse(&mut self, doc: &Value) -> Result<std::sync::Arc<Policy>, crate::policy::PolicyError> {
+        let key = doc.to_string();
+        if let Some(parsed) = self.parsed.get(&key) {
+            return Ok(parsed.clone());
+        }
+        let parsed = std::sync::Arc::new(Policy::from_value(doc)?);
+        self.parsed.insert(key, parsed.clone());
+        Ok(parsed)
+    }
+}
+
 /// Parses one simulation document.
 pub fn parse_case(value: &Value) -> Result<Case, SimulateError> {
+    parse_case_shared(value, &mut PolicyCache::default())
+}
+
+/// Parses one simulation document, sharing parsed policies with the other documents parsed
+/// through `cache`.
+pub fn parse_case_shared(value: &Value, cache: &mut PolicyCache) -> Result<Case, SimulateError> {
     let obj = value
         .as_object()
         .ok_or_else(|| field("(document)", "must be a json object"))?;
@@ -82,7 +107,7 @@ pub fn parse_case(value: &Value) -> Result<Case, SimulateError> {
     let request = parse_request(req)?;
     let policies = match obj.get("Policies") {
         None => PolicySet::default(),
-        Some(p) => parse_policies(p, &request)?,
+        Some(p) => parse_policies(p, &request, cache)?,
     };
     Ok(Case {
         name,
@@ -273,6 +298,7 @@ fn parse_named(
     v: &Value,
     default_name: String,
     where_: &str,
+    cache: &mut PolicyCache,
 ) -> Result<NamedPolicy, SimulateError> {
     let obj = v
         .as_object()
@@ -292,7 +318,7 @@ fn parse_named(
             .map(str::to_string)
     };
     let name = get("Name").unwrap_or(default_name);
-    let policy = Policy::from_value(&doc).map_err(|source| SimulateError::Policy {
+    let policy = cache.parse(&doc).map_err(|source| SimulateError::Policy {
         policy: name.clone(),
         source,
     })?;
@@ -312,7 +338,11 @@ fn list<'a>(v: &'a Value, where_: &str) -> Result<Vec<&'a Value>, SimulateError>
     }
 }
 
-fn parse_levels(v: &Value, where_: &str) -> Result<Vec<OrgLevel>, SimulateError> {
+fn parse_levels(
+    v: &Value,
+    where_: &str,
+    cache: &mut PolicyCache,
+) -> Result<Vec<OrgLevel>, SimulateError> {
     let items = v
         .as_array()
         .ok_or_else(|| field(where_, "must be a list of levels, root first"))?;
@@ -336,7 +366,7 @@ fn parse_levels(v: &Value, where_: &str) -> Result<Vec<OrgLevel>, SimulateError>
                     .into_iter()
                     .enumerate()
                     .map(|(j, p)| {
-                        let mut np = parse_named(p, format!("{node_id}-policy-{j}"), &at)?;
+                        let mut np = parse_named(p, format!("{node_id}-policy-{j}"), &at, cache)?;
                         if np.attached_to.is_none() {
                             np.attached_to = node_arn.clone().or_else(|| Some(node_id.clone()));
                         }
@@ -353,7 +383,11 @@ fn parse_levels(v: &Value, where_: &str) -> Result<Vec<OrgLevel>, SimulateError>
         .collect()
 }
 
-fn parse_policies(v: &Value, req: &Request) -> Result<PolicySet, SimulateError> {
+fn parse_policies(
+    v: &Value,
+    req: &Request,
+    cache: &mut PolicyCache,
+) -> Result<PolicySet, SimulateError> {
     let obj = v
         .as_object()
         .ok_or_else(|| field("Policies", "must be a json object"))?;
@@ -377,7 +411,12 @@ fn parse_policies(v: &Value, req: &Request) -> Result<PolicySet, SimulateError> 
     let mut set = PolicySet::default();
     if let Some(p) = obj.get("Identity") {
         for (i, item) in list(p, "Policies.Identity")?.into_iter().enumerate() {
-            let mut np = parse_named(item, format!("IdentityPolicy{i}"), "Policies.Identity")?;
+            let mut np = parse_named(
+                item,
+                format!("IdentityPolicy{i}"),
+                "Policies.Identity",
+                cache,
+            )?;
             if np.attached_to.is_none() {
                 np.attached_to = holder.clone();
             }
@@ -389,6 +428,7 @@ fn parse_policies(v: &Value, req: &Request) -> Result<PolicySet, SimulateError> 
             p,
             "PermissionsBoundary".into(),
             "Policies.PermissionsBoundary",
+            cache,
         )?;
         if np.attached_to.is_none() {
             np.attached_to = holder.clone();
@@ -397,7 +437,7 @@ fn parse_policies(v: &Value, req: &Request) -> Result<PolicySet, SimulateError> 
     }
     if let Some(p) = obj.get("Session") {
         for (i, item) in list(p, "Policies.Session")?.into_iter().enumerate() {
-            let mut np = parse_named(item, format!("SessionPolicy{i}"), "Policies.Session")?;
+            let mut np = parse_named(item, format!("SessionPolicy{i}"), "Policies.Session", cache)?;
             if np.attached_to.is_none() {
                 np.attached_to = req.principal.arn.clone();
             }
@@ -405,10 +445,10 @@ fn parse_policies(v: &Value, req: &Request) -> Result<PolicySet, SimulateError> 
         }
     }
     if let Some(p) = obj.get("Scps") {
-        set.scps = Some(parse_levels(p, "Policies.Scps")?);
+        set.scps = Some(parse_levels(p, "Policies.Scps", cache)?);
     }
     if let Some(p) = obj.get("Rcps") {
-        set.rcps = Some(parse_levels(p, "Policies.Rcps")?);
+        set.rcps = Some(parse_levels(p, "Policies.Rcps", cache)?);
     }
     if let Some(r) = obj.get("Resource") {
         let ro = r
@@ -427,7 +467,12 @@ fn parse_policies(v: &Value, req: &Request) -> Result<PolicySet, SimulateError> 
         let policy = match ro.get("Policy") {
             None | Some(Value::Null) => None,
             Some(p) => {
-                let mut np = parse_named(p, kind.placeholder().into(), "Policies.Resource.Policy")?;
+                let mut np = parse_named(
+                    p,
+                    kind.placeholder().into(),
+                    "Policies.Resource.Policy",
+                    cache,
+                )?;
                 if np.arn.is_none() {
                     np.arn = Some(format!("{arn}/{}", kind.placeholder()));
                 }
@@ -441,7 +486,12 @@ fn parse_policies(v: &Value, req: &Request) -> Result<PolicySet, SimulateError> 
     }
     if let Some(p) = obj.get("VpcEndpoints") {
         for (i, item) in list(p, "Policies.VpcEndpoints")?.into_iter().enumerate() {
-            let mut np = parse_named(item, "VPCEndpointPolicy".into(), "Policies.VpcEndpoints")?;
+            let mut np = parse_named(
+                item,
+                "VPCEndpointPolicy".into(),
+                "Policies.VpcEndpoints",
+                cache,
+            )?;
             if np.attached_to.is_none() {
                 np.attached_to = Some(format!("vpc-endpoint-{i}"));
             }

@@ -134,7 +134,7 @@ proptest! {
         ctx.set("aws:SourceIp", "203.0.113.9");
         ctx.set("aws:CurrentTime", "2024-05-01T00:00:00Z");
         let req = Request::new(principal, "s3:GetObject", "arn:aws:s3:::bucket/home/alice/x", None, ctx);
-        let named = |p: Policy, n: &str| NamedPolicy { name: n.into(), arn: None, attached_to: None, policy: p };
+        let named = |p: Policy, n: &str| NamedPolicy { name: n.into(), arn: None, attached_to: None, policy: std::sync::Arc::new(p) };
         let mut set = PolicySet::default();
         set.identity.push(named(policy.clone(), "P"));
         let before = evaluate(&req, &set);

@@ -1,5 +1,7 @@
 //! Every policy that takes part in one request, grouped by the gate it belongs to.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::policy::Policy;
@@ -14,7 +16,9 @@ pub struct NamedPolicy {
     pub arn: Option<String>,
     /// What the policy is attached to: user, group, role, resource, org node or endpoint ARN.
     pub attached_to: Option<String>,
-    pub policy: Policy,
+    /// Shared: requests that involve the same document evaluate one parsed copy (a batch keeps
+    /// its working set small); a fix being verified copies it on write.
+    pub policy: Arc<Policy>,
 }
 
 /// One level of the organization tree (root, an OU, or the account) with its SCPs or RCPs.

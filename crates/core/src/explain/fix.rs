@@ -219,15 +219,16 @@ fn fix_policy(statement: &Value) -> Option<NamedPolicy> {
         name: "AccessUndeniedFix".into(),
         arn: None,
         attached_to: None,
-        policy,
+        policy: std::sync::Arc::new(policy),
     })
 }
 
 fn append(target: &mut NamedPolicy, statement: &Value) {
     if let Some(fix) = fix_policy(statement) {
-        for mut st in fix.policy.statements {
-            st.index = target.policy.statements.len();
-            target.policy.statements.push(st);
+        let target = std::sync::Arc::make_mut(&mut target.policy);
+        for mut st in fix.policy.statements.iter().cloned() {
+            st.index = target.statements.len();
+            target.statements.push(st);
         }
     }
 }
@@ -275,7 +276,9 @@ fn apply(set: &mut PolicySet, add: &Addition) {
 }
 
 fn remove_statement(np: &mut NamedPolicy, index: usize) {
-    np.policy.statements.retain(|s| s.index != index);
+    std::sync::Arc::make_mut(&mut np.policy)
+        .statements
+        .retain(|s| s.index != index);
 }
 
 /// Applies the fix to copies of the policy sets and evaluates again.
