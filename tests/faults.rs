@@ -477,3 +477,34 @@ async fn only_the_configured_role_in_a_valid_account_is_ever_assumed() {
     }
     assert_eq!(patched.seen("AssumeRole"), 0);
 }
+
+/// A policy document AWS returns with a duplicated key (`"Effect"` twice) is ambiguous: it is
+/// not read last-key-wins but reported as unreadable, naming the key, and no cause is guessed.
+#[tokio::test]
+async fn a_policy_with_a_duplicated_key_is_unreadable_not_guessed() {
+    let _env = moto().await;
+    let a = Acct::new(ACCOUNT).await;
+    a.user("dana", "/", &[]).await;
+    let iam = aws_sdk_iam::Client::new(&support::config().await);
+    iam.put_user_policy()
+        .user_name("dana")
+        .policy_name("ambiguous")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Effect":"Allow","Action":"dynamodb:GetItem","Resource":"*"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let who = iam_user(ACCOUNT, "/", "dana");
+
+    let r = analyze_with(
+        &support::source().await,
+        &[dynamodb_get(10, &who, "orders")],
+    )
+    .await
+    .remove(0);
+
+    let pretty = serde_json::to_string_pretty(&r).unwrap();
+    assert_eq!(assessment(&r), "Error", "{pretty}");
+    assert!(r.to_string().contains("duplicate key `Effect`"), "{pretty}");
+}
