@@ -16,23 +16,24 @@ mod support;
 
 #[path = "analyze_moto/events.rs"]
 mod events;
+#[path = "analyze_moto/run.rs"]
+mod run;
 #[path = "analyze_moto/world.rs"]
 mod world;
 
-use std::io::Cursor;
 use std::process::{Command, Output};
 
 use access_undenied::app::diagnose_item;
 use access_undenied::collect::aws::AwsSource;
 use access_undenied::collect::snapshot::{Recording, Snapshot, SnapshotSource};
 use access_undenied::collect::PolicySource;
-use access_undenied::core::event::reader::{Item, RecordReader};
 use serde_json::{json, Value};
 
 use events::{
-    aws_account, console_user, event_id, iam_user, message, record, role_session, s3_object,
-    RecordExt,
+    aws_account, console_user, event_id, iam_user, kms_event, message, record, role_session,
+    s3_object, RecordExt,
 };
+use run::{allow, analyze_with, items};
 use support::{moto, Patched, Rule, ACCOUNT, OTHER_ACCOUNT, REGION};
 use world::{policy, trust, Acct, Node, Org};
 
@@ -40,20 +41,6 @@ use world::{policy, trust, Acct, Node, Org};
 const THIRD_ACCOUNT: &str = "333333333333";
 
 // ---------------------------------------------------------------- running and checking
-
-fn items(records: &[Value]) -> Vec<Item> {
-    let body = json!({ "Records": records }).to_string();
-    RecordReader::new(Cursor::new(body.into_bytes())).collect()
-}
-
-/// Diagnoses every access-denied record with `source`; the results as JSON.
-async fn analyze_with(source: &dyn PolicySource, records: &[Value]) -> Vec<Value> {
-    let mut out = Vec::new();
-    for item in &items(records) {
-        out.push(serde_json::to_value(diagnose_item(item, source).await).unwrap());
-    }
-    out
-}
 
 /// Diagnoses with the AWS adapter on moto (the environment's credentials).
 async fn analyze(records: &[Value]) -> Vec<Value> {
@@ -123,10 +110,6 @@ fn add(target: &str, statement: Value) -> Value {
         "AttachmentTargetArn": target,
         "Policy": {"Version": "2012-10-17", "Statement": [statement]}
     })
-}
-
-fn allow(action: &str, resource: &str) -> Value {
-    json!({"Effect": "Allow", "Action": action, "Resource": resource})
 }
 
 fn grant(principal: &str, action: &str, resource: &str) -> Value {
@@ -769,18 +752,6 @@ async fn s3_same_account_object_missing_identity_allow() {
 }
 
 // ================================================================ KMS
-
-fn kms_event(n: u32, who: &Value, name: &str, key: &str, owner: &str, recipient: &str) -> Value {
-    let params = if name == "Decrypt" {
-        json!({"encryptionAlgorithm": "SYMMETRIC_DEFAULT", "encryptionContext": {"app": "billing"}})
-    } else {
-        json!({"keyId": key, "pendingWindowInDays": 7})
-    };
-    record(n, who, "kms.amazonaws.com", name, params, recipient).set(
-        "resources",
-        json!([{"accountId": owner, "type": "AWS::KMS::Key", "ARN": key}]),
-    )
-}
 
 #[tokio::test]
 async fn kms_key_policy_missing_allow_same_account() {

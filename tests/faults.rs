@@ -12,38 +12,22 @@ mod support;
 #[path = "analyze_moto/events.rs"]
 mod events;
 #[allow(dead_code)]
+#[path = "analyze_moto/run.rs"]
+mod run;
+#[allow(dead_code)]
 #[path = "analyze_moto/world.rs"]
 mod world;
 
-use std::io::Cursor;
 use std::time::{Duration, Instant};
 
-use access_undenied::app::diagnose_item;
 use access_undenied::collect::aws::AwsSettings;
 use access_undenied::collect::{CollectError, PolicySource};
-use access_undenied::core::event::reader::{Item, RecordReader};
 use serde_json::{json, Value};
 
-use events::{iam_user, record, role_session, RecordExt};
+use events::{iam_user, kms_event, record, role_session};
+use run::{allow, analyze_with};
 use support::{moto, Patched, Rule, ACCOUNT, OTHER_ACCOUNT};
 use world::{policy, trust, Acct, Org};
-
-fn items(records: &[Value]) -> Vec<Item> {
-    let body = json!({ "Records": records }).to_string();
-    RecordReader::new(Cursor::new(body.into_bytes())).collect()
-}
-
-async fn analyze_with(source: &dyn PolicySource, records: &[Value]) -> Vec<Value> {
-    let mut out = Vec::new();
-    for item in &items(records) {
-        out.push(serde_json::to_value(diagnose_item(item, source).await).unwrap());
-    }
-    out
-}
-
-fn allow(action: &str, resource: &str) -> Value {
-    json!({"Effect": "Allow", "Action": action, "Resource": resource})
-}
 
 fn dynamodb_get(n: u32, who: &Value, table_name: &str) -> Value {
     record(
@@ -53,21 +37,6 @@ fn dynamodb_get(n: u32, who: &Value, table_name: &str) -> Value {
         "GetItem",
         json!({"tableName": table_name, "key": {"id": {"S": "1"}}}),
         ACCOUNT,
-    )
-}
-
-fn kms_event(n: u32, who: &Value, name: &str, key: &str, owner: &str, recipient: &str) -> Value {
-    record(
-        n,
-        who,
-        "kms.amazonaws.com",
-        name,
-        json!({"keyId": key, "pendingWindowInDays": 7}),
-        recipient,
-    )
-    .set(
-        "resources",
-        json!([{"accountId": owner, "type": "AWS::KMS::Key", "ARN": key}]),
     )
 }
 

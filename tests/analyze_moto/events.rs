@@ -198,3 +198,23 @@ pub fn s3_object(
                "bytesTransferredIn": 0, "AuthenticationMethod": "AuthHeader", "bytesTransferredOut": 243}),
     )
 }
+
+/// A KMS call on `key` (owned by `owner`) as the account `recipient` records it.
+pub fn kms_event(
+    n: u32,
+    who: &Value,
+    name: &str,
+    key: &str,
+    owner: &str,
+    recipient: &str,
+) -> Value {
+    let params = if name == "Decrypt" {
+        json!({"encryptionAlgorithm": "SYMMETRIC_DEFAULT", "encryptionContext": {"app": "billing"}})
+    } else {
+        json!({"keyId": key, "pendingWindowInDays": 7})
+    };
+    record(n, who, "kms.amazonaws.com", name, params, recipient).set(
+        "resources",
+        json!([{"accountId": owner, "type": "AWS::KMS::Key", "ARN": key}]),
+    )
+}

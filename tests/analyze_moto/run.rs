@@ -1,0 +1,28 @@
+//! Running the real pipeline over records: the reader, then `diagnose_item` with a policy source.
+
+use std::io::Cursor;
+
+use access_undenied::app::diagnose_item;
+use access_undenied::collect::PolicySource;
+use access_undenied::core::event::reader::{Item, RecordReader};
+use serde_json::{json, Value};
+
+/// The records as the reader yields them from a `{"Records": [...]}` file.
+pub fn items(records: &[Value]) -> Vec<Item> {
+    let body = json!({ "Records": records }).to_string();
+    RecordReader::new(Cursor::new(body.into_bytes())).collect()
+}
+
+/// Diagnoses every access-denied record with `source`; the results as JSON.
+pub async fn analyze_with(source: &dyn PolicySource, records: &[Value]) -> Vec<Value> {
+    let mut out = Vec::new();
+    for item in &items(records) {
+        out.push(serde_json::to_value(diagnose_item(item, source).await).unwrap());
+    }
+    out
+}
+
+/// An identity-policy `Allow` statement.
+pub fn allow(action: &str, resource: &str) -> Value {
+    json!({"Effect": "Allow", "Action": action, "Resource": resource})
+}
