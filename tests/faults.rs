@@ -193,7 +193,7 @@ async fn a_hung_call_times_out_and_the_batch_goes_on() {
     }]);
     let source = patched
         .source(AwsSettings {
-            call_timeout: Some(Duration::from_millis(400)),
+            call_timeout: Some(Duration::from_millis(1500)),
             ..support::settings()
         })
         .await;
@@ -226,7 +226,7 @@ async fn a_hung_call_times_out_and_the_batch_goes_on() {
     // At the adapter: the same failure as a typed error.
     let fresh = patched
         .source(AwsSettings {
-            call_timeout: Some(Duration::from_millis(400)),
+            call_timeout: Some(Duration::from_millis(1500)),
             ..support::settings()
         })
         .await;
@@ -397,7 +397,7 @@ async fn a_hung_assume_role_is_cut_and_names_the_account() {
     }]);
     let source = patched
         .source(AwsSettings {
-            call_timeout: Some(Duration::from_millis(400)),
+            call_timeout: Some(Duration::from_millis(1500)),
             ..support::settings()
         })
         .await;

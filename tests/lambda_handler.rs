@@ -294,7 +294,7 @@ impl Notifier for SlowNotifier {
         result: &access_undenied::core::explain::DiagnosisResult,
         meta: &access_undenied::sink::EventMeta,
     ) -> Result<String, access_undenied::sink::SinkError> {
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
         self.inner.notify(result, meta).await
     }
 }
@@ -319,13 +319,17 @@ async fn two_simultaneous_deliveries_publish_one_alert() {
         1,
         "one alert for two deliveries"
     );
-    let (ok, lost) = match (a, b_) {
-        (Ok(ok), Err(lost)) | (Err(lost), Ok(ok)) => (ok, lost),
+    match (a, b_) {
+        // The usual race: the second finds the claim taken and is retried.
+        (Ok(ok), Err(lost)) | (Err(lost), Ok(ok)) => {
+            assert_eq!(ok["EventId"], KMS_EVENT_ID);
+            assert!(lost.retryable(), "{lost}");
+            assert_eq!(lost.error_type(), "AccessUndenied.PublishFailed.Retryable");
+        }
+        // A slow machine: the second stored only after the alert was recorded as sent.
+        (Ok(first), Ok(second)) => assert_eq!(first, second),
         other => panic!("one delivery publishes, the other is retried: {other:?}"),
-    };
-    assert_eq!(ok["EventId"], KMS_EVENT_ID);
-    assert!(lost.retryable(), "{lost}");
-    assert_eq!(lost.error_type(), "AccessUndenied.PublishFailed.Retryable");
+    }
     assert!(b(&scan(&ddb, TABLE).await[KMS_EVENT_ID], "Notified"));
 
     // The retry of the delivery that lost: answered, nothing sent again.
