@@ -7,6 +7,8 @@
 //! everything it could not evaluate); [`simulate`] is the engine's own front door, reading a
 //! request plus policies from JSON. Adapters that talk to AWS live in the root crate.
 
+pub mod arn;
+pub mod assemble;
 pub mod eval;
 pub mod event;
 pub mod explain;

@@ -11,7 +11,7 @@ use crate::eval::{
     evaluate, Context, NamedPolicy, OrgLevel, PolicySet, Principal, PrincipalType, Report, Request,
     ResourceKind, ResourceSide,
 };
-use crate::policy::{Policy, PolicyError};
+use crate::policy::PolicyError;
 
 /// Why a simulation document could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -70,24 +70,7 @@ pub struct RequestEcho {
     pub resource_account: Option<String>,
 }
 
-/// Parsed policy documents by their JSON text, shared between the cases of one input.
-#[derive(Debug, Default)]
-pub struct PolicyCache {
-    parsed: std::collections::HashMap<String, std::sync::Arc<crate::policy::Policy>>,
-}
-
-impl PolicyCache {
-    /// The parsed form of `doc`, parsed on first sight only.
-    fn parse(&mut self, doc: &Value) -> Result<std::sync::Arc<Policy>, crate::policy::PolicyError> {
-        let key = doc.to_string();
-        if let Some(parsed) = self.parsed.get(&key) {
-            return Ok(parsed.clone());
-        }
-        let parsed = std::sync::Arc::new(Policy::from_value(doc)?);
-        self.parsed.insert(key, parsed.clone());
-        Ok(parsed)
-    }
-}
+pub use crate::policy::PolicyCache;
 
 /// Parses one simulation document.
 pub fn parse_case(value: &Value) -> Result<Case, SimulateError> {

@@ -440,7 +440,7 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Evaluation {
         None
     };
     // Gates whose policies could not be read: possibly allowing, possibly denying.
-    for (unknown, _) in &set.unknown_gates {
+    for unknown in set.unknown_gates.iter().map(|u| &u.gate) {
         let mut found = false;
         for g in gates.iter_mut().filter(|g| g.kind == *unknown) {
             found = true;

@@ -23,7 +23,10 @@ pub use engine::{
     Unevaluated,
 };
 pub use matching::{arn_match, Grant};
-pub use policy_set::{NamedPolicy, OrgLevel, PolicySet, ResourceKind, ResourceSide, RCP_SERVICES};
+pub use policy_set::{
+    NamedPolicy, OrgLevel, PolicySet, ResourceKind, ResourceSide, UnknownGate, Unreadable,
+    RCP_SERVICES,
+};
 pub use report::{policy_of, GateReport, Report, StatementReport, UnevaluatedReport};
 pub use request::{arn_account, role_arn_of_session, Principal, PrincipalType, Request};
 

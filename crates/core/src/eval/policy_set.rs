@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::policy::Policy;
+use crate::assemble::CollectError;
+use crate::policy::{Policy, PolicyError};
 
 /// A policy with the identity the results quote.
 #[derive(Debug, Clone, PartialEq)]
@@ -120,10 +121,43 @@ pub struct PolicySet {
     /// Gates whose policies could not be read (with why): the engine treats them as possibly
     /// allowing and possibly denying, so the decision is inconclusive unless another gate
     /// decides for certain.
-    pub unknown_gates: Vec<(super::GateKind, String)>,
+    pub unknown_gates: Vec<UnknownGate>,
     /// Session policies are not known (CloudTrail does not show them): a federated-user session
     /// is then not assumed to lack one.
     pub session_policies_unknown: bool,
+}
+
+/// A gate whose policies could not be read, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnknownGate {
+    pub gate: super::GateKind,
+    pub why: Unreadable,
+}
+
+/// Why policies of a gate could not be read.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Unreadable {
+    #[error("identity policies of {arn}: {error}")]
+    IdentityPolicies { arn: String, error: CollectError },
+    #[error("permissions boundary of {arn}: {error}")]
+    PermissionsBoundary { arn: String, error: CollectError },
+    #[error("organization of account {account}: {error}")]
+    Organization {
+        account: String,
+        error: CollectError,
+    },
+    #[error("resource policy of {holder}: {error}")]
+    ResourcePolicy { holder: String, error: CollectError },
+    #[error("VPC endpoint policy of {endpoint_id}: {error}")]
+    VpcEndpointPolicy {
+        endpoint_id: String,
+        error: CollectError,
+    },
+    #[error("policy `{arn}`: {error}")]
+    MalformedPolicy { arn: String, error: PolicyError },
+    /// Given as text (simulate input).
+    #[error("{0}")]
+    Stated(String),
 }
 
 /// Services whose resources RCPs apply to (Organizations user guide, "Resource control policies",

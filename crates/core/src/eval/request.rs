@@ -124,6 +124,33 @@ impl Principal {
         self
     }
 
+    /// The caller behind a unique id (`AIDA…`, `AROA…:session`) of `account`, from the user or
+    /// role ARN the collection layer found for it: a role with a session part becomes that
+    /// role's session, in the role's partition.
+    pub fn resolved(arn: &str, account: &str, unique_id: &str) -> Principal {
+        let session = unique_id.split_once(':').map(|(_, s)| s.to_string());
+        let mut p = Principal {
+            account: Some(account.to_string()),
+            principal_id: Some(unique_id.to_string()),
+            ..Principal::default()
+        };
+        let role_name = crate::arn::Arn::parse(arn)
+            .and_then(|a| a.resource.strip_prefix("role/"))
+            .map(|path_name| path_name.rsplit('/').next().unwrap_or(path_name));
+        match (role_name, session) {
+            (Some(name), Some(session)) => {
+                let partition = crate::arn::partition_of(arn);
+                p.kind = Some(PrincipalType::AssumedRole);
+                p.arn = Some(format!(
+                    "arn:{partition}:sts::{account}:assumed-role/{name}/{session}"
+                ));
+                p.role_arn = Some(arn.to_string());
+            }
+            _ => p.arn = Some(arn.to_string()),
+        }
+        p.normalized()
+    }
+
     /// The value of `aws:PrincipalArn`: the role ARN for role sessions.
     pub fn principal_arn(&self) -> Option<&str> {
         match self.principal_type() {

@@ -1,8 +1,9 @@
 //! Reading CloudTrail access-denied records: every input envelope (one record, `Records`,
 //! EventBridge, LookupEvents, NDJSON, log files), the principal, the exact action(s) and
 //! resource(s), and the request context — turned into the engine's requests using only the
-//! event and the committed IAM data. Lookups that need AWS (a cross-account caller's unique id,
-//! principal tags, organization ids) are listed as [`Need`]s for the collection layer.
+//! event and the committed IAM data. What needs AWS (a cross-account caller's unique id, the
+//! identity's policies and tags, organizations, resource and endpoint policies) is returned as
+//! the [`Lookup`] plan the collection layer executes.
 
 pub mod actions;
 pub mod context;
@@ -16,6 +17,7 @@ use serde::Serialize;
 use serde_json::Value;
 use thiserror::Error;
 
+use crate::assemble::{Lookup, RequestPlan};
 use crate::eval::{Context, Principal, Request};
 pub use message::{parse_message, MessageHint, PolicyTypeHint};
 pub use principal::PrincipalInfo;
@@ -151,33 +153,20 @@ fn non_empty(s: &Option<String>) -> Option<String> {
     s.as_ref().filter(|x| !x.trim().is_empty()).cloned()
 }
 
-/// Something the event cannot tell and AWS can: the collection layer looks it up.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(
-    tag = "Need",
-    rename_all = "PascalCase",
-    rename_all_fields = "PascalCase"
-)]
-pub enum Need {
-    /// A cross-account caller shown only by its unique id (`AIDA…`, `AROA…:session`).
-    PrincipalArn {
-        account: String,
-        principal_id: String,
-    },
-    /// `aws:PrincipalTag/*` of a user or role.
-    PrincipalTags { arn: String },
-    /// `aws:PrincipalOrgID` / `aws:PrincipalOrgPaths` of an account.
-    Organization { account: String },
-    /// `aws:ResourceTag/*` of a resource.
-    ResourceTags { arn: String },
-}
-
 /// One request the engine must evaluate for an event (one per needed action).
 #[derive(Debug, Clone, PartialEq)]
 pub struct EventRequest {
+    /// The request as the event alone shows it (before facts from AWS are added).
     pub request: Request,
     /// Where the action came from.
     pub action_source: ActionSource,
+    /// The resource and its owner, as found in the event.
+    pub target: actions::Target,
+    /// The context keys the event proves, before the keys derived from the principal and
+    /// resource are added (assembly adds facts first, then builds the final request).
+    pub event_context: Context,
+    /// What to look up for this request.
+    pub plan: RequestPlan,
 }
 
 /// How the action of a request was found.
@@ -197,12 +186,13 @@ pub enum Reading {
     /// The requests to evaluate, and what the collection layer should look up.
     Requests {
         requests: Vec<EventRequest>,
-        needs: Vec<Need>,
+        /// Every request's lookups, each once: the plan the collection layer executes.
+        lookups: Vec<Lookup>,
     },
     /// The call is not an IAM action or needs no permission (`Invalid action`).
     InvalidAction(String),
     /// The caller must first be resolved (cross-account unique id).
-    NeedsPrincipal(Need),
+    NeedsPrincipal(Lookup),
 }
 
 /// Turns an event into requests, with `principal` resolved (for a `PrincipalInfo::Unresolved`
@@ -221,7 +211,7 @@ pub fn read_event(
             },
             None,
         ) => {
-            return Ok(Reading::NeedsPrincipal(Need::PrincipalArn {
+            return Ok(Reading::NeedsPrincipal(Lookup::PrincipalArn {
                 account: account.clone(),
                 principal_id: principal_id.clone(),
             }))
@@ -231,8 +221,9 @@ pub fn read_event(
         actions::Actions::Invalid(why) => return Ok(Reading::InvalidAction(why)),
         actions::Actions::Found(list) => list,
     };
+    let region = event.region.as_deref().unwrap_or(DEFAULT_REGION);
     let mut requests = Vec::new();
-    let mut needs = Vec::new();
+    let mut lookups = Vec::new();
     for (action, source) in found {
         let target = actions::resource_for(event, &action)?;
         let ctx: Context = context::context_for(event, &principal, &action, &target.arn);
@@ -241,42 +232,24 @@ pub fn read_event(
             &action,
             &target.arn,
             target.account.clone(),
-            ctx,
+            ctx.clone(),
         );
-        if let Some(arn) = req.principal.principal_arn() {
-            push_unique(
-                &mut needs,
-                Need::PrincipalTags {
-                    arn: arn.to_string(),
-                },
-            );
-        }
-        if let Some(acct) = &req.principal.account {
-            push_unique(
-                &mut needs,
-                Need::Organization {
-                    account: acct.clone(),
-                },
-            );
-        }
-        if target.arn != "*" {
-            push_unique(
-                &mut needs,
-                Need::ResourceTags {
-                    arn: target.arn.clone(),
-                },
-            );
+        let plan = RequestPlan::of(&req, region, event.vpc_endpoint_id.as_deref());
+        for l in plan.lookups() {
+            if !lookups.contains(&l) {
+                lookups.push(l);
+            }
         }
         requests.push(EventRequest {
             request: req,
             action_source: source,
+            target,
+            event_context: ctx,
+            plan,
         });
     }
-    Ok(Reading::Requests { requests, needs })
+    Ok(Reading::Requests { requests, lookups })
 }
 
-fn push_unique(v: &mut Vec<Need>, n: Need) {
-    if !v.contains(&n) {
-        v.push(n);
-    }
-}
+/// The region assumed when a record names none.
+pub const DEFAULT_REGION: &str = "us-east-1";

@@ -8,7 +8,8 @@ use serde_json::{Map, Value};
 use crate::eval::{Context, Principal, Request};
 
 use super::reader::Item;
-use super::{read_event, ActionSource, MessageHint, Need, Reading};
+use super::{read_event, ActionSource, MessageHint, Reading};
+use crate::assemble::Lookup;
 
 /// One request as evaluated.
 #[derive(Debug, Clone, Serialize)]
@@ -70,7 +71,7 @@ pub struct EventView {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub requests: Vec<RequestView>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub needs: Vec<Need>,
+    pub needs: Vec<Lookup>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<MessageHint>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -110,12 +111,12 @@ pub fn view(item: &Item) -> EventView {
         error_message: None,
     };
     match read_event(ev, None) {
-        Ok(Reading::Requests { requests, needs }) => {
+        Ok(Reading::Requests { requests, lookups }) => {
             v.requests = requests
                 .iter()
                 .map(|r| RequestView::of(&r.request, r.action_source))
                 .collect();
-            v.needs = needs;
+            v.needs = lookups;
         }
         Ok(Reading::InvalidAction(why)) => {
             v.status = "InvalidAction";

@@ -352,13 +352,13 @@ fn unevaluated(e: &Evaluated<'_>) -> Vec<UnevaluatedEntry> {
             }
         })
         .collect();
-    out.extend(e.set.unknown_gates.iter().map(|(g, why)| UnevaluatedEntry {
-        gate: *g,
+    out.extend(e.set.unknown_gates.iter().map(|u| UnevaluatedEntry {
+        gate: u.gate,
         policy_name: None,
         policy_arn: None,
         sid: None,
         statement_index: None,
-        reason: why.clone(),
+        reason: u.why.to_string(),
     }));
     out
 }

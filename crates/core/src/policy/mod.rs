@@ -5,6 +5,7 @@
 //! and `Sid`) and the element. Each statement keeps its original JSON so results can quote it
 //! exactly as written.
 
+mod cache;
 mod condition;
 mod error;
 mod parse;
@@ -12,6 +13,7 @@ mod pattern;
 mod principal;
 mod serialize;
 
+pub use cache::PolicyCache;
 pub use condition::{Condition, ConditionOp, Operator, SetQualifier};
 pub use error::PolicyError;
 pub use pattern::{Pattern, PatternPart, Variable};
