@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use access_undenied_core::arn::Arn;
 use futures::future::{try_join, try_join4, try_join_all};
 use percent_encoding::percent_decode_str;
 use serde_json::Value;
@@ -44,25 +45,12 @@ impl Entity {
     /// `arn:aws:iam::<account>:user/<path/>name`, `…:role/<path/>name`, or an STS
     /// `…:assumed-role/<name>/<session>` (read as its role).
     pub fn parse(arn: &str) -> Option<Entity> {
-        let mut parts = arn.splitn(6, ':');
-        let (
-            Some("arn"),
-            Some(_partition),
-            Some(service),
-            Some(_region),
-            Some(account),
-            Some(resource),
-        ) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        )
-        else {
-            return None;
-        };
+        let Arn {
+            service,
+            account,
+            resource,
+            ..
+        } = Arn::parse(arn)?;
         let account = account.to_string();
         let last = |rest: &str| {
             rest.rsplit('/')

@@ -2,6 +2,7 @@
 //! functions, ECR repositories and role trust policies. A resource without a policy is an
 //! answer (`policy: None`), not an error.
 
+use access_undenied_core::arn::Arn;
 use access_undenied_core::eval::ResourceKind;
 use aws_sdk_sqs::types::QueueAttributeName;
 
@@ -9,46 +10,6 @@ use super::errors::{missing_field, AwsError, AwsResult, OrCollect};
 use super::iam::{parse_policy_document, Entity};
 use super::AwsSource;
 use crate::collect::{CollectError, PolicyDoc, ResourcePolicyData};
-
-/// The fields of an ARN.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Arn<'a> {
-    pub partition: &'a str,
-    pub service: &'a str,
-    pub region: &'a str,
-    pub account: &'a str,
-    pub resource: &'a str,
-}
-
-impl<'a> Arn<'a> {
-    pub fn parse(arn: &'a str) -> Option<Arn<'a>> {
-        let mut parts = arn.splitn(6, ':');
-        match (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) {
-            (
-                Some("arn"),
-                Some(partition),
-                Some(service),
-                Some(region),
-                Some(account),
-                Some(resource),
-            ) => Some(Arn {
-                partition,
-                service,
-                region,
-                account,
-                resource,
-            }),
-            _ => None,
-        }
-    }
-}
 
 fn bad_arn(holder: &str, kind: ResourceKind) -> CollectError {
     CollectError::Unsupported {

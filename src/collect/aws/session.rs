@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use access_undenied_core::arn::Arn;
 use aws_config::{Region, SdkConfig};
 use aws_credential_types::provider::{
     self, error::CredentialsError, ProvideCredentials, SharedCredentialsProvider,
@@ -139,12 +140,14 @@ async fn assume_role(
 
 /// `arn:aws:iam::123456789012:user/x` → `aws`.
 fn partition_of(arn: &str) -> Option<&str> {
-    arn.split(':').nth(1).filter(|p| !p.is_empty())
+    Arn::parse(arn)
+        .map(|a| a.partition)
+        .filter(|p| !p.is_empty())
 }
 
 /// The account id in a role ARN.
 fn account_of(arn: &str) -> Option<&str> {
-    arn.split(':').nth(4).filter(|a| !a.is_empty())
+    Arn::parse(arn).map(|a| a.account).filter(|a| !a.is_empty())
 }
 
 macro_rules! client {

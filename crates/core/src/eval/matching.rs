@@ -237,19 +237,11 @@ fn spec_grant(spec: &PrincipalSpec, req: &Request) -> Option<Grant> {
 }
 
 fn is_account_ref(value: &str) -> Option<&str> {
-    if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
+    if crate::arn::is_account_id(value) {
         return Some(value);
     }
-    let mut f = value.splitn(6, ':');
-    let (arn, _, svc, _, acct, res) = (
-        f.next()?,
-        f.next()?,
-        f.next()?,
-        f.next()?,
-        f.next()?,
-        f.next()?,
-    );
-    (arn == "arn" && svc == "iam" && res == "root").then_some(acct)
+    let arn = crate::arn::Arn::parse(value)?;
+    (arn.service == "iam" && arn.resource == "root").then_some(arn.account)
 }
 
 fn entry_grant(entry: &PrincipalEntry, value: &str, req: &Request) -> Option<Grant> {

@@ -161,7 +161,7 @@ impl Principal {
 }
 
 fn infer_type(arn: &str) -> Option<PrincipalType> {
-    let resource = arn.splitn(6, ':').nth(5)?;
+    let resource = crate::arn::Arn::parse(arn)?.resource;
     if resource == "root" {
         Some(PrincipalType::Root)
     } else if resource.starts_with("user/") {
@@ -179,27 +179,12 @@ fn infer_type(arn: &str) -> Option<PrincipalType> {
     }
 }
 
-/// The account field (5th) of an ARN, when it is 12 digits.
+/// The account field of an ARN, when it is a 12-digit account id.
 pub fn arn_account(arn: &str) -> Option<&str> {
-    let account = arn.split(':').nth(4)?;
-    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then_some(account)
+    crate::arn::Arn::parse(arn)?.account_id()
 }
 
-/// `arn:aws:sts::111:assumed-role/Name/session` → `arn:aws:iam::111:role/Name` (without the
-/// path, which a session ARN does not carry).
-pub fn role_arn_of_session(session_arn: &str) -> Option<String> {
-    let mut f = session_arn.splitn(6, ':');
-    let (_, partition, _, _, account, resource) = (
-        f.next()?,
-        f.next()?,
-        f.next()?,
-        f.next()?,
-        f.next()?,
-        f.next()?,
-    );
-    let name = resource.strip_prefix("assumed-role/")?.split('/').next()?;
-    Some(format!("arn:{partition}:iam::{account}:role/{name}"))
-}
+pub use crate::arn::role_arn_of_session;
 
 /// One request to evaluate.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -426,8 +426,7 @@ fn queue_url_parts(params: &Value) -> Option<(String, String)> {
     let path = url.split_once("://").map_or(url, |(_, rest)| rest);
     let mut segments = path.split('/').skip(1).filter(|s| !s.is_empty());
     let (account, name) = (segments.next()?, segments.next()?);
-    let valid = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
-    valid.then(|| (account.to_string(), name.to_string()))
+    crate::arn::is_account_id(account).then(|| (account.to_string(), name.to_string()))
 }
 
 /// `ListFunctions20150331` → `ListFunctions`, `GetFunction20150331v2` → `GetFunction`.
@@ -464,8 +463,11 @@ pub fn resource_for(event: &AccessDeniedEvent, action: &str) -> Result<Target, E
             .or_else(|| listed_account(arn))
             .or_else(|| {
                 // An S3 object belongs to its bucket's owner.
-                let bucket = arn.strip_prefix("arn:aws:s3:::")?.split('/').next()?;
-                listed_account(&format!("arn:aws:s3:::{bucket}"))
+                let bucket = crate::arn::s3_bucket_of(arn)?;
+                listed_account(&crate::arn::s3_bucket_arn(
+                    crate::arn::partition_of(arn),
+                    bucket,
+                ))
             })
             .or_else(|| event.recipient_account.clone())
     };
@@ -629,11 +631,10 @@ fn template_glob(tpl: &str) -> Pattern {
 }
 
 fn partition(region: Option<&str>) -> &'static str {
-    match region {
-        Some(r) if r.starts_with("cn-") => "aws-cn",
-        Some(r) if r.starts_with("us-gov-") => "aws-us-gov",
-        _ => "aws",
-    }
+    region.map_or(
+        crate::arn::DEFAULT_PARTITION,
+        crate::arn::partition_of_region,
+    )
 }
 
 /// Fills `${...}` from the event: Partition, Region, Account, then `requestParameters` (keys

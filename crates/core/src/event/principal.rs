@@ -17,6 +17,14 @@ pub enum PrincipalInfo {
     },
 }
 
+/// The caller's partition when its identity shows no ARN: the record's region's.
+fn partition_of_record(record: &RawRecord) -> &'static str {
+    record.aws_region.as_deref().map_or(
+        crate::arn::DEFAULT_PARTITION,
+        crate::arn::partition_of_region,
+    )
+}
+
 fn missing(kind: &str, field: &str) -> EventError {
     EventError::Principal(format!("`{kind}` identity without `{field}`"))
 }
@@ -52,7 +60,7 @@ pub fn from_identity(
         "Root" => {
             p.kind = Some(PrincipalType::Root);
             let account = p.account.clone().or_else(|| id.arn.as_deref().and_then(arn_account).map(str::to_string));
-            p.arn = id.arn.clone().or_else(|| account.as_ref().map(|a| format!("arn:aws:iam::{a}:root")));
+            p.arn = id.arn.clone().or_else(|| account.as_ref().map(|a| crate::arn::iam_arn(partition_of_record(record), a, "root")));
         }
         "FederatedUser" => {
             p.kind = Some(PrincipalType::FederatedUser);
@@ -92,7 +100,7 @@ pub fn from_identity(
                 if principal_id.chars().all(|c| c.is_ascii_digit()) {
                     // The whole account (its root user) is the caller.
                     p.kind = Some(PrincipalType::Root);
-                    p.arn = Some(format!("arn:aws:iam::{account}:root"));
+                    p.arn = Some(crate::arn::iam_arn(partition_of_record(record), &account, "root"));
                 } else {
                     return Ok(PrincipalInfo::Unresolved { account, principal_id });
                 }

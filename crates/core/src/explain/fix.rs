@@ -80,8 +80,8 @@ fn policy_holder(req: &Request, set: &PolicySet) -> String {
     {
         return t;
     }
-    if let Some(rest) = req.resource.strip_prefix("arn:aws:s3:::") {
-        return format!("arn:aws:s3:::{}", rest.split('/').next().unwrap_or(rest));
+    if let Some(bucket) = crate::arn::s3_bucket_of(&req.resource) {
+        return crate::arn::s3_bucket_arn(crate::arn::partition_of(&req.resource), bucket);
     }
     req.resource.clone()
 }
