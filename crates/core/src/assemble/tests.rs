@@ -406,3 +406,42 @@ fn fixes_are_written_in_the_callers_partition() {
     assert!(!text.contains("arn:aws:"), "{text}");
     assert_eq!(result.fix_verified, Some(true));
 }
+
+#[test]
+fn an_encoded_authorization_message_is_noted_in_the_result() {
+    let mut record = role_record(
+        "aws",
+        "us-east-1",
+        "ec2.amazonaws.com",
+        "StopInstances",
+        json!({"instancesSet": {"items": [{"instanceId": "i-0abc"}]}}),
+    );
+    record["errorCode"] = json!("Client.UnauthorizedOperation");
+    record["errorMessage"] = json!("You are not authorized to perform this operation. Encoded authorization failure message: 4GIOHlTkIaWHQD0Q0m6XSnuUMCm-abcdefghijklmnopqrstuvwxyz0123456789");
+    let text = record.to_string();
+    let ev = match RecordReader::new(text.as_bytes()).next() {
+        Some(Item::Denial(e)) => e,
+        other => panic!("{other:?}"),
+    };
+    assert!(ev.hint.encoded_message.is_some());
+    let (reqs, _) = requests(record);
+    let (req, set) = assemble(&reqs[0], &Facts::default(), &mut PolicyCache::default());
+    let evaluation = evaluate(&req, &set);
+    let result = explain(
+        "e1",
+        &[Evaluated {
+            request: &req,
+            set: &set,
+            evaluation,
+        }],
+        Some(&ev.hint),
+    );
+    assert!(
+        result
+            .notes
+            .iter()
+            .any(|n| n.contains("decode-authorization-message")),
+        "{:?}",
+        result.notes
+    );
+}

@@ -221,6 +221,7 @@ pub fn explain(
     hint: Option<&MessageHint>,
 ) -> DiagnosisResult {
     let mut result = DiagnosisResult::bare(event_id, Assessment::Allowed, None);
+    result.notes = hint.map(hint_notes).unwrap_or_default();
     result.request = evals.iter().map(summary).collect();
     result.unevaluated = evals.iter().flat_map(unevaluated).collect();
     let denied: Vec<&Evaluated<'_>> = evals
@@ -285,7 +286,7 @@ pub fn explain(
 }
 
 /// Notes about the error message that the result should carry.
-pub fn hint_notes(hint: &MessageHint) -> Vec<String> {
+fn hint_notes(hint: &MessageHint) -> Vec<String> {
     let mut notes = Vec::new();
     if hint.encoded_message.is_some() {
         let mut n = "the error message carries an encoded authorization message; `aws sts decode-authorization-message` shows AWS's own view of the failed check".to_string();
