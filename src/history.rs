@@ -19,15 +19,12 @@
 
 use std::collections::HashMap;
 
-use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::types::AttributeValue;
-use aws_smithy_http_client::tls;
 use aws_smithy_types::date_time::Format;
 use aws_smithy_types::DateTime;
 use serde_json::{Map, Value};
 use thiserror::Error;
 
-use crate::collect::aws::DEFAULT_REGION;
 use crate::sink::describe_sdk_error;
 use crate::sink::dynamodb::{BY_ACCOUNT_INDEX, BY_PRINCIPAL_INDEX, FINDING_PREFIX};
 
@@ -353,31 +350,6 @@ impl HistoryEntry {
             self.event_id
         )
     }
-}
-
-/// A DynamoDB client from the standard credential chain (`profile` when given), rustls with
-/// ring, `us-east-1` when no region is configured.
-pub async fn client(profile: Option<&str>) -> aws_sdk_dynamodb::Client {
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
-    let loader = || {
-        let loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http.clone());
-        match profile {
-            Some(p) => loader.profile_name(p),
-            None => loader,
-        }
-    };
-    let mut config = loader().load().await;
-    if config.region().is_none() {
-        config = loader()
-            .region(Region::from_static(DEFAULT_REGION))
-            .load()
-            .await;
-    }
-    aws_sdk_dynamodb::Client::new(&config)
 }
 
 /// The expressions of a query or scan.

@@ -27,15 +27,14 @@ use std::time::{Duration, Instant};
 
 use access_undenied_core::event::reader::{Item, RecordReader};
 use access_undenied_core::explain::DiagnosisResult;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_smithy_http_client::tls;
+use aws_config::SdkConfig;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::{json, Value};
 use thiserror::Error;
 use tracing::{debug, error, info, warn};
 
 use crate::app::diagnose_item;
-use crate::collect::aws::{AwsSettings, AwsSource, DEFAULT_REGION};
+use crate::collect::aws::{AwsSettings, AwsSource};
 use crate::collect::PolicySource;
 use crate::sink::dynamodb::{DynamoDbSettings, DynamoDbSink};
 use crate::sink::sns::SnsNotifier;
@@ -302,28 +301,6 @@ where
     tracing_subscriber::registry().with(targets).with(fmt)
 }
 
-/// Loads the SDK configuration once: the standard chain (Lambda's role credentials and region
-/// from the environment, `AWS_ENDPOINT_URL` honoured), rustls with ring, region defaulted.
-pub async fn load_sdk_config() -> SdkConfig {
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
-    let config = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(http)
-        .load()
-        .await;
-    if config.region().is_some() {
-        config
-    } else {
-        config
-            .to_builder()
-            .region(Region::from_static(DEFAULT_REGION))
-            .build()
-    }
-}
-
 /// The AWS adapter, rebuilt (caches dropped) when older than `max_age`.
 pub struct AwsSources {
     sdk: SdkConfig,
@@ -462,7 +439,7 @@ impl Handler {
     /// The production wiring: one SDK configuration, DynamoDB and SNS clients, the AWS policy
     /// source — built once per container.
     pub async fn from_config(config: &Config) -> Handler {
-        let sdk = load_sdk_config().await;
+        let sdk = crate::aws::load_sdk_config(None).await;
         let sink = DynamoDbSink::new(
             aws_sdk_dynamodb::Client::new(&sdk),
             config.dynamodb_settings(),

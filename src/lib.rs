@@ -8,6 +8,7 @@
 pub use access_undenied_core as core;
 
 pub mod app;
+pub mod aws;
 pub mod collect;
 pub mod input;
 pub mod text;

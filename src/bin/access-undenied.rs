@@ -478,7 +478,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 limit,
             })?;
             let entries = block_on(async {
-                let client = history::client(cli.profile.as_deref()).await;
+                let sdk = access_undenied::aws::load_sdk_config(cli.profile.as_deref()).await;
+                let client = aws_sdk_dynamodb::Client::new(&sdk);
                 Ok(history::query(&client, &query).await?)
             })?;
             for entry in &entries {
