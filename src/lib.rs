@@ -11,7 +11,7 @@ pub mod app;
 pub mod aws;
 pub mod collect;
 pub mod input;
-pub mod text;
+pub mod render;
 
 pub mod lambda;
 pub mod sink;

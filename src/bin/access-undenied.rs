@@ -177,7 +177,9 @@ async fn analyze(
             if !args.suppress_output {
                 match args.format {
                     Format::Json => println!("{}", serde_json::to_string(&result)?),
-                    Format::Text => println!("{}", access_undenied::text::result_text(&result)),
+                    Format::Text => {
+                        println!("{}", access_undenied::render::text::result_text(&result))
+                    }
                 }
             }
             if let Some(file) = &mut output_file {

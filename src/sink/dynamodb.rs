@@ -32,7 +32,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 
 use super::{
-    describe_sdk_error, format_time, message, now_secs, EventMeta, Finding, ResultSink, SinkError,
+    describe_sdk_error, format_time, now_secs, EventMeta, Finding, ResultSink, SinkError,
     StoreOutcome,
 };
 
@@ -131,7 +131,7 @@ impl DynamoDbSink {
         let mut json = serde_json::to_string(result).map_err(encode)?;
         let mut item = Item::new();
         if json.len() > MAX_RESULT_BYTES {
-            json = message::summary(result, meta).to_string();
+            json = crate::render::alert::summary(result, meta).to_string();
             item.insert("ResultTruncated".into(), AttributeValue::Bool(true));
         }
         item.insert("EventId".into(), s(&meta.event_id));

@@ -10,8 +10,8 @@ use access_undenied_core::explain::DiagnosisResult;
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::message::{self, Alert};
 use super::{now_secs, EventMeta, Finding, Notifier, ResultSink, SinkError, StoreOutcome};
+use crate::render::alert::Alert;
 
 /// One stored event.
 #[derive(Debug, Clone, PartialEq)]
@@ -224,7 +224,7 @@ impl Notifier for MemoryNotifier {
                 retryable: true,
             });
         }
-        let alert = message::build(result, meta)?;
+        let alert = crate::render::alert::build(result, meta)?;
         let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
         sent.push((meta.clone(), alert));
         Ok(format!("memory-{}", sent.len()))

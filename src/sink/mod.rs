@@ -6,7 +6,7 @@
 //!   that counts repeats within the dedupe window.
 //! - [`sns::SnsNotifier`]: one publish per new finding (`MessageStructure=json`: the result for
 //!   machines, readable text for email, AWS Chatbot's custom notification for Slack); the
-//!   bodies are built by [`message`].
+//!   bodies are built by [`crate::render::alert`].
 //! - [`memory::MemorySink`] / [`memory::MemoryNotifier`]: in-memory fakes with the same rules.
 //!
 //! The alert is sent after the store and recorded on the item (`Notified`): a redelivery of an
@@ -14,7 +14,6 @@
 
 pub mod dynamodb;
 pub mod memory;
-pub mod message;
 pub mod sns;
 
 use std::time::{SystemTime, UNIX_EPOCH};
