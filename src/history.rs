@@ -24,6 +24,7 @@ use serde_json::{Map, Value};
 use thiserror::Error;
 
 use crate::sink::describe_sdk_error;
+use crate::sink::dynamodb::item::{attr, EventItem, Item, StoredResult};
 use crate::sink::dynamodb::{BY_ACCOUNT_INDEX, BY_PRINCIPAL_INDEX, FINDING_PREFIX};
 
 /// The environment variable naming the table when `--table` is not given (the Lambda's).
@@ -211,46 +212,34 @@ pub struct HistoryEntry {
     pub result: Value,
 }
 
-type Item = HashMap<String, AttributeValue>;
-
-fn get_s(item: &Item, key: &str) -> Option<String> {
-    item.get(key).and_then(|v| v.as_s().ok()).cloned()
-}
-
-fn get_list(item: &Item, key: &str) -> Vec<String> {
-    item.get(key)
-        .and_then(|v| v.as_l().ok())
-        .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
-        .unwrap_or_default()
-}
-
 impl HistoryEntry {
     /// The entry of one event item.
     pub fn from_item(item: &Item) -> HistoryEntry {
-        let event_id = get_s(item, "EventId").unwrap_or_default();
-        let assessment_result = get_s(item, "AssessmentResult");
-        let event_time = get_s(item, "EventTime");
-        let principal = get_s(item, "Principal");
-        let account_id = get_s(item, "AccountId");
-        let parsed = match item.get("Result").map(|v| v.as_s()) {
-            Some(Ok(text)) => match serde_json::from_str::<Value>(text) {
+        HistoryEntry::from(EventItem::from_item(item))
+    }
+}
+
+impl From<EventItem> for HistoryEntry {
+    fn from(item: EventItem) -> HistoryEntry {
+        let parsed = match &item.result {
+            StoredResult::Json(text) => match access_undenied_core::json::from_str(text) {
                 Ok(v) if v.is_object() => Ok(v),
                 Ok(_) => Err("the Result attribute is not a JSON object".to_string()),
                 Err(e) => Err(format!("the Result attribute is not JSON: {e}")),
             },
-            Some(Err(_)) => Err("the Result attribute is not a string".to_string()),
-            None => Err("the item has no Result attribute".to_string()),
+            StoredResult::NotAString => Err("the Result attribute is not a string".to_string()),
+            StoredResult::Missing => Err("the item has no Result attribute".to_string()),
         };
         let result = parsed.unwrap_or_else(|why| {
             let mut m = Map::new();
-            m.insert("EventId".into(), Value::from(event_id.clone()));
+            m.insert("EventId".into(), Value::from(item.event_id.clone()));
             for (key, value) in [
-                ("AssessmentResult", &assessment_result),
-                ("EventTime", &event_time),
-                ("Principal", &principal),
-                ("AccountId", &account_id),
-                ("EventSource", &get_s(item, "EventSource")),
-                ("EventName", &get_s(item, "EventName")),
+                ("AssessmentResult", &item.assessment_result),
+                ("EventTime", &item.event_time),
+                ("Principal", &item.principal),
+                ("AccountId", &item.account_id),
+                ("EventSource", &item.event_source),
+                ("EventName", &item.event_name),
             ] {
                 if let Some(v) = value {
                     m.insert(key.into(), Value::from(v.clone()));
@@ -260,18 +249,15 @@ impl HistoryEntry {
             Value::Object(m)
         });
         HistoryEntry {
-            count: item
-                .get("Count")
-                .and_then(|v| v.as_n().ok())
-                .and_then(|n| n.parse().ok()),
-            last_seen: get_s(item, "LastSeen"),
-            actions: get_list(item, "Actions"),
-            resources: get_list(item, "Resources"),
-            event_id,
-            event_time,
-            assessment_result,
-            principal,
-            account_id,
+            event_id: item.event_id,
+            event_time: item.event_time,
+            assessment_result: item.assessment_result,
+            principal: item.principal,
+            account_id: item.account_id,
+            count: item.count,
+            last_seen: item.last_seen,
+            actions: item.actions,
+            resources: item.resources,
             result,
         }
     }
@@ -291,15 +277,15 @@ impl Expressions {
         let mut e = Expressions::default();
         let time_on_key = match &q.scope {
             Scope::Principal(p) => {
-                e.key_equals("Principal", p);
+                e.key_equals(attr::PRINCIPAL, p);
                 true
             }
             Scope::Account(a) => {
-                e.key_equals("AccountId", a);
+                e.key_equals(attr::ACCOUNT_ID, a);
                 true
             }
             Scope::All => {
-                e.names.insert("#id".into(), "EventId".into());
+                e.names.insert("#id".into(), attr::EVENT_ID.into());
                 e.values
                     .insert(":finding".into(), AttributeValue::S(FINDING_PREFIX.into()));
                 e.filter.push("NOT begins_with(#id, :finding)".into());
@@ -327,7 +313,7 @@ impl Expressions {
             (None, None) => None,
         };
         if let Some(time) = time {
-            e.names.insert("#t".into(), "EventTime".into());
+            e.names.insert("#t".into(), attr::EVENT_TIME.into());
             if time_on_key {
                 e.key.push(time.into());
             } else {
@@ -335,7 +321,7 @@ impl Expressions {
             }
         }
         if let Some(r) = &q.result {
-            e.names.insert("#ar".into(), "AssessmentResult".into());
+            e.names.insert("#ar".into(), attr::ASSESSMENT_RESULT.into());
             e.values.insert(":ar".into(), AttributeValue::S(r.clone()));
             e.filter.push("#ar = :ar".into());
         }

@@ -7,11 +7,13 @@
 //! - [`sns::SnsNotifier`]: one publish per new finding (`MessageStructure=json`: the result for
 //!   machines, readable text for email, AWS Chatbot's custom notification for Slack); the
 //!   bodies are built by [`crate::render::alert`].
-//! - [`memory::MemorySink`] / [`memory::MemoryNotifier`]: in-memory fakes with the same rules.
+//! - [`memory::MemorySink`] / [`memory::MemoryNotifier`]: in-memory fakes with the same rules
+//!   (the dedupe window is one pure rule for both sinks: [`dedupe`]).
 //!
 //! The alert is sent after the store and recorded on the item (`Notified`): a redelivery of an
 //! event whose alert failed still alerts, exactly once.
 
+pub mod dedupe;
 pub mod dynamodb;
 pub mod memory;
 pub mod sns;
