@@ -7,11 +7,13 @@ use std::time::{Duration, Instant};
 use access_undenied_core::event::reader::{Item, RecordReader};
 use access_undenied_core::explain::DiagnosisResult;
 use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use thiserror::Error;
 use tracing::{debug, error, info, warn};
 
-use super::config::{is_account, Config};
+use super::config::Config;
+use super::payload::{is_positional_label, Payload};
 use super::sources::PolicySources;
 use crate::app::diagnose_item;
 use crate::collect::PolicySource;
@@ -72,17 +74,6 @@ pub struct Handler {
     notifier: Arc<dyn Notifier>,
 }
 
-/// The event id of a payload the reader could not use, for the log and the answer.
-fn payload_event_id(event: &Value) -> String {
-    event
-        .pointer("/detail/eventID")
-        .or_else(|| event.get("eventID"))
-        .or_else(|| event.get("id"))
-        .and_then(Value::as_str)
-        .unwrap_or("unknown-event")
-        .to_string()
-}
-
 fn to_json(result: &DiagnosisResult) -> Value {
     serde_json::to_value(result)
         .unwrap_or_else(|e| json!({"EventId": result.event_id, "AssessmentResult": "Error", "ErrorMessage": e.to_string()}))
@@ -125,25 +116,34 @@ impl Handler {
         Handler::new(sources, Arc::new(sink), Arc::new(notifier))
     }
 
-    /// The runtime's entry point.
-    pub async fn invoke(&self, event: LambdaEvent<Value>) -> Result<Value, HandlerError> {
+    /// The runtime's entry point: the payload as Lambda delivered it, unparsed.
+    pub async fn invoke(&self, event: LambdaEvent<Box<RawValue>>) -> Result<Value, HandlerError> {
         debug!(request_id = %event.context.request_id, "invocation");
         self.handle(event.payload).await
     }
 
     /// Handles one payload: an EventBridge envelope, a bare record, or anything the record
-    /// reader accepts.
-    pub async fn handle(&self, event: Value) -> Result<Value, HandlerError> {
-        let bytes = event.to_string().into_bytes();
-        let mut reader = RecordReader::new(bytes.as_slice());
-        let items: Vec<Item> = reader.by_ref().collect();
-        let envelope_account = event
-            .get("account")
-            .and_then(Value::as_str)
-            .filter(|a| is_account(a))
-            .map(str::to_string);
+    /// reader accepts. The reader reads the payload's own text: a key named twice anywhere in
+    /// a record makes that record an `Error`, never read last-key-wins.
+    pub async fn handle(&self, payload: impl Into<Payload>) -> Result<Value, HandlerError> {
+        let payload = payload.into();
+        let mut reader = RecordReader::new(payload.as_bytes());
+        let mut items: Vec<Item> = reader.by_ref().collect();
+        let labels = payload.labels();
+        if let [Item::Error { event_id, .. }] = items.as_mut_slice() {
+            // One record the reader could not even name (e.g. unreadable JSON): answered under
+            // the payload's own event id, so the answer and the log say which event it was.
+            if is_positional_label(event_id) {
+                if let Some(id) = labels.event_id() {
+                    *event_id = id;
+                }
+            }
+        }
+        let envelope_account = labels.account();
         if items.is_empty() {
-            let event_id = payload_event_id(&event);
+            let event_id = labels
+                .event_id()
+                .unwrap_or_else(|| "unknown-event".to_string());
             let message = format!(
                 "no access-denied record in the event ({} record(s) read, {} not access denials): nothing to diagnose",
                 reader.counts.records, reader.counts.skipped
@@ -266,5 +266,79 @@ impl Handler {
         let value = to_json(&result);
         debug!(event_id = %meta.event_id, result = %value, "result");
         Ok(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::collect::snapshot::{Snapshot, SnapshotSource};
+    use crate::sink::memory::{MemoryNotifier, MemorySink};
+
+    const ENVELOPE: &str = include_str!("../../events/eventbridge-kms-decrypt.json");
+    const EVENT_ID: &str = "11111111-0000-4000-8000-000000000003";
+
+    fn handler() -> (Handler, Arc<MemorySink>, Arc<MemoryNotifier>) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("events/sample-snapshot.json");
+        let snapshot = Snapshot::load(&path).unwrap();
+        let sink = Arc::new(MemorySink::new(60));
+        let notifier = Arc::new(MemoryNotifier::new());
+        let handler = Handler::new(
+            PolicySources::Fixed(Arc::new(SnapshotSource { snapshot })),
+            sink.clone(),
+            notifier.clone(),
+        );
+        (handler, sink, notifier)
+    }
+
+    #[tokio::test]
+    async fn the_payload_is_read_as_delivered() {
+        let (h, sink, notifier) = handler();
+        let out = h.handle(ENVELOPE).await.unwrap();
+        assert_eq!(
+            out["AssessmentResult"], "Missing allow in a resource-based policy",
+            "{out}"
+        );
+        assert_eq!(out["EventId"], EVENT_ID);
+        assert!(sink.event(EVENT_ID).is_some());
+        assert_eq!(notifier.sent().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_key_named_twice_in_the_payload_is_that_events_error() {
+        let (h, sink, notifier) = handler();
+        // Read last-key-wins this would be the Decrypt denial of the test above.
+        let doubled = ENVELOPE.replacen(
+            r#""eventName": "Decrypt","#,
+            r#""eventName": "Encrypt", "eventName": "Decrypt","#,
+            1,
+        );
+        assert_ne!(doubled, ENVELOPE);
+        let out = h.handle(doubled.as_str()).await.unwrap();
+        assert_eq!(out["AssessmentResult"], "Error", "{out}");
+        let message = out["ErrorMessage"].as_str().unwrap();
+        assert!(message.contains("duplicate key `eventName`"), "{message}");
+        // Named after the event the payload carries, not a position in it.
+        assert_eq!(out["EventId"], EVENT_ID);
+        // A poison event: not stored, nobody alerted.
+        assert!(sink.events().is_empty());
+        assert!(notifier.sent().is_empty());
+
+        // The runtime's own payload type keeps the duplicate too.
+        let raw: Box<RawValue> = serde_json::from_str(&doubled).unwrap();
+        let out = h.handle(raw).await.unwrap();
+        assert_eq!(out["AssessmentResult"], "Error", "{out}");
+        assert!(sink.events().is_empty());
+
+        // What taking the payload as a parsed `Value` did: the last `eventName` won, and the
+        // event was diagnosed as the Decrypt denial.
+        let parsed: Value = serde_json::from_str(&doubled).unwrap();
+        let out = h.handle(parsed).await.unwrap();
+        assert_eq!(
+            out["AssessmentResult"], "Missing allow in a resource-based policy",
+            "{out}"
+        );
     }
 }

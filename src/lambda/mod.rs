@@ -5,9 +5,9 @@
 //! clients, the policy source with its caches) and handles one event per invocation:
 //!
 //! 1. the payload (an EventBridge envelope, or a bare CloudTrail record for manual invocation)
-//!    goes through the record reader; a payload with no access-denied record, or one that
-//!    cannot be read, is answered with an `Error` result and logged — not stored, not retried
-//!    (a poison event must not loop);
+//!    goes, as the text Lambda delivered ([`payload`]), through the record reader; a payload
+//!    with no access-denied record, or one that cannot be read, is answered with an `Error`
+//!    result and logged — not stored, not retried (a poison event must not loop);
 //! 2. each record is diagnosed ([`crate::app::diagnose_item`]);
 //! 3. the result is stored ([`crate::sink::ResultSink`]): a redelivered event writes nothing,
 //!    a repeat of a recent finding is counted on the first one;
@@ -23,11 +23,13 @@
 //! does not keep a transient read error).
 //!
 //! The parts: [`config`] (the environment, validated), [`logging`] (JSON logs for CloudWatch),
-//! [`sources`] (the policy source and its cache lifetime), [`handler`] (one invocation).
+//! [`payload`] (the invocation's text and labels), [`sources`] (the policy source and its cache
+//! lifetime), [`handler`] (one invocation).
 
 pub mod config;
 pub mod handler;
 pub mod logging;
+pub mod payload;
 pub mod sources;
 
 pub use self::config::{
@@ -36,4 +38,5 @@ pub use self::config::{
 };
 pub use self::handler::{Handler, HandlerError, ALERT_LEASE_SECS};
 pub use self::logging::{init_logging, log_level_from_env, log_subscriber};
+pub use self::payload::Payload;
 pub use self::sources::{AwsSources, PolicySources};
