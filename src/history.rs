@@ -13,22 +13,18 @@
 //! followed until `limit` items matched or the table is exhausted; entries come newest first
 //! (a scan reads every page and keeps the newest `limit`).
 //!
-//! Each entry renders as one JSON line (the stored `Result` plus the finding's `Count` and
-//! `LastSeen` when the item holds them) or one text line (time, assessment, principal,
-//! action(s) on resource(s), count, event id).
+//! Each entry renders as one JSON line or one text line ([`crate::render::history`]).
 
 use std::collections::HashMap;
 
-use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::types::AttributeValue;
-use aws_smithy_http_client::tls;
 use aws_smithy_types::date_time::Format;
 use aws_smithy_types::DateTime;
 use serde_json::{Map, Value};
 use thiserror::Error;
 
-use crate::collect::aws::DEFAULT_REGION;
 use crate::sink::describe_sdk_error;
+use crate::sink::dynamodb::item::{attr, EventItem, Item, StoredResult};
 use crate::sink::dynamodb::{BY_ACCOUNT_INDEX, BY_PRINCIPAL_INDEX, FINDING_PREFIX};
 
 /// The environment variable naming the table when `--table` is not given (the Lambda's).
@@ -216,46 +212,34 @@ pub struct HistoryEntry {
     pub result: Value,
 }
 
-type Item = HashMap<String, AttributeValue>;
-
-fn get_s(item: &Item, key: &str) -> Option<String> {
-    item.get(key).and_then(|v| v.as_s().ok()).cloned()
-}
-
-fn get_list(item: &Item, key: &str) -> Vec<String> {
-    item.get(key)
-        .and_then(|v| v.as_l().ok())
-        .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
-        .unwrap_or_default()
-}
-
 impl HistoryEntry {
     /// The entry of one event item.
     pub fn from_item(item: &Item) -> HistoryEntry {
-        let event_id = get_s(item, "EventId").unwrap_or_default();
-        let assessment_result = get_s(item, "AssessmentResult");
-        let event_time = get_s(item, "EventTime");
-        let principal = get_s(item, "Principal");
-        let account_id = get_s(item, "AccountId");
-        let parsed = match item.get("Result").map(|v| v.as_s()) {
-            Some(Ok(text)) => match serde_json::from_str::<Value>(text) {
+        HistoryEntry::from(EventItem::from_item(item))
+    }
+}
+
+impl From<EventItem> for HistoryEntry {
+    fn from(item: EventItem) -> HistoryEntry {
+        let parsed = match &item.result {
+            StoredResult::Json(text) => match access_undenied_core::json::from_str(text) {
                 Ok(v) if v.is_object() => Ok(v),
                 Ok(_) => Err("the Result attribute is not a JSON object".to_string()),
                 Err(e) => Err(format!("the Result attribute is not JSON: {e}")),
             },
-            Some(Err(_)) => Err("the Result attribute is not a string".to_string()),
-            None => Err("the item has no Result attribute".to_string()),
+            StoredResult::NotAString => Err("the Result attribute is not a string".to_string()),
+            StoredResult::Missing => Err("the item has no Result attribute".to_string()),
         };
         let result = parsed.unwrap_or_else(|why| {
             let mut m = Map::new();
-            m.insert("EventId".into(), Value::from(event_id.clone()));
+            m.insert("EventId".into(), Value::from(item.event_id.clone()));
             for (key, value) in [
-                ("AssessmentResult", &assessment_result),
-                ("EventTime", &event_time),
-                ("Principal", &principal),
-                ("AccountId", &account_id),
-                ("EventSource", &get_s(item, "EventSource")),
-                ("EventName", &get_s(item, "EventName")),
+                ("AssessmentResult", &item.assessment_result),
+                ("EventTime", &item.event_time),
+                ("Principal", &item.principal),
+                ("AccountId", &item.account_id),
+                ("EventSource", &item.event_source),
+                ("EventName", &item.event_name),
             ] {
                 if let Some(v) = value {
                     m.insert(key.into(), Value::from(v.clone()));
@@ -265,119 +249,18 @@ impl HistoryEntry {
             Value::Object(m)
         });
         HistoryEntry {
-            count: item
-                .get("Count")
-                .and_then(|v| v.as_n().ok())
-                .and_then(|n| n.parse().ok()),
-            last_seen: get_s(item, "LastSeen"),
-            actions: get_list(item, "Actions"),
-            resources: get_list(item, "Resources"),
-            event_id,
-            event_time,
-            assessment_result,
-            principal,
-            account_id,
+            event_id: item.event_id,
+            event_time: item.event_time,
+            assessment_result: item.assessment_result,
+            principal: item.principal,
+            account_id: item.account_id,
+            count: item.count,
+            last_seen: item.last_seen,
+            actions: item.actions,
+            resources: item.resources,
             result,
         }
     }
-
-    /// The JSON line: the stored result, plus `Count` and `LastSeen` when present.
-    pub fn to_json(&self) -> Value {
-        let mut out = match &self.result {
-            Value::Object(m) => m.clone(),
-            other => {
-                let mut m = Map::new();
-                m.insert("Result".into(), other.clone());
-                m
-            }
-        };
-        if let Some(count) = self.count {
-            out.insert("Count".into(), Value::from(count));
-        }
-        if let Some(seen) = &self.last_seen {
-            out.insert("LastSeen".into(), Value::from(seen.clone()));
-        }
-        Value::Object(out)
-    }
-
-    /// The text line: time, assessment, principal, action(s) on resource(s), count, event id.
-    pub fn to_text(&self) -> String {
-        let requests: Vec<&Map<String, Value>> = self.result["Request"]
-            .as_array()
-            .map(|a| a.iter().filter_map(Value::as_object).collect())
-            .unwrap_or_default();
-        let field = |m: &Map<String, Value>, key: &str| {
-            m.get(key)
-                .and_then(Value::as_str)
-                .unwrap_or("-")
-                .to_string()
-        };
-        let what = if !requests.is_empty() {
-            requests
-                .iter()
-                .map(|r| format!("{} on {}", field(r, "Action"), field(r, "Resource")))
-                .collect::<Vec<_>>()
-                .join(", ")
-        } else if self.actions.is_empty() {
-            "-".to_string()
-        } else if self.resources.is_empty() {
-            self.actions.join(",")
-        } else {
-            format!("{} on {}", self.actions.join(","), self.resources.join(","))
-        };
-        let principal = self
-            .principal
-            .clone()
-            .or_else(|| {
-                requests
-                    .iter()
-                    .find_map(|r| r.get("Principal").and_then(Value::as_str))
-                    .map(str::to_string)
-            })
-            .unwrap_or_else(|| "-".to_string());
-        let assessment = self
-            .assessment_result
-            .as_deref()
-            .or_else(|| self.result["AssessmentResult"].as_str())
-            .unwrap_or("-");
-        let count = self
-            .count
-            .map_or_else(|| "-".to_string(), |c| c.to_string());
-        format!(
-            "{}  {}  {}  {}  count {}  {}",
-            self.event_time.as_deref().unwrap_or("-"),
-            assessment,
-            principal,
-            what,
-            count,
-            self.event_id
-        )
-    }
-}
-
-/// A DynamoDB client from the standard credential chain (`profile` when given), rustls with
-/// ring, `us-east-1` when no region is configured.
-pub async fn client(profile: Option<&str>) -> aws_sdk_dynamodb::Client {
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
-    let loader = || {
-        let loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http.clone());
-        match profile {
-            Some(p) => loader.profile_name(p),
-            None => loader,
-        }
-    };
-    let mut config = loader().load().await;
-    if config.region().is_none() {
-        config = loader()
-            .region(Region::from_static(DEFAULT_REGION))
-            .load()
-            .await;
-    }
-    aws_sdk_dynamodb::Client::new(&config)
 }
 
 /// The expressions of a query or scan.
@@ -394,15 +277,15 @@ impl Expressions {
         let mut e = Expressions::default();
         let time_on_key = match &q.scope {
             Scope::Principal(p) => {
-                e.key_equals("Principal", p);
+                e.key_equals(attr::PRINCIPAL, p);
                 true
             }
             Scope::Account(a) => {
-                e.key_equals("AccountId", a);
+                e.key_equals(attr::ACCOUNT_ID, a);
                 true
             }
             Scope::All => {
-                e.names.insert("#id".into(), "EventId".into());
+                e.names.insert("#id".into(), attr::EVENT_ID.into());
                 e.values
                     .insert(":finding".into(), AttributeValue::S(FINDING_PREFIX.into()));
                 e.filter.push("NOT begins_with(#id, :finding)".into());
@@ -430,7 +313,7 @@ impl Expressions {
             (None, None) => None,
         };
         if let Some(time) = time {
-            e.names.insert("#t".into(), "EventTime".into());
+            e.names.insert("#t".into(), attr::EVENT_TIME.into());
             if time_on_key {
                 e.key.push(time.into());
             } else {
@@ -438,7 +321,7 @@ impl Expressions {
             }
         }
         if let Some(r) = &q.result {
-            e.names.insert("#ar".into(), "AssessmentResult".into());
+            e.names.insert("#ar".into(), attr::ASSESSMENT_RESULT.into());
             e.values.insert(":ar".into(), AttributeValue::S(r.clone()));
             e.filter.push("#ar = :ar".into());
         }

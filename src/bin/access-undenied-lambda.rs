@@ -5,7 +5,7 @@
 
 use access_undenied::lambda::{init_logging, Config, Handler};
 use lambda_runtime::{service_fn, LambdaEvent};
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -26,8 +26,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         "ready"
     );
     let handler = &handler;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handler.invoke(event).await
-    }))
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<Box<RawValue>>| async move { handler.invoke(event).await },
+    ))
     .await
 }

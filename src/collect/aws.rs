@@ -26,8 +26,7 @@ use std::sync::Arc;
 
 use access_undenied_core::eval::ResourceKind;
 use async_trait::async_trait;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_smithy_http_client::tls;
+use aws_config::SdkConfig;
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
@@ -39,9 +38,6 @@ use super::{
 };
 
 pub use self::iam::parse_policy_document;
-
-/// The region used when neither the environment nor the profile names one.
-pub const DEFAULT_REGION: &str = "us-east-1";
 
 /// How to reach AWS.
 #[derive(Debug, Clone, Default)]
@@ -96,41 +92,16 @@ impl AwsSource {
     ///
     /// Nothing is called yet: the first call resolves the caller's identity.
     pub async fn new(settings: AwsSettings) -> Result<Self, CollectError> {
-        let http = aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(
-                tls::rustls_provider::CryptoMode::Ring,
-            ))
-            .build_https();
-        let loader = || {
-            let loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http.clone());
-            match &settings.profile {
-                Some(profile) => loader.profile_name(profile),
-                None => loader,
-            }
-        };
-        // The region of the standard chain (environment, profile, instance metadata), else the
-        // default one: loaded again with it so credential providers that call STS have one.
-        let mut config = loader().load().await;
-        if config.region().is_none() {
-            config = loader()
-                .region(Region::from_static(DEFAULT_REGION))
-                .load()
-                .await;
-        }
+        let config = crate::aws::load_sdk_config(settings.profile.as_deref()).await;
         Ok(Self::from_sdk_config(settings, config))
     }
 
     /// Uses an already loaded SDK configuration (its credentials are the caller's).
     pub fn from_sdk_config(settings: AwsSettings, config: SdkConfig) -> Self {
-        let config = if config.region().is_none() {
-            config
-                .to_builder()
-                .region(Region::from_static(DEFAULT_REGION))
-                .build()
-        } else {
-            config
-        };
-        let config = with_call_timeouts(config, settings.call_timeout);
+        let config = with_call_timeouts(
+            crate::aws::config::with_default_region(config),
+            settings.call_timeout,
+        );
         let s3_path_style = config.endpoint_url().is_some()
             || std::env::var_os("AWS_ENDPOINT_URL").is_some()
             || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();

@@ -10,8 +10,9 @@ use access_undenied_core::explain::DiagnosisResult;
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::message::{self, Alert};
+use super::dedupe::{self, OpenWindow};
 use super::{now_secs, EventMeta, Finding, Notifier, ResultSink, SinkError, StoreOutcome};
+use crate::render::alert::Alert;
 
 /// One stored event.
 #[derive(Debug, Clone, PartialEq)]
@@ -86,18 +87,18 @@ impl ResultSink for MemorySink {
         })?;
         let finding = Finding::of(result, meta);
         let t = meta.event_epoch().unwrap_or_else(now_secs);
-        let window = i64::from(self.dedupe_window_minutes) * 60;
+        let window = dedupe::window_secs(self.dedupe_window_minutes);
         let mut state = self.lock();
         if let Some(stored) = state.events.get(&meta.event_id) {
             return Ok(StoreOutcome::Duplicate {
                 alert_pending: stored.new_finding && !stored.notified,
             });
         }
-        let repeat_of = state
-            .findings
-            .get(&finding.key)
-            .filter(|f| window > 0 && t.saturating_sub(f.window_start) < window)
-            .map(|f| f.first_event_id.clone());
+        let open = state.findings.get(&finding.key).map(|f| OpenWindow {
+            first_event_id: &f.first_event_id,
+            start: f.window_start,
+        });
+        let repeat_of = dedupe::repeat_of(window, open, &meta.event_id, t).map(str::to_string);
         let mut stored = StoredEvent {
             result: value,
             meta: meta.clone(),
@@ -224,7 +225,7 @@ impl Notifier for MemoryNotifier {
                 retryable: true,
             });
         }
-        let alert = message::build(result, meta)?;
+        let alert = crate::render::alert::build(result, meta)?;
         let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
         sent.push((meta.clone(), alert));
         Ok(format!("memory-{}", sent.len()))

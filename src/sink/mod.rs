@@ -6,15 +6,16 @@
 //!   that counts repeats within the dedupe window.
 //! - [`sns::SnsNotifier`]: one publish per new finding (`MessageStructure=json`: the result for
 //!   machines, readable text for email, AWS Chatbot's custom notification for Slack); the
-//!   bodies are built by [`message`].
-//! - [`memory::MemorySink`] / [`memory::MemoryNotifier`]: in-memory fakes with the same rules.
+//!   bodies are built by [`crate::render::alert`].
+//! - [`memory::MemorySink`] / [`memory::MemoryNotifier`]: in-memory fakes with the same rules
+//!   (the dedupe window is one pure rule for both sinks: [`dedupe`]).
 //!
 //! The alert is sent after the store and recorded on the item (`Notified`): a redelivery of an
 //! event whose alert failed still alerts, exactly once.
 
+pub mod dedupe;
 pub mod dynamodb;
 pub mod memory;
-pub mod message;
 pub mod sns;
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -269,29 +270,7 @@ pub trait Notifier: Send + Sync {
         -> Result<String, SinkError>;
 }
 
-/// Whether an AWS error code (or HTTP status) says that a retry can help.
-pub(crate) fn retryable_code(code: Option<&str>, status: Option<u16>) -> bool {
-    const CODES: &[&str] = &[
-        "ThrottlingException",
-        "Throttling",
-        "ThrottledException",
-        "RequestLimitExceeded",
-        "ProvisionedThroughputExceededException",
-        "TransactionConflictException",
-        "TransactionInProgressException",
-        "InternalServerError",
-        "InternalFailure",
-        "InternalError",
-        "ServiceUnavailable",
-        "KMSThrottlingException",
-        "KMSThrottling",
-        "RequestTimeout",
-        "RequestTimeoutException",
-    ];
-    code.is_some_and(|c| CODES.contains(&c)) || status.is_some_and(|s| s >= 500 || s == 429)
-}
-
-/// The message and retryability of an SDK error.
+/// The message (with the HTTP status) and retryability of an SDK error, for a [`SinkError`].
 pub(crate) fn describe_sdk_error<E>(
     err: &aws_smithy_runtime_api::client::result::SdkError<
         E,
@@ -299,28 +278,14 @@ pub(crate) fn describe_sdk_error<E>(
     >,
 ) -> (String, bool)
 where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata
+        + std::error::Error
+        + Send
+        + Sync
+        + 'static,
 {
-    use aws_smithy_runtime_api::client::result::SdkError;
-    if let SdkError::ServiceError(e) = err {
-        let code = e.err().code();
-        let status = e.raw().status().as_u16();
-        let message = format!(
-            "{}: {} (http {status})",
-            code.unwrap_or("unknown error"),
-            e.err().message().unwrap_or("no message")
-        );
-        return (message, retryable_code(code, Some(status)));
-    }
-    let message = aws_smithy_types::error::display::DisplayErrorContext(err).to_string();
-    let retryable = match err {
-        // An answer that could not be read, a timeout, a connection failure: transient.
-        SdkError::ResponseError(_) | SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => {
-            true
-        }
-        _ => false,
-    };
-    (message, retryable)
+    let failure = crate::aws::SdkFailure::from_sdk(err);
+    (failure.describe_with_status(), failure.retryable())
 }
 
 #[cfg(test)]
@@ -366,16 +331,5 @@ mod tests {
         assert_eq!(format_time(t), "2026-11-20T10:00:00Z");
         assert_eq!(parse_time("yesterday"), None);
         assert!(meta().event_epoch().is_some());
-    }
-
-    #[test]
-    fn retryable_codes() {
-        assert!(retryable_code(Some("ThrottlingException"), Some(400)));
-        assert!(retryable_code(None, Some(503)));
-        assert!(!retryable_code(
-            Some("ResourceNotFoundException"),
-            Some(400)
-        ));
-        assert!(!retryable_code(Some("AuthorizationError"), Some(403)));
     }
 }

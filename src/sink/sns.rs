@@ -1,5 +1,5 @@
 //! The SNS adapter of [`Notifier`]: one `Publish` per new finding with
-//! `MessageStructure=json` (bodies from [`super::message`]), a short `Subject`, and `String`
+//! `MessageStructure=json` (bodies from [`crate::render::alert`]), a short `Subject`, and `String`
 //! message attributes (`AssessmentResult`, `Cause`, `AccountId`, `EventSource`, `EventName`,
 //! `Region`, `FixVerified`) for subscription filter policies.
 
@@ -7,7 +7,7 @@ use access_undenied_core::explain::DiagnosisResult;
 use async_trait::async_trait;
 use aws_sdk_sns::types::MessageAttributeValue;
 
-use super::{describe_sdk_error, message, EventMeta, Notifier, SinkError};
+use super::{describe_sdk_error, EventMeta, Notifier, SinkError};
 
 /// Publishes alerts to one topic.
 #[derive(Debug, Clone)]
@@ -36,7 +36,7 @@ impl Notifier for SnsNotifier {
         result: &DiagnosisResult,
         meta: &EventMeta,
     ) -> Result<String, SinkError> {
-        let alert = message::build(result, meta)?;
+        let alert = crate::render::alert::build(result, meta)?;
         let fail = |message: String, retryable: bool| SinkError::Publish {
             event_id: meta.event_id.clone(),
             message,

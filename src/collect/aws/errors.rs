@@ -2,73 +2,23 @@
 
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::collect::CollectError;
 
-/// What an AWS call failed with.
-#[derive(Debug, Clone)]
-pub(super) struct AwsError {
-    /// The AWS error code (`NoSuchEntity`, `AccessDenied`, …); `None` when the call did not get
-    /// an error response (network, timeout, unparseable answer).
-    pub code: Option<String>,
-    pub message: String,
-    /// S3's `x-amz-bucket-region` header, when the answer carried one.
-    pub bucket_region: Option<String>,
-}
+/// What an AWS call failed with: the shared reading of SDK errors.
+pub(super) type AwsError = crate::aws::SdkFailure;
 
 impl AwsError {
-    pub fn from_sdk<E>(err: SdkError<E, HttpResponse>) -> AwsError
-    where
-        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    {
-        let bucket_region = err
-            .raw_response()
-            .and_then(|r| r.headers().get("x-amz-bucket-region"))
-            .map(str::to_string);
-        match err.code() {
-            Some(code) => AwsError {
-                code: Some(code.to_string()),
-                message: err.message().unwrap_or_default().to_string(),
-                bucket_region,
-            },
-            None => AwsError {
-                code: None,
-                message: match &err {
-                    SdkError::TimeoutError(_) => {
-                        format!("timed out ({})", DisplayErrorContext(&err))
-                    }
-                    _ => DisplayErrorContext(&err).to_string(),
-                },
-                bucket_region,
-            },
-        }
-    }
-
-    pub fn code(&self) -> &str {
-        self.code.as_deref().unwrap_or("")
-    }
-
-    /// `Code: message`.
-    pub fn describe(&self) -> String {
-        match &self.code {
-            Some(code) if self.message.is_empty() => code.clone(),
-            Some(code) => format!("{code}: {}", self.message),
-            None => self.message.clone(),
-        }
-    }
-
     /// Classifies the failure of reading `what` (e.g. `iam:GetRole arn:…`).
-    pub fn into_collect(self, what: impl Into<String>) -> CollectError {
+    pub(crate) fn into_collect(self, what: impl Into<String>) -> CollectError {
         let what = what.into();
-        let code = self.code();
-        if is_access_denied(code) {
+        if self.is_access_denied() {
             CollectError::AccessDenied {
                 what,
                 message: self.describe(),
             }
-        } else if is_not_found(code) {
+        } else if self.is_not_found() {
             CollectError::NotFound {
                 what: format!("{what} ({})", self.describe()),
             }
@@ -91,7 +41,7 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     fn aws(self) -> Result<T, AwsError> {
-        self.map_err(AwsError::from_sdk)
+        self.map_err(|e| AwsError::from_sdk(&e))
     }
 }
 
@@ -104,25 +54,6 @@ impl<T> OrCollect<T> for Result<T, AwsError> {
     fn or_collect(self, what: impl FnOnce() -> String) -> Result<T, CollectError> {
         self.map_err(|e| e.into_collect(what()))
     }
-}
-
-pub(super) fn is_access_denied(code: &str) -> bool {
-    code.starts_with("AccessDenied")
-        || matches!(
-            code,
-            "AuthorizationError"
-                | "UnauthorizedOperation"
-                | "UnauthorizedException"
-                | "AuthorizationErrorException"
-        )
-}
-
-pub(super) fn is_not_found(code: &str) -> bool {
-    code.starts_with("NoSuch")
-        || code.ends_with("NotFound")
-        || code.ends_with("NotFoundException")
-        || code.contains("NonExistent")
-        || code.contains("DoesNotExist")
 }
 
 /// A required field missing from an answer.
@@ -139,9 +70,12 @@ mod tests {
 
     fn err(code: &str) -> AwsError {
         AwsError {
+            kind: crate::aws::FailureKind::Service,
             code: Some(code.into()),
-            message: "msg".into(),
+            aws_message: Some("msg".into()),
+            status: Some(400),
             bucket_region: None,
+            detail: "service error".into(),
         }
     }
 
@@ -185,11 +119,7 @@ mod tests {
                 message: "Throttling: msg".into()
             }
         );
-        let none = AwsError {
-            code: None,
-            message: "dispatch failure".into(),
-            bucket_region: None,
-        };
+        let none = AwsError::other("dispatch failure");
         assert!(
             matches!(none.into_collect("x"), CollectError::Service { message, .. } if message == "dispatch failure")
         );

@@ -217,7 +217,7 @@ impl AwsSource {
                     // The function exists but has no policy (a missing function says so).
                     Err(e)
                         if e.code() == "ResourceNotFoundException"
-                            && !e.message.starts_with("Function not found") =>
+                            && !e.message().starts_with("Function not found") =>
                     {
                         None
                     }

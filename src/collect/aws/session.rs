@@ -122,11 +122,7 @@ async fn assume_role(
         .await
         .aws()?;
     let Some(c) = out.credentials() else {
-        return Err(AwsError {
-            code: None,
-            message: "the answer has no credentials".into(),
-            bucket_region: None,
-        });
+        return Err(AwsError::other("the answer has no credentials"));
     };
     let expiry = SystemTime::try_from(*c.expiration()).ok();
     Ok(Credentials::new(
@@ -197,7 +193,7 @@ impl AwsSource {
                     .get_caller_identity()
                     .send()
                     .await
-                    .map_err(|e| AwsError::from_sdk(e).into_collect(what))?;
+                    .map_err(|e| AwsError::from_sdk(&e).into_collect(what))?;
                 let account = out
                     .account()
                     .ok_or_else(|| super::errors::missing_field(what, "Account"))?;

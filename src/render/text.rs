@@ -1,4 +1,4 @@
-//! Results rendered for people (`--format text`).
+//! One result as a few readable lines: `analyze --format text`.
 
 use access_undenied_core::explain::DiagnosisResult;
 

@@ -1,6 +1,6 @@
 //! The DynamoDB adapter of [`ResultSink`]: the queryable history of diagnosed events.
 //!
-//! One table, partition key `EventId` (string), two kinds of item:
+//! One table, partition key `EventId` (string), two kinds of item, both mapped in [`item`]:
 //!
 //! - the **event item**, one per diagnosed event: `Result` (the full result JSON), and for
 //!   queries `Principal`, `AccountId`, `AssessmentResult`, `EventTime` (the keys of the
@@ -22,22 +22,25 @@
 //! window that restarted meanwhile is seen). A lost race is retried a few times.
 //!
 //! The window is measured in event time (`eventTime`, else now): a repeat is an event less
-//! than `DEDUPE_WINDOW_MINUTES` after the finding's first event. 0 turns dedupe off.
+//! than `DEDUPE_WINDOW_MINUTES` after the finding's first event ([`super::dedupe`]). 0 turns
+//! dedupe off.
 
-use std::collections::HashMap;
+pub mod item;
 
 use access_undenied_core::explain::DiagnosisResult;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 
+use self::item::{attr, n, s, EventItem, FindingItem, FindingState, Item, StoredResult};
+use super::dedupe::{self, OpenWindow};
 use super::{
-    describe_sdk_error, format_time, message, now_secs, EventMeta, Finding, ResultSink, SinkError,
+    describe_sdk_error, format_time, now_secs, EventMeta, Finding, ResultSink, SinkError,
     StoreOutcome,
 };
 
-/// The prefix of finding items' keys.
-pub const FINDING_PREFIX: &str = "FINDING#";
+pub use self::item::FINDING_PREFIX;
+
 /// The name of the principal + time index.
 pub const BY_PRINCIPAL_INDEX: &str = "ByPrincipal";
 /// The name of the account + time index.
@@ -64,28 +67,6 @@ pub struct DynamoDbSettings {
 pub struct DynamoDbSink {
     client: aws_sdk_dynamodb::Client,
     settings: DynamoDbSettings,
-}
-
-type Item = HashMap<String, AttributeValue>;
-
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-fn n(value: i64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
-fn get_s<'a>(item: &'a Item, key: &str) -> Option<&'a str> {
-    item.get(key)
-        .and_then(|v| v.as_s().ok())
-        .map(String::as_str)
-}
-
-fn get_n(item: &Item, key: &str) -> Option<i64> {
-    item.get(key)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse().ok())
 }
 
 /// What the transaction will do with the finding.
@@ -115,7 +96,7 @@ impl DynamoDbSink {
         }
     }
 
-    /// The event item.
+    /// The event item, before the finding's part is decided.
     fn event_item(
         &self,
         result: &DiagnosisResult,
@@ -123,67 +104,48 @@ impl DynamoDbSink {
         finding: &Finding,
         event_time: i64,
         now: i64,
-    ) -> Result<Item, SinkError> {
+    ) -> Result<EventItem, SinkError> {
         let encode = |e: serde_json::Error| SinkError::Encode {
             event_id: meta.event_id.clone(),
             message: e.to_string(),
         };
         let mut json = serde_json::to_string(result).map_err(encode)?;
-        let mut item = Item::new();
-        if json.len() > MAX_RESULT_BYTES {
-            json = message::summary(result, meta).to_string();
-            item.insert("ResultTruncated".into(), AttributeValue::Bool(true));
+        let result_truncated = json.len() > MAX_RESULT_BYTES;
+        if result_truncated {
+            json = crate::render::alert::summary(result, meta).to_string();
         }
-        item.insert("EventId".into(), s(&meta.event_id));
-        item.insert("Kind".into(), s("Event"));
-        item.insert("Result".into(), s(json));
-        item.insert(
-            "AssessmentResult".into(),
-            s(result.assessment_result.as_str()),
-        );
-        let principal = Some(finding.principal.clone())
-            .filter(|p| !p.is_empty())
-            .or_else(|| meta.principal.clone());
-        // Index keys cannot be empty strings: left out when unknown (the item is then simply
-        // not in that index).
-        for (name, value) in [
-            ("Principal", principal),
-            ("AccountId", meta.account_id.clone()),
-            (
-                "EventTime",
-                Some(
-                    meta.event_time
-                        .clone()
-                        .unwrap_or_else(|| format_time(event_time)),
-                ),
+        Ok(EventItem {
+            event_id: meta.event_id.clone(),
+            result: StoredResult::Json(json),
+            result_truncated,
+            assessment_result: Some(result.assessment_result.as_str().to_string()),
+            principal: Some(finding.principal.clone())
+                .filter(|p| !p.is_empty())
+                .or_else(|| meta.principal.clone()),
+            account_id: meta.account_id.clone(),
+            event_time: Some(
+                meta.event_time
+                    .clone()
+                    .unwrap_or_else(|| format_time(event_time)),
             ),
-            ("EventSource", meta.event_source.clone()),
-            ("EventName", meta.event_name.clone()),
-            ("Region", meta.region.clone()),
-            ("ErrorCode", meta.error_code.clone()),
-        ] {
-            if let Some(v) = value.filter(|v| !v.is_empty()) {
-                item.insert(name.into(), s(v));
-            }
-        }
-        item.insert(
-            "Actions".into(),
-            AttributeValue::L(finding.actions.iter().map(s).collect()),
-        );
-        item.insert(
-            "Resources".into(),
-            AttributeValue::L(finding.resources.iter().map(s).collect()),
-        );
-        item.insert("FindingKey".into(), s(&finding.key));
-        item.insert("Notified".into(), AttributeValue::Bool(false));
-        item.insert("StoredAt".into(), s(format_time(now)));
-        if self.settings.retention_days > 0 {
-            item.insert(
-                "ExpiresAt".into(),
-                n(now + i64::from(self.settings.retention_days) * DAY),
-            );
-        }
-        Ok(item)
+            event_source: meta.event_source.clone(),
+            event_name: meta.event_name.clone(),
+            region: meta.region.clone(),
+            error_code: meta.error_code.clone(),
+            actions: finding.actions.clone(),
+            resources: finding.resources.clone(),
+            finding_key: Some(finding.key.clone()),
+            finding_state: None,
+            first_event_id: None,
+            notified: false,
+            notified_at: None,
+            alert_claimed_at: None,
+            count: None,
+            last_seen: None,
+            stored_at: Some(format_time(now)),
+            expires_at: (self.settings.retention_days > 0)
+                .then(|| now + i64::from(self.settings.retention_days) * DAY),
+        })
     }
 
     async fn get(&self, event_id: &str, key: &str) -> Result<Option<Item>, SinkError> {
@@ -191,7 +153,7 @@ impl DynamoDbSink {
             .client
             .get_item()
             .table_name(&self.settings.table)
-            .key("EventId", s(key))
+            .key(attr::EVENT_ID, s(key))
             .consistent_read(true)
             .send()
             .await
@@ -206,14 +168,14 @@ impl DynamoDbSink {
     async fn duplicate(&self, event_id: &str) -> Result<StoreOutcome, SinkError> {
         let item = self.get(event_id, event_id).await?;
         let alert_pending = item.is_some_and(|item| {
-            get_s(&item, "FindingState") == Some("New")
-                && !matches!(item.get("Notified"), Some(AttributeValue::Bool(true)))
+            let stored = EventItem::from_item(&item);
+            stored.finding_state == Some(FindingState::New) && !stored.notified
         });
         Ok(StoreOutcome::Duplicate { alert_pending })
     }
 
     fn window_secs(&self) -> i64 {
-        i64::from(self.settings.dedupe_window_minutes) * 60
+        dedupe::window_secs(self.settings.dedupe_window_minutes)
     }
 
     fn put(&self, item: Item, condition: &str, values: Option<Item>) -> Result<Put, String> {
@@ -229,51 +191,52 @@ impl DynamoDbSink {
     /// The transaction of one plan.
     fn transaction(
         &self,
-        mut event: Item,
+        mut event: EventItem,
         meta: &EventMeta,
         finding: &Finding,
         event_time: i64,
         plan: &Plan,
         mirror: bool,
     ) -> Result<Vec<TransactWriteItem>, String> {
-        let finding_id = format!("{FINDING_PREFIX}{}", finding.key);
+        let finding_id = FindingItem::id_of(&finding.key);
         let seen = meta
             .event_time
             .clone()
             .unwrap_or_else(|| format_time(event_time));
+        let not_stored = format!("attribute_not_exists({})", attr::EVENT_ID);
+        let same_first = format!("{} = :first", attr::FIRST_EVENT_ID);
         let mut items = Vec::new();
         match plan {
             Plan::New { previous_first } => {
-                event.insert("FindingState".into(), s("New"));
-                event.insert("Count".into(), n(1));
-                event.insert("LastSeen".into(), s(&seen));
-                items.push(self.put(event, "attribute_not_exists(EventId)", None)?);
-                let mut f = Item::new();
-                f.insert("EventId".into(), s(&finding_id));
-                f.insert("Kind".into(), s("Finding"));
-                f.insert("FindingKey".into(), s(&finding.key));
-                f.insert("FirstEventId".into(), s(&meta.event_id));
-                f.insert("LastEventId".into(), s(&meta.event_id));
-                f.insert("WindowStart".into(), n(event_time));
-                f.insert("FirstSeen".into(), s(&seen));
-                f.insert("LastSeen".into(), s(&seen));
-                f.insert("Count".into(), n(1));
-                f.insert("AssessmentResult".into(), s(&finding.assessment_result));
-                f.insert("ExpiresAt".into(), n(event_time + self.window_secs() + DAY));
+                event.finding_state = Some(FindingState::New);
+                event.count = Some(1);
+                event.last_seen = Some(seen.clone());
+                items.push(self.put(event.to_item(), &not_stored, None)?);
+                let opened = FindingItem {
+                    key: finding.key.clone(),
+                    first_event_id: meta.event_id.clone(),
+                    last_event_id: meta.event_id.clone(),
+                    window_start: event_time,
+                    first_seen: seen.clone(),
+                    last_seen: seen.clone(),
+                    count: 1,
+                    assessment_result: finding.assessment_result.clone(),
+                    expires_at: event_time + self.window_secs() + DAY,
+                };
                 let put = match previous_first {
-                    None => self.put(f, "attribute_not_exists(EventId)", None)?,
+                    None => self.put(opened.to_item(), &not_stored, None)?,
                     Some(prev) => self.put(
-                        f,
-                        "FirstEventId = :prev",
-                        Some(Item::from([(":prev".to_string(), s(prev))])),
+                        opened.to_item(),
+                        &same_first,
+                        Some(Item::from([(":first".to_string(), s(prev))])),
                     )?,
                 };
                 items.push(put);
             }
             Plan::Repeat { first, .. } => {
-                event.insert("FindingState".into(), s("Repeat"));
-                event.insert("FirstEventId".into(), s(first));
-                items.push(self.put(event, "attribute_not_exists(EventId)", None)?);
+                event.finding_state = Some(FindingState::Repeat);
+                event.first_event_id = Some(first.clone());
+                items.push(self.put(event.to_item(), &not_stored, None)?);
             }
         }
         let mut tx: Vec<TransactWriteItem> = items
@@ -283,12 +246,14 @@ impl DynamoDbSink {
         if let Plan::Repeat { first, .. } = plan {
             let counter = Update::builder()
                 .table_name(&self.settings.table)
-                .key("EventId", s(&finding_id))
-                .update_expression(
-                    "SET #count = #count + :one, LastSeen = :seen, LastEventId = :eid",
-                )
-                .condition_expression("FirstEventId = :first")
-                .expression_attribute_names("#count", "Count")
+                .key(attr::EVENT_ID, s(&finding_id))
+                .update_expression(format!(
+                    "SET #count = #count + :one, {} = :seen, {} = :eid",
+                    attr::LAST_SEEN,
+                    attr::LAST_EVENT_ID
+                ))
+                .condition_expression(&same_first)
+                .expression_attribute_names("#count", attr::COUNT)
                 .expression_attribute_values(":one", n(1))
                 .expression_attribute_values(":seen", s(&seen))
                 .expression_attribute_values(":eid", s(&meta.event_id))
@@ -300,12 +265,13 @@ impl DynamoDbSink {
                 // The same counters on the first event's item, so the history shows them.
                 let on_first = Update::builder()
                     .table_name(&self.settings.table)
-                    .key("EventId", s(first))
-                    .update_expression(
-                        "SET #count = if_not_exists(#count, :one) + :one, LastSeen = :seen",
-                    )
-                    .condition_expression("attribute_exists(EventId)")
-                    .expression_attribute_names("#count", "Count")
+                    .key(attr::EVENT_ID, s(first))
+                    .update_expression(format!(
+                        "SET #count = if_not_exists(#count, :one) + :one, {} = :seen",
+                        attr::LAST_SEEN
+                    ))
+                    .condition_expression(format!("attribute_exists({})", attr::EVENT_ID))
+                    .expression_attribute_names("#count", attr::COUNT)
                     .expression_attribute_values(":one", n(1))
                     .expression_attribute_values(":seen", s(&seen))
                     .build()
@@ -319,16 +285,16 @@ impl DynamoDbSink {
     /// Without dedupe: one conditional put.
     async fn store_plain(
         &self,
-        mut event: Item,
+        mut event: EventItem,
         meta: &EventMeta,
     ) -> Result<StoreOutcome, SinkError> {
-        event.insert("FindingState".into(), s("New"));
+        event.finding_state = Some(FindingState::New);
         let out = self
             .client
             .put_item()
             .table_name(&self.settings.table)
-            .set_item(Some(event))
-            .condition_expression("attribute_not_exists(EventId)")
+            .set_item(Some(event.to_item()))
+            .condition_expression(format!("attribute_not_exists({})", attr::EVENT_ID))
             .send()
             .await;
         match out {
@@ -374,29 +340,25 @@ impl ResultSink for DynamoDbSink {
         if self.settings.dedupe_window_minutes == 0 {
             return self.store_plain(event, meta).await;
         }
-        let finding_id = format!("{FINDING_PREFIX}{}", finding.key);
+        let finding_id = FindingItem::id_of(&finding.key);
         let mut mirror = true;
         for _ in 0..ATTEMPTS {
-            let current = self.get(&meta.event_id, &finding_id).await?;
-            let plan = match &current {
-                Some(f) => {
-                    let first = get_s(f, "FirstEventId").unwrap_or_default().to_string();
-                    let start = get_n(f, "WindowStart").unwrap_or(i64::MIN);
-                    if event_time.saturating_sub(start) < self.window_secs()
-                        && first != meta.event_id
-                    {
-                        Plan::Repeat {
-                            first,
-                            count: get_n(f, "Count").unwrap_or(1),
-                        }
-                    } else {
-                        Plan::New {
-                            previous_first: Some(first),
-                        }
-                    }
-                }
+            let current = self
+                .get(&meta.event_id, &finding_id)
+                .await?
+                .map(|item| FindingItem::from_item(&item));
+            let open = current.as_ref().map(|f| OpenWindow {
+                first_event_id: &f.first_event_id,
+                start: f.window_start,
+            });
+            let plan = match dedupe::repeat_of(self.window_secs(), open, &meta.event_id, event_time)
+            {
+                Some(first) => Plan::Repeat {
+                    first: first.to_string(),
+                    count: current.as_ref().map_or(1, |f| f.count),
+                },
                 None => Plan::New {
-                    previous_first: None,
+                    previous_first: current.as_ref().map(|f| f.first_event_id.clone()),
                 },
             };
             let tx = self
@@ -462,12 +424,15 @@ impl ResultSink for DynamoDbSink {
             .client
             .update_item()
             .table_name(&self.settings.table)
-            .key("EventId", s(event_id))
-            .update_expression("SET AlertClaimedAt = :now")
-            .condition_expression(
-                "attribute_exists(EventId) AND Notified = :no \
-                 AND (attribute_not_exists(AlertClaimedAt) OR AlertClaimedAt <= :stale)",
-            )
+            .key(attr::EVENT_ID, s(event_id))
+            .update_expression(format!("SET {} = :now", attr::ALERT_CLAIMED_AT))
+            .condition_expression(format!(
+                "attribute_exists({id}) AND {notified} = :no \
+                 AND (attribute_not_exists({claimed}) OR {claimed} <= :stale)",
+                id = attr::EVENT_ID,
+                notified = attr::NOTIFIED,
+                claimed = attr::ALERT_CLAIMED_AT
+            ))
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":no", AttributeValue::Bool(false))
             .expression_attribute_values(":stale", n(stale))
@@ -493,9 +458,9 @@ impl ResultSink for DynamoDbSink {
             .client
             .update_item()
             .table_name(&self.settings.table)
-            .key("EventId", s(event_id))
-            .update_expression("REMOVE AlertClaimedAt")
-            .condition_expression("attribute_exists(EventId)")
+            .key(attr::EVENT_ID, s(event_id))
+            .update_expression(format!("REMOVE {}", attr::ALERT_CLAIMED_AT))
+            .condition_expression(format!("attribute_exists({})", attr::EVENT_ID))
             .send()
             .await;
         match out {
@@ -512,9 +477,13 @@ impl ResultSink for DynamoDbSink {
             .client
             .update_item()
             .table_name(&self.settings.table)
-            .key("EventId", s(event_id))
-            .update_expression("SET Notified = :yes, NotifiedAt = :now")
-            .condition_expression("attribute_exists(EventId)")
+            .key(attr::EVENT_ID, s(event_id))
+            .update_expression(format!(
+                "SET {} = :yes, {} = :now",
+                attr::NOTIFIED,
+                attr::NOTIFIED_AT
+            ))
+            .condition_expression(format!("attribute_exists({})", attr::EVENT_ID))
             .expression_attribute_values(":yes", AttributeValue::Bool(true))
             .expression_attribute_values(":now", s(format_time(now_secs())))
             .send()

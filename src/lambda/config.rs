@@ -1,0 +1,212 @@
+//! The function's settings: every environment variable read and validated once, at start,
+//! with every problem reported at once.
+
+use thiserror::Error;
+
+use crate::collect::aws::AwsSettings;
+use crate::sink::dynamodb::DynamoDbSettings;
+
+/// The default of `CROSS_ACCOUNT_ROLE_NAME`.
+pub const DEFAULT_CROSS_ACCOUNT_ROLE_NAME: &str = "AccessUndeniedRole";
+/// The default of `RETENTION_DAYS`.
+pub const DEFAULT_RETENTION_DAYS: u32 = 90;
+/// The default of `DEDUPE_WINDOW_MINUTES`.
+pub const DEFAULT_DEDUPE_WINDOW_MINUTES: u32 = 60;
+/// The default of `POLICY_CACHE_SECONDS`.
+pub const DEFAULT_POLICY_CACHE_SECONDS: u64 = 300;
+/// Every variable [`Config`] reads (`RUST_LOG` is read by [`super::init_logging`]).
+pub const ENV_VARS: &[&str] = &[
+    "RESULTS_TABLE",
+    "ALERTS_TOPIC_ARN",
+    "CROSS_ACCOUNT_ROLE_NAME",
+    "MANAGEMENT_ACCOUNT_ROLE_ARN",
+    "EXTERNAL_ID",
+    "RETENTION_DAYS",
+    "DEDUPE_WINDOW_MINUTES",
+    "POLICY_CACHE_SECONDS",
+];
+
+/// The function's settings, from the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `RESULTS_TABLE`: the DynamoDB table (required).
+    pub results_table: String,
+    /// `ALERTS_TOPIC_ARN`: the SNS topic (required).
+    pub alerts_topic_arn: String,
+    /// `CROSS_ACCOUNT_ROLE_NAME`: assumed in every other account.
+    pub cross_account_role_name: String,
+    /// `MANAGEMENT_ACCOUNT_ROLE_ARN`: assumed to read Organizations (optional).
+    pub management_account_role_arn: Option<String>,
+    /// `EXTERNAL_ID`: `sts:ExternalId` of the cross-account role (optional).
+    pub external_id: Option<String>,
+    /// `RETENTION_DAYS`: days results are kept (TTL); 0 keeps them forever.
+    pub retention_days: u32,
+    /// `DEDUPE_WINDOW_MINUTES`: repeats of a finding within it raise no new alert; 0 = off.
+    pub dedupe_window_minutes: u32,
+    /// `POLICY_CACHE_SECONDS`: how long a warm container reuses the policies it read.
+    pub policy_cache_seconds: u64,
+}
+
+/// Why the environment was rejected (every problem at once).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ConfigError {
+    #[error("invalid lambda configuration: {}", .0.join("; "))]
+    Invalid(Vec<String>),
+}
+
+pub(super) fn is_account(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `arn:<partition>:<service>:<region>:<account>:<rest>` split, when it has that shape.
+fn arn_fields(arn: &str) -> Option<[&str; 6]> {
+    let f: Vec<&str> = arn.splitn(6, ':').collect();
+    match f.as_slice() {
+        ["arn", p, s, r, a, rest] if !p.is_empty() && !rest.is_empty() => {
+            Some(["arn", p, s, r, a, rest])
+        }
+        _ => None,
+    }
+}
+
+fn role_name_ok(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Self::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// Reads the settings through `get` (an empty value counts as unset).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |key: &str| {
+            get(key)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let mut problems = Vec::new();
+
+        let results_table = get("RESULTS_TABLE").unwrap_or_default();
+        if results_table.is_empty() {
+            problems.push("RESULTS_TABLE is required (the DynamoDB table name)".to_string());
+        } else if !(3..=255).contains(&results_table.len())
+            || !results_table
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+        {
+            problems.push(format!(
+                "RESULTS_TABLE `{results_table}` is not a DynamoDB table name (3-255 of a-z A-Z 0-9 _ . -)"
+            ));
+        }
+
+        let alerts_topic_arn = get("ALERTS_TOPIC_ARN").unwrap_or_default();
+        if alerts_topic_arn.is_empty() {
+            problems.push("ALERTS_TOPIC_ARN is required (the SNS topic ARN)".to_string());
+        } else {
+            match arn_fields(&alerts_topic_arn) {
+                Some([_, _, "sns", region, account, name])
+                    if !region.is_empty() && is_account(account) && !name.contains(':') => {}
+                _ => problems.push(format!(
+                    "ALERTS_TOPIC_ARN `{alerts_topic_arn}` is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)"
+                )),
+            }
+        }
+
+        let cross_account_role_name = get("CROSS_ACCOUNT_ROLE_NAME")
+            .unwrap_or_else(|| DEFAULT_CROSS_ACCOUNT_ROLE_NAME.to_string());
+        if !role_name_ok(&cross_account_role_name) {
+            problems.push(format!(
+                "CROSS_ACCOUNT_ROLE_NAME `{cross_account_role_name}` is not an IAM role name (1-64 of a-z A-Z 0-9 + = , . @ _ -; a name, not an ARN)"
+            ));
+        }
+
+        let management_account_role_arn = get("MANAGEMENT_ACCOUNT_ROLE_ARN");
+        if let Some(arn) = &management_account_role_arn {
+            let ok = matches!(
+                arn_fields(arn),
+                Some([_, _, "iam", "", account, rest]) if is_account(account) && rest.starts_with("role/") && rest.len() > 5
+            );
+            if !ok {
+                problems.push(format!(
+                    "MANAGEMENT_ACCOUNT_ROLE_ARN `{arn}` is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)"
+                ));
+            }
+        }
+
+        let external_id = get("EXTERNAL_ID");
+        if let Some(id) = &external_id {
+            let ok = (2..=1224).contains(&id.len())
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+=,.@:/_-".contains(c));
+            if !ok {
+                problems.push(
+                    "EXTERNAL_ID must be 2-1224 of a-z A-Z 0-9 + = , . @ : / _ -".to_string(),
+                );
+            }
+        }
+
+        let mut number = |key: &str, default: u64, max: u64| -> u64 {
+            match get(key) {
+                None => default,
+                Some(v) => match v.parse::<u64>() {
+                    Ok(n) if n <= max => n,
+                    _ => {
+                        problems.push(format!(
+                            "{key} `{v}` must be a whole number from 0 to {max}"
+                        ));
+                        default
+                    }
+                },
+            }
+        };
+        let retention_days = number("RETENTION_DAYS", u64::from(DEFAULT_RETENTION_DAYS), 36_500);
+        let dedupe_window_minutes = number(
+            "DEDUPE_WINDOW_MINUTES",
+            u64::from(DEFAULT_DEDUPE_WINDOW_MINUTES),
+            43_200,
+        );
+        let policy_cache_seconds =
+            number("POLICY_CACHE_SECONDS", DEFAULT_POLICY_CACHE_SECONDS, 86_400);
+
+        if !problems.is_empty() {
+            return Err(ConfigError::Invalid(problems));
+        }
+        Ok(Config {
+            results_table,
+            alerts_topic_arn,
+            cross_account_role_name,
+            management_account_role_arn,
+            external_id,
+            retention_days: u32::try_from(retention_days).unwrap_or(DEFAULT_RETENTION_DAYS),
+            dedupe_window_minutes: u32::try_from(dedupe_window_minutes)
+                .unwrap_or(DEFAULT_DEDUPE_WINDOW_MINUTES),
+            policy_cache_seconds,
+        })
+    }
+
+    /// The policy source's settings.
+    pub fn aws_settings(&self) -> AwsSettings {
+        AwsSettings {
+            profile: None,
+            cross_account_role_name: self.cross_account_role_name.clone(),
+            management_account_role_arn: self.management_account_role_arn.clone(),
+            external_id: self.external_id.clone(),
+            call_timeout: None,
+        }
+    }
+
+    /// The table's settings.
+    pub fn dynamodb_settings(&self) -> DynamoDbSettings {
+        DynamoDbSettings {
+            table: self.results_table.clone(),
+            retention_days: self.retention_days,
+            dedupe_window_minutes: self.dedupe_window_minutes,
+        }
+    }
+}

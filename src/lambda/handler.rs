@@ -1,0 +1,344 @@
+//! One invocation: the payload read, each record diagnosed, stored, alerted on, and the
+//! result returned; [`HandlerError`] says whether Lambda's retry can help.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use access_undenied_core::event::reader::{Item, RecordReader};
+use access_undenied_core::explain::DiagnosisResult;
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
+use thiserror::Error;
+use tracing::{debug, error, info, warn};
+
+use super::config::Config;
+use super::payload::{is_positional_label, Payload};
+use super::sources::PolicySources;
+use crate::app::diagnose_item;
+use crate::collect::PolicySource;
+use crate::sink::dynamodb::DynamoDbSink;
+use crate::sink::sns::SnsNotifier;
+use crate::sink::{EventMeta, Notifier, ResultSink, SinkError};
+
+/// How long a delivery's claim on sending an alert holds: longer than the function's timeout
+/// (60 s in template.yaml), so a claim lapses only when its holder is gone.
+pub const ALERT_LEASE_SECS: u64 = 90;
+
+/// Why an invocation failed (the event is retried by Lambda, then sent to the on-failure
+/// destination).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum HandlerError {
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+}
+
+impl HandlerError {
+    /// Whether a retry can help.
+    pub fn retryable(&self) -> bool {
+        match self {
+            HandlerError::Sink(e) => e.retryable(),
+        }
+    }
+
+    /// Lambda's `errorType`: `AccessUndenied.<What>.<Retryable|Permanent>`.
+    pub fn error_type(&self) -> String {
+        let what = match self {
+            HandlerError::Sink(SinkError::Store { .. }) => "StoreFailed",
+            HandlerError::Sink(SinkError::Publish { .. }) => "PublishFailed",
+            HandlerError::Sink(SinkError::Encode { .. }) => "EncodeFailed",
+            HandlerError::Sink(SinkError::Corrupt { .. }) => "CorruptItem",
+        };
+        let kind = if self.retryable() {
+            "Retryable"
+        } else {
+            "Permanent"
+        };
+        format!("AccessUndenied.{what}.{kind}")
+    }
+}
+
+impl From<HandlerError> for Diagnostic {
+    fn from(e: HandlerError) -> Diagnostic {
+        Diagnostic {
+            error_type: e.error_type(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+/// The function.
+pub struct Handler {
+    sources: PolicySources,
+    sink: Arc<dyn ResultSink>,
+    notifier: Arc<dyn Notifier>,
+}
+
+fn to_json(result: &DiagnosisResult) -> Value {
+    serde_json::to_value(result)
+        .unwrap_or_else(|e| json!({"EventId": result.event_id, "AssessmentResult": "Error", "ErrorMessage": e.to_string()}))
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl Handler {
+    pub fn new(
+        sources: PolicySources,
+        sink: Arc<dyn ResultSink>,
+        notifier: Arc<dyn Notifier>,
+    ) -> Handler {
+        Handler {
+            sources,
+            sink,
+            notifier,
+        }
+    }
+
+    /// The production wiring: one SDK configuration, DynamoDB and SNS clients, the AWS policy
+    /// source — built once per container.
+    pub async fn from_config(config: &Config) -> Handler {
+        let sdk = crate::aws::load_sdk_config(None).await;
+        let sink = DynamoDbSink::new(
+            aws_sdk_dynamodb::Client::new(&sdk),
+            config.dynamodb_settings(),
+        );
+        let notifier = SnsNotifier::new(
+            aws_sdk_sns::Client::new(&sdk),
+            config.alerts_topic_arn.clone(),
+        );
+        let sources = PolicySources::aws(
+            sdk,
+            config.aws_settings(),
+            Duration::from_secs(config.policy_cache_seconds),
+        );
+        Handler::new(sources, Arc::new(sink), Arc::new(notifier))
+    }
+
+    /// The runtime's entry point: the payload as Lambda delivered it, unparsed.
+    pub async fn invoke(&self, event: LambdaEvent<Box<RawValue>>) -> Result<Value, HandlerError> {
+        debug!(request_id = %event.context.request_id, "invocation");
+        self.handle(event.payload).await
+    }
+
+    /// Handles one payload: an EventBridge envelope, a bare record, or anything the record
+    /// reader accepts. The reader reads the payload's own text: a key named twice anywhere in
+    /// a record makes that record an `Error`, never read last-key-wins.
+    pub async fn handle(&self, payload: impl Into<Payload>) -> Result<Value, HandlerError> {
+        let payload = payload.into();
+        let mut reader = RecordReader::new(payload.as_bytes());
+        let mut items: Vec<Item> = reader.by_ref().collect();
+        let labels = payload.labels();
+        if let [Item::Error { event_id, .. }] = items.as_mut_slice() {
+            // One record the reader could not even name (e.g. unreadable JSON): answered under
+            // the payload's own event id, so the answer and the log say which event it was.
+            if is_positional_label(event_id) {
+                if let Some(id) = labels.event_id() {
+                    *event_id = id;
+                }
+            }
+        }
+        let envelope_account = labels.account();
+        if items.is_empty() {
+            let event_id = labels
+                .event_id()
+                .unwrap_or_else(|| "unknown-event".to_string());
+            let message = format!(
+                "no access-denied record in the event ({} record(s) read, {} not access denials): nothing to diagnose",
+                reader.counts.records, reader.counts.skipped
+            );
+            warn!(event_id = %event_id, outcome = "Skipped", "{message}");
+            return Ok(to_json(&DiagnosisResult::error(&event_id, message)));
+        }
+        let source = self.sources.current();
+        let mut results = Vec::with_capacity(items.len());
+        for item in &items {
+            results.push(
+                self.process(item, source.as_ref(), envelope_account.as_deref())
+                    .await?,
+            );
+        }
+        if results.len() == 1 {
+            Ok(results.remove(0))
+        } else {
+            Ok(json!({ "Results": results }))
+        }
+    }
+
+    /// One record: diagnose, store, alert.
+    async fn process(
+        &self,
+        item: &Item,
+        source: &dyn PolicySource,
+        envelope_account: Option<&str>,
+    ) -> Result<Value, HandlerError> {
+        let started = Instant::now();
+        let ev = match item {
+            Item::Error { event_id, error } => {
+                // A poison record: answered, logged, not stored and not retried.
+                warn!(event_id = %event_id, error = %error, outcome = "Unreadable", "unreadable record: not diagnosed, not retried");
+                return Ok(to_json(&DiagnosisResult::error(
+                    event_id,
+                    error.to_string(),
+                )));
+            }
+            Item::Denial(ev) => ev,
+        };
+        let mut meta = EventMeta::from_event(ev);
+        if meta.account_id.is_none() {
+            meta.account_id = envelope_account.map(str::to_string);
+        }
+        let result = diagnose_item(item, source).await;
+        let diagnosed = started.elapsed();
+        let outcome = self.sink.store(&result, &meta).await.map_err(|e| {
+            error!(event_id = %meta.event_id, error = %e, retryable = e.retryable(), "cannot store the result");
+            HandlerError::from(e)
+        })?;
+        let mut alerted = false;
+        if outcome.should_alert() {
+            // One sender per alert, even when EventBridge delivers the event twice at once.
+            let claimed = self
+                .sink
+                .claim_alert(&meta.event_id, ALERT_LEASE_SECS)
+                .await
+                .map_err(|e| {
+                    error!(event_id = %meta.event_id, error = %e, retryable = e.retryable(), "cannot claim the alert");
+                    HandlerError::from(e)
+                })?;
+            if !claimed {
+                // Another delivery is sending it: retried, so that the alert is not lost if
+                // that delivery fails (its claim then lapses or is given back).
+                warn!(event_id = %meta.event_id, "another delivery is sending this alert: retried later");
+                return Err(HandlerError::from(SinkError::Publish {
+                    event_id: meta.event_id.clone(),
+                    message: "another delivery of this event is sending the alert".into(),
+                    retryable: true,
+                }));
+            }
+            let sent = self.notifier.notify(&result, &meta).await;
+            let message_id = match sent {
+                Ok(id) => id,
+                Err(e) => {
+                    error!(event_id = %meta.event_id, error = %e, retryable = e.retryable(), "cannot publish the alert: the event will be retried");
+                    if let Err(release) = self.sink.release_alert(&meta.event_id).await {
+                        warn!(event_id = %meta.event_id, error = %release, "claim not given back: it lapses after {ALERT_LEASE_SECS} s");
+                    }
+                    return Err(HandlerError::from(e));
+                }
+            };
+            alerted = true;
+            debug!(event_id = %meta.event_id, message_id = %message_id, "alert published");
+            if let Err(e) = self.sink.mark_notified(&meta.event_id).await {
+                // Not retried: the alert went out; a retry would send it twice.
+                warn!(event_id = %meta.event_id, error = %e, "alert sent but not recorded as sent");
+            }
+        }
+        let (first_event_id, count) = match &outcome {
+            crate::sink::StoreOutcome::Repeat {
+                first_event_id,
+                count,
+            } => (Some(first_event_id.as_str()), Some(*count)),
+            _ => (None, None),
+        };
+        let action = result
+            .request
+            .first()
+            .map(|r| r.action.as_str())
+            .unwrap_or_default();
+        info!(
+            event_id = %meta.event_id,
+            assessment_result = result.assessment_result.as_str(),
+            outcome = outcome.as_str(),
+            alerted,
+            principal = meta.principal.as_deref().unwrap_or_default(),
+            action,
+            account_id = meta.account_id.as_deref().unwrap_or_default(),
+            event_source = meta.event_source.as_deref().unwrap_or_default(),
+            event_name = meta.event_name.as_deref().unwrap_or_default(),
+            first_event_id,
+            count,
+            fix_verified = result.fix_verified,
+            diagnose_ms = millis(diagnosed),
+            total_ms = millis(started.elapsed()),
+            "diagnosed"
+        );
+        let value = to_json(&result);
+        debug!(event_id = %meta.event_id, result = %value, "result");
+        Ok(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::collect::snapshot::{Snapshot, SnapshotSource};
+    use crate::sink::memory::{MemoryNotifier, MemorySink};
+
+    const ENVELOPE: &str = include_str!("../../events/eventbridge-kms-decrypt.json");
+    const EVENT_ID: &str = "11111111-0000-4000-8000-000000000003";
+
+    fn handler() -> (Handler, Arc<MemorySink>, Arc<MemoryNotifier>) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("events/sample-snapshot.json");
+        let snapshot = Snapshot::load(&path).unwrap();
+        let sink = Arc::new(MemorySink::new(60));
+        let notifier = Arc::new(MemoryNotifier::new());
+        let handler = Handler::new(
+            PolicySources::Fixed(Arc::new(SnapshotSource { snapshot })),
+            sink.clone(),
+            notifier.clone(),
+        );
+        (handler, sink, notifier)
+    }
+
+    #[tokio::test]
+    async fn the_payload_is_read_as_delivered() {
+        let (h, sink, notifier) = handler();
+        let out = h.handle(ENVELOPE).await.unwrap();
+        assert_eq!(
+            out["AssessmentResult"], "Missing allow in a resource-based policy",
+            "{out}"
+        );
+        assert_eq!(out["EventId"], EVENT_ID);
+        assert!(sink.event(EVENT_ID).is_some());
+        assert_eq!(notifier.sent().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_key_named_twice_in_the_payload_is_that_events_error() {
+        let (h, sink, notifier) = handler();
+        // Read last-key-wins this would be the Decrypt denial of the test above.
+        let doubled = ENVELOPE.replacen(
+            r#""eventName": "Decrypt","#,
+            r#""eventName": "Encrypt", "eventName": "Decrypt","#,
+            1,
+        );
+        assert_ne!(doubled, ENVELOPE);
+        let out = h.handle(doubled.as_str()).await.unwrap();
+        assert_eq!(out["AssessmentResult"], "Error", "{out}");
+        let message = out["ErrorMessage"].as_str().unwrap();
+        assert!(message.contains("duplicate key `eventName`"), "{message}");
+        // Named after the event the payload carries, not a position in it.
+        assert_eq!(out["EventId"], EVENT_ID);
+        // A poison event: not stored, nobody alerted.
+        assert!(sink.events().is_empty());
+        assert!(notifier.sent().is_empty());
+
+        // The runtime's own payload type keeps the duplicate too.
+        let raw: Box<RawValue> = serde_json::from_str(&doubled).unwrap();
+        let out = h.handle(raw).await.unwrap();
+        assert_eq!(out["AssessmentResult"], "Error", "{out}");
+        assert!(sink.events().is_empty());
+
+        // What taking the payload as a parsed `Value` did: the last `eventName` won, and the
+        // event was diagnosed as the Decrypt denial.
+        let parsed: Value = serde_json::from_str(&doubled).unwrap();
+        let out = h.handle(parsed).await.unwrap();
+        assert_eq!(
+            out["AssessmentResult"], "Missing allow in a resource-based policy",
+            "{out}"
+        );
+    }
+}
