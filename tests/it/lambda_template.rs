@@ -3,8 +3,6 @@
 //! stack's own resources), the EventBridge pattern equal to the reader's access-denied codes,
 //! the table, the function settings and the environment the function reads.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::path::Path;
 
 use access_undenied::core::event::ACCESS_DENIED_CODES;

@@ -1,11 +1,19 @@
 //! Test support: a local moto server (the AWS stand-in) and SDK fixtures built against it.
 //!
-//! One `moto_server` per test binary (from `.venv/bin/moto_server`, made by
-//! `scripts/setup-tools`), or the one at `MOTO_URL` when set. Tests take [`moto()`]: a global
-//! lock (the SDK reads the process environment, so tests run one at a time), a reset server,
-//! and the environment pointed at it (`AWS_ENDPOINT_URL`, dummy credentials, `us-east-1`).
+//! One `moto_server` per test run (the single `it` binary starts it on first use, from
+//! `.venv/bin/moto_server`, made by `scripts/setup-tools`), or the one at `MOTO_URL` when set.
+//! Tests take [`moto()`]: a global lock (the SDK reads the process environment, so tests that
+//! use moto or set variables run one at a time), a reset server, and the environment pointed at
+//! it (`AWS_ENDPOINT_URL`, dummy credentials, `us-east-1`).
+//!
+//! Also here: the CloudTrail records ([`events`]), the world built through the AWS APIs
+//! ([`world`]) and the pipeline runner ([`run`]) of the end-to-end tests, and the fixtures of
+//! the Lambda and sink tests ([`lambda`]).
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+pub mod events;
+pub mod lambda;
+pub mod run;
+pub mod world;
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -16,7 +24,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use access_undenied::collect::aws::{AwsSettings, AwsSource};
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{BehaviorVersion, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
 use aws_smithy_http_client::tls;
@@ -340,10 +348,6 @@ pub fn settings() -> AwsSettings {
 /// The adapter under test, from the environment.
 pub async fn source() -> AwsSource {
     AwsSource::new(settings()).await.expect("AwsSource::new")
-}
-
-pub fn region() -> Region {
-    Region::from_static(REGION)
 }
 
 /// A one-statement policy document.

@@ -3,8 +3,6 @@
 //! and hostile inputs (huge strings, deep nesting, oversized records, a gzip bomb, broken
 //! policies in a snapshot or in `simulate` input) are generated here rather than committed.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;

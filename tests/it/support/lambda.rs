@@ -1,10 +1,7 @@
-//! Fixtures shared by the Lambda and sink tests (`mod lambda_support;` in each): the results
-//! table and alerts topic created in moto as `template.yaml` declares them, an SQS queue
-//! subscribed to the topic with raw delivery, moto's record of what SNS published, and the
-//! bundled sample events diagnosed from the bundled snapshot. Compiled on its own too, as an
-//! empty test binary.
-
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! Fixtures shared by the Lambda, sink and history tests: the results table and alerts topic
+//! created in moto as `template.yaml` declares them, an SQS queue subscribed to the topic with
+//! raw delivery, moto's record of what SNS published, and the bundled sample events diagnosed
+//! from the bundled snapshot.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};

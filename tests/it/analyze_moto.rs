@@ -8,18 +8,7 @@
 //! moto is reset between scenarios (`support::moto()`). Also here: the snapshot round trip,
 //! `get-scps` + `analyze --scp-file`, the API-call benchmark (`#[ignore]`d; run by
 //! `scripts/bench-calls`), and `#[ignore]`d reproductions of known pipeline gaps (each says
-//! why; `cargo test --test analyze_moto -- --ignored` runs them).
-
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
-
-mod support;
-
-#[path = "analyze_moto/events.rs"]
-mod events;
-#[path = "analyze_moto/run.rs"]
-mod run;
-#[path = "analyze_moto/world.rs"]
-mod world;
+//! why; `cargo test --test it analyze_moto -- --ignored` runs them).
 
 use std::process::{Command, Output};
 
@@ -29,13 +18,14 @@ use access_undenied::collect::snapshot::{Recording, Snapshot, SnapshotSource};
 use access_undenied::collect::PolicySource;
 use serde_json::{json, Value};
 
-use events::{
+use crate::support;
+use crate::support::events::{
     aws_account, console_user, event_id, iam_user, kms_event, message, record, role_session,
     s3_object, RecordExt,
 };
-use run::{allow, analyze_with, items};
-use support::{moto, Patched, Rule, ACCOUNT, OTHER_ACCOUNT, REGION};
-use world::{policy, trust, Acct, Node, Org};
+use crate::support::run::{allow, analyze_with, items};
+use crate::support::world::{policy, trust, Acct, Node, Org};
+use crate::support::{moto, Patched, Rule, ACCOUNT, OTHER_ACCOUNT, REGION};
 
 /// The third account of the scenarios (outside any organization).
 const THIRD_ACCOUNT: &str = "333333333333";
@@ -496,7 +486,7 @@ async fn boundary_of_a_role_explicit_deny() {
 
 #[tokio::test]
 async fn boundary_of_a_user_missing_allow() {
-    // moto has no user boundaries: GetUser answers are patched to carry one (tests/support).
+    // moto has no user boundaries: GetUser answers are patched to carry one (support::Patched).
     let _env = moto().await;
     let a = own().await;
     let boundary = a

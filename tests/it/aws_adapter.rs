@@ -1,16 +1,14 @@
-//! The AWS adapter against a local moto server (see `tests/support`): fixtures are created
+//! The AWS adapter against a local moto server (see `support`): fixtures are created
 //! through the SDK, then read back through the `PolicySource` port.
-
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod support;
 
 use access_undenied::collect::aws::{AwsSettings, AwsSource};
 use access_undenied::collect::{CollectError, PolicySource};
 use access_undenied::core::eval::ResourceKind;
 use aws_sdk_iam::types::Tag;
 use serde_json::json;
-use support::{
+
+use crate::support;
+use crate::support::{
     config, config_for, doc, moto, resource_doc, source, Patched, Rule, ACCOUNT, CROSS_ROLE,
     OTHER_ACCOUNT, REGION,
 };

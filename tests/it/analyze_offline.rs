@@ -2,8 +2,6 @@
 //! the contract's results; a recorded snapshot replays identically; the CLI's exit codes and
 //! `--output-file` follow CONTRACT.md §3.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
-
 use std::path::Path;
 use std::process::Command;
 
