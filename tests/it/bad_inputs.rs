@@ -12,9 +12,7 @@ use access_undenied::collect::snapshot::{Snapshot, SnapshotSource};
 use access_undenied::core::event::reader::{RecordReader, MAX_RECORD_BYTES};
 use serde_json::Value;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::support::root;
 
 fn corpus() -> PathBuf {
     root().join("tests/bad_inputs")

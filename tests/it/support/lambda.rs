@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,12 +23,10 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use serde_json::Value;
 
+use crate::support::root;
+
 pub const TABLE: &str = "access-undenied-results";
 pub const KMS_EVENT_ID: &str = "11111111-0000-4000-8000-000000000003";
-
-pub fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// A JSON file of the repository.
 pub fn json_file(rel: &str) -> Value {
