@@ -2,9 +2,6 @@
 //! the contract's results; a recorded snapshot replays identically; the CLI's exit codes and
 //! `--output-file` follow CONTRACT.md §3.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
-
-use std::path::Path;
 use std::process::Command;
 
 use access_undenied::app::diagnose_item;
@@ -12,9 +9,7 @@ use access_undenied::collect::snapshot::{Recording, Snapshot, SnapshotSource};
 use access_undenied::core::event::reader::RecordReader;
 use serde_json::Value;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::support::root;
 
 async fn run(source: &dyn access_undenied::collect::PolicySource) -> Vec<Value> {
     let file = std::fs::File::open(root().join("events/sample-batch.json")).unwrap();

@@ -1,16 +1,14 @@
-//! The AWS adapter against a local moto server (see `tests/support`): fixtures are created
+//! The AWS adapter against a local moto server (see `support`): fixtures are created
 //! through the SDK, then read back through the `PolicySource` port.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod support;
-
 use access_undenied::collect::aws::{AwsSettings, AwsSource};
-use access_undenied::collect::{CollectError, PolicySource};
+use access_undenied::collect::{CollectError, PolicyDoc, PolicySource};
 use access_undenied::core::eval::ResourceKind;
 use aws_sdk_iam::types::Tag;
-use serde_json::json;
-use support::{
+use serde_json::{json, Value};
+
+use crate::support;
+use crate::support::{
     config, config_for, doc, moto, resource_doc, source, Patched, Rule, ACCOUNT, CROSS_ROLE,
     OTHER_ACCOUNT, REGION,
 };
@@ -560,7 +558,7 @@ async fn organization(config: &aws_config::SdkConfig) -> Org {
     }
 }
 
-fn names(docs: &[access_undenied::collect::PolicyDoc]) -> Vec<&str> {
+fn names(docs: &[PolicyDoc]) -> Vec<&str> {
     let mut v: Vec<&str> = docs.iter().map(|d| d.name.as_str()).collect();
     v.sort_unstable();
     v
@@ -700,6 +698,66 @@ async fn organization_through_the_management_role() {
 
 // ---------------------------------------------------------------- resource policies
 
+/// What `resource_policy` must answer for one ARN of the kind under test.
+enum Answer<'a> {
+    /// The policy held by `holder`: named `name`, its ARN `holder/name`, attached to `holder`,
+    /// with this document (`None`: the test checks the document itself).
+    Policy {
+        holder: &'a str,
+        name: &'a str,
+        document: Option<&'a Value>,
+    },
+    /// The resource exists without a policy.
+    NoPolicy,
+    /// The resource does not exist.
+    NotFound,
+}
+
+/// Asks `source` for the policy of each `(ARN, account)` of `kind` (in [`REGION`]) and checks
+/// the answer against the table; the policies found, in order.
+async fn check_resource_policies(
+    source: &AwsSource,
+    kind: ResourceKind,
+    table: &[(&str, &str, Answer<'_>)],
+) -> Vec<PolicyDoc> {
+    let mut found = Vec::new();
+    for (arn, account, answer) in table {
+        let data = source.resource_policy(arn, account, REGION, kind).await;
+        match answer {
+            Answer::Policy {
+                holder,
+                name,
+                document,
+            } => {
+                let data = data.unwrap_or_else(|e| panic!("{arn}: {e:?}"));
+                assert_eq!(data.holder_arn, *holder, "the holder of {arn}");
+                assert_eq!(data.kind, kind, "{arn}");
+                let p = data
+                    .policy
+                    .unwrap_or_else(|| panic!("{arn}: a {name} expected"));
+                assert_eq!(
+                    (p.name.as_str(), p.arn.as_str(), p.attached_to.as_str()),
+                    (*name, format!("{holder}/{name}").as_str(), *holder),
+                    "{arn}"
+                );
+                if let Some(document) = document {
+                    assert_eq!(&p.document, *document, "{arn}");
+                }
+                found.push(p);
+            }
+            Answer::NoPolicy => {
+                let data = data.unwrap_or_else(|e| panic!("{arn}: {e:?}"));
+                assert_eq!(data.policy, None, "{arn}");
+            }
+            Answer::NotFound => assert!(
+                matches!(data, Err(CollectError::NotFound { .. })),
+                "{arn}: {data:?}"
+            ),
+        }
+    }
+    found
+}
+
 #[tokio::test]
 async fn s3_bucket_policy_present_absent_and_from_an_object_arn() {
     let _env = moto().await;
@@ -725,46 +783,25 @@ async fn s3_bucket_policy_present_absent_and_from_an_object_arn() {
         .send()
         .await
         .unwrap();
-    let source = source().await;
 
-    let data = source
-        .resource_policy(
-            "arn:aws:s3:::with-policy/reports/2024.csv",
-            ACCOUNT,
-            REGION,
-            ResourceKind::S3Bucket,
-        )
-        .await
-        .unwrap();
-    assert_eq!(data.holder_arn, "arn:aws:s3:::with-policy");
-    assert_eq!(data.kind, ResourceKind::S3Bucket);
-    let p = data.policy.expect("a bucket policy");
-    assert_eq!(p.name, "S3BucketPolicy");
-    assert_eq!(p.arn, "arn:aws:s3:::with-policy/S3BucketPolicy");
-    assert_eq!(p.attached_to, "arn:aws:s3:::with-policy");
-    assert_eq!(p.document, policy);
-
-    let none = source
-        .resource_policy(
-            "arn:aws:s3:::without-policy",
-            ACCOUNT,
-            REGION,
-            ResourceKind::S3Bucket,
-        )
-        .await;
-    assert_eq!(none.unwrap().policy, None);
-    let missing = source
-        .resource_policy(
-            "arn:aws:s3:::no-such-bucket",
-            ACCOUNT,
-            REGION,
-            ResourceKind::S3Bucket,
-        )
-        .await;
-    assert!(
-        matches!(missing, Err(CollectError::NotFound { .. })),
-        "{missing:?}"
-    );
+    check_resource_policies(
+        &source().await,
+        ResourceKind::S3Bucket,
+        &[
+            (
+                "arn:aws:s3:::with-policy/reports/2024.csv",
+                ACCOUNT,
+                Answer::Policy {
+                    holder: "arn:aws:s3:::with-policy",
+                    name: "S3BucketPolicy",
+                    document: Some(&policy),
+                },
+            ),
+            ("arn:aws:s3:::without-policy", ACCOUNT, Answer::NoPolicy),
+            ("arn:aws:s3:::no-such-bucket", ACCOUNT, Answer::NotFound),
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -791,17 +828,21 @@ async fn s3_bucket_policy_of_another_account_is_read_with_its_role() {
         .unwrap();
     let source = source().await;
 
-    let data = source
-        .resource_policy(
+    check_resource_policies(
+        &source,
+        ResourceKind::S3Bucket,
+        &[(
             "arn:aws:s3:::partner-data",
             OTHER_ACCOUNT,
-            REGION,
-            ResourceKind::S3Bucket,
-        )
-        .await
-        .unwrap();
+            Answer::Policy {
+                holder: "arn:aws:s3:::partner-data",
+                name: "S3BucketPolicy",
+                document: Some(&policy),
+            },
+        )],
+    )
+    .await;
 
-    assert_eq!(data.policy.map(|p| p.document), Some(policy));
     // GetCallerIdentity, AssumeRole into the other account, GetBucketPolicy.
     assert_eq!(source.calls(), 3);
 }
@@ -832,30 +873,23 @@ async fn kms_key_policy_by_key_and_by_alias() {
         .send()
         .await
         .unwrap();
-    let source = source().await;
+    let key_policy = || Answer::Policy {
+        holder: &key_arn,
+        name: "KMSKeyPolicy",
+        document: Some(&policy),
+    };
 
-    let by_key = source
-        .resource_policy(&key_arn, ACCOUNT, REGION, ResourceKind::KmsKey)
-        .await
-        .unwrap();
-    assert_eq!(by_key.holder_arn, key_arn);
-    let p = by_key.policy.expect("a key policy");
-    assert_eq!(
-        (p.name.as_str(), p.arn.clone()),
-        ("KMSKeyPolicy", format!("{key_arn}/KMSKeyPolicy"))
-    );
-    assert_eq!(p.document, policy);
-
+    // An alias answers with its key.
     let alias = format!("arn:aws:kms:{REGION}:{ACCOUNT}:alias/app");
-    let by_alias = source
-        .resource_policy(&alias, ACCOUNT, REGION, ResourceKind::KmsKey)
-        .await
-        .unwrap();
-    assert_eq!(
-        by_alias.holder_arn, key_arn,
-        "an alias answers with its key"
-    );
-    assert_eq!(by_alias.policy.map(|p| p.document), Some(policy));
+    check_resource_policies(
+        &source().await,
+        ResourceKind::KmsKey,
+        &[
+            (&key_arn, ACCOUNT, key_policy()),
+            (&alias, ACCOUNT, key_policy()),
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -888,33 +922,24 @@ async fn secret_policy_present_and_absent() {
         .send()
         .await
         .unwrap();
-    let source = source().await;
 
-    let data = source
-        .resource_policy(
-            &with_arn,
-            ACCOUNT,
-            REGION,
-            ResourceKind::SecretsManagerSecret,
-        )
-        .await
-        .unwrap();
-    let p = data.policy.expect("a secret policy");
-    assert_eq!(
-        (p.name.as_str(), p.attached_to.as_str()),
-        ("SecretResourcePolicy", with_arn.as_str())
-    );
-    assert_eq!(p.document, policy);
-    let none = source
-        .resource_policy(
-            without.arn().unwrap(),
-            ACCOUNT,
-            REGION,
-            ResourceKind::SecretsManagerSecret,
-        )
-        .await
-        .unwrap();
-    assert_eq!(none.policy, None);
+    check_resource_policies(
+        &source().await,
+        ResourceKind::SecretsManagerSecret,
+        &[
+            (
+                &with_arn,
+                ACCOUNT,
+                Answer::Policy {
+                    holder: &with_arn,
+                    name: "SecretResourcePolicy",
+                    document: Some(&policy),
+                },
+            ),
+            (without.arn().unwrap(), ACCOUNT, Answer::NoPolicy),
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -944,35 +969,33 @@ async fn sqs_queue_policy_present_and_absent() {
         .send()
         .await
         .unwrap();
-    let source = source().await;
 
-    let data = source
-        .resource_policy(&queue_arn, ACCOUNT, REGION, ResourceKind::SqsQueue)
-        .await
-        .unwrap();
-    let p = data.policy.expect("a queue policy");
-    assert_eq!(
-        (p.name.as_str(), p.arn.clone()),
-        ("SQSQueuePolicy", format!("{queue_arn}/SQSQueuePolicy"))
-    );
-    assert_eq!(p.document, policy);
-    let plain = format!("arn:aws:sqs:{REGION}:{ACCOUNT}:plain");
-    assert_eq!(
-        source
-            .resource_policy(&plain, ACCOUNT, REGION, ResourceKind::SqsQueue)
-            .await
-            .unwrap()
-            .policy,
-        None
-    );
-    let missing = format!("arn:aws:sqs:{REGION}:{ACCOUNT}:missing");
-    let missing = source
-        .resource_policy(&missing, ACCOUNT, REGION, ResourceKind::SqsQueue)
-        .await;
-    assert!(
-        matches!(missing, Err(CollectError::NotFound { .. })),
-        "{missing:?}"
-    );
+    check_resource_policies(
+        &source().await,
+        ResourceKind::SqsQueue,
+        &[
+            (
+                &queue_arn,
+                ACCOUNT,
+                Answer::Policy {
+                    holder: &queue_arn,
+                    name: "SQSQueuePolicy",
+                    document: Some(&policy),
+                },
+            ),
+            (
+                &format!("arn:aws:sqs:{REGION}:{ACCOUNT}:plain"),
+                ACCOUNT,
+                Answer::NoPolicy,
+            ),
+            (
+                &format!("arn:aws:sqs:{REGION}:{ACCOUNT}:missing"),
+                ACCOUNT,
+                Answer::NotFound,
+            ),
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -1000,19 +1023,21 @@ async fn sns_topic_policy() {
         .send()
         .await
         .unwrap();
-    let source = source().await;
 
-    let data = source
-        .resource_policy(&topic, ACCOUNT, REGION, ResourceKind::SnsTopic)
-        .await
-        .unwrap();
-
-    let p = data.policy.expect("a topic policy");
-    assert_eq!(
-        (p.name.as_str(), p.attached_to.as_str()),
-        ("SNSTopicPolicy", topic.as_str())
-    );
-    assert_eq!(p.document, policy);
+    check_resource_policies(
+        &source().await,
+        ResourceKind::SnsTopic,
+        &[(
+            &topic,
+            ACCOUNT,
+            Answer::Policy {
+                holder: &topic,
+                name: "SNSTopicPolicy",
+                document: Some(&policy),
+            },
+        )],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -1058,40 +1083,33 @@ async fn lambda_function_policy() {
         .send()
         .await
         .unwrap();
-    let source = source().await;
     let arn = |name: &str| format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}");
 
-    let data = source
-        .resource_policy(
-            &arn("with-policy"),
-            ACCOUNT,
-            REGION,
-            ResourceKind::LambdaFunction,
-        )
-        .await
-        .unwrap();
-    let p = data.policy.expect("a function policy");
-    assert_eq!(p.name, "LambdaFunctionResourcePolicy");
-    assert_eq!(p.document["Statement"][0]["Sid"], json!("s3-invoke"));
+    let found = check_resource_policies(
+        &source().await,
+        ResourceKind::LambdaFunction,
+        &[
+            (
+                &arn("with-policy"),
+                ACCOUNT,
+                Answer::Policy {
+                    holder: &arn("with-policy"),
+                    name: "LambdaFunctionResourcePolicy",
+                    document: None,
+                },
+            ),
+            (&arn("without-policy"), ACCOUNT, Answer::NoPolicy),
+            (&arn("ghost"), ACCOUNT, Answer::NotFound),
+        ],
+    )
+    .await;
+
+    // The statement of the permission added above.
+    let statement = &found[0].document["Statement"][0];
+    assert_eq!(statement["Sid"], json!("s3-invoke"));
     assert_eq!(
-        p.document["Statement"][0]["Principal"],
+        statement["Principal"],
         json!({"Service": "s3.amazonaws.com"})
-    );
-    let none = source
-        .resource_policy(
-            &arn("without-policy"),
-            ACCOUNT,
-            REGION,
-            ResourceKind::LambdaFunction,
-        )
-        .await;
-    assert_eq!(none.unwrap().policy, None);
-    let missing = source
-        .resource_policy(&arn("ghost"), ACCOUNT, REGION, ResourceKind::LambdaFunction)
-        .await;
-    assert!(
-        matches!(missing, Err(CollectError::NotFound { .. })),
-        "{missing:?}"
     );
 }
 
@@ -1128,30 +1146,28 @@ async fn ecr_repository_policy_present_and_absent() {
         .send()
         .await
         .unwrap();
-    let source = source().await;
 
-    let data = source
-        .resource_policy(&repo_arn, ACCOUNT, REGION, ResourceKind::EcrRepository)
-        .await
-        .unwrap();
-    let p = data.policy.expect("a repository policy");
-    assert_eq!(
-        (p.name.as_str(), p.arn.clone()),
-        (
-            "ECRRepositoryResourcePolicy",
-            format!("{repo_arn}/ECRRepositoryResourcePolicy")
-        )
-    );
-    assert_eq!(p.document, policy);
-    let bare_arn = bare.repository().unwrap().repository_arn().unwrap();
-    assert_eq!(
-        source
-            .resource_policy(bare_arn, ACCOUNT, REGION, ResourceKind::EcrRepository)
-            .await
-            .unwrap()
-            .policy,
-        None
-    );
+    check_resource_policies(
+        &source().await,
+        ResourceKind::EcrRepository,
+        &[
+            (
+                &repo_arn,
+                ACCOUNT,
+                Answer::Policy {
+                    holder: &repo_arn,
+                    name: "ECRRepositoryResourcePolicy",
+                    document: Some(&policy),
+                },
+            ),
+            (
+                bare.repository().unwrap().repository_arn().unwrap(),
+                ACCOUNT,
+                Answer::NoPolicy,
+            ),
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -1168,23 +1184,21 @@ async fn role_trust_policy() {
         .await
         .unwrap();
     let role_arn = role.role().unwrap().arn().to_string();
-    let source = source().await;
 
-    let data = source
-        .resource_policy(&role_arn, ACCOUNT, REGION, ResourceKind::RoleTrust)
-        .await
-        .unwrap();
-
-    assert_eq!(data.holder_arn, role_arn);
-    let p = data.policy.expect("a trust policy");
-    assert_eq!(
-        (p.name.as_str(), p.arn.clone()),
-        ("RoleTrustPolicy", format!("{role_arn}/RoleTrustPolicy"))
-    );
-    assert_eq!(
-        p.document,
-        serde_json::from_str::<serde_json::Value>(&trust_doc).unwrap()
-    );
+    check_resource_policies(
+        &source().await,
+        ResourceKind::RoleTrust,
+        &[(
+            &role_arn,
+            ACCOUNT,
+            Answer::Policy {
+                holder: &role_arn,
+                name: "RoleTrustPolicy",
+                document: Some(&serde_json::from_str(&trust_doc).unwrap()),
+            },
+        )],
+    )
+    .await;
 }
 
 #[tokio::test]

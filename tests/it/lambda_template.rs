@@ -3,14 +3,12 @@
 //! stack's own resources), the EventBridge pattern equal to the reader's access-denied codes,
 //! the table, the function settings and the environment the function reads.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-use std::path::Path;
-
 use access_undenied::core::event::ACCESS_DENIED_CODES;
 use access_undenied::lambda::ENV_VARS;
 use access_undenied::sink::dynamodb::{BY_ACCOUNT_INDEX, BY_PRINCIPAL_INDEX};
 use serde_json::{json, Map, Value};
+
+use crate::support::root;
 
 /// YAML → JSON, CloudFormation's short forms (`!Ref`, `!GetAtt A.B`, `!Sub`, `!If`, …) turned
 /// into their long forms.
@@ -52,7 +50,7 @@ fn to_json(v: serde_yaml::Value) -> Value {
 }
 
 fn load(rel: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+    let path = root().join(rel);
     let text = std::fs::read_to_string(&path).unwrap();
     to_json(serde_yaml::from_str(&text).unwrap())
 }

@@ -2,11 +2,6 @@
 //! moto DynamoDB table, alerts on a moto SNS topic read back from a subscribed SQS queue.
 //! Redelivery, repeats, poison events, and the failure between the store and the publish.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod lambda_support;
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,11 +12,13 @@ use access_undenied::sink::sns::SnsNotifier;
 use access_undenied::sink::{Notifier, ResultSink};
 use aws_config::SdkConfig;
 use lambda_runtime::Diagnostic;
-use lambda_support::{
+use serde_json::{json, Value};
+
+use crate::support;
+use crate::support::lambda::{
     b, batch_record, create_table, create_topic_with_queue, kms_envelope, kms_envelope_as, n,
     published, receive_all, s, scan, snapshot_source, KMS_EVENT_ID, TABLE,
 };
-use serde_json::{json, Value};
 
 fn sink(config: &SdkConfig, window: u32) -> Arc<dyn ResultSink> {
     Arc::new(DynamoDbSink::new(
@@ -224,7 +221,7 @@ async fn a_batch_of_records_gives_every_result() {
     let sink = Arc::new(MemorySink::new(60));
     let notifier = Arc::new(MemoryNotifier::new());
     let h = handler(sink.clone(), notifier.clone());
-    let batch = lambda_support::json_file("events/sample-batch.json");
+    let batch = crate::support::lambda::json_file("events/sample-batch.json");
     let out = h.handle(batch).await.unwrap();
     let results = out["Results"].as_array().unwrap();
     assert_eq!(results.len(), 6, "5 denials and 1 unreadable record");

@@ -2,11 +2,6 @@
 //! layout read here is the one written), read back by principal, account, assessment and time
 //! range, paginated, as JSON and text lines, and through the command line.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod lambda_support;
-mod support;
-
 use std::process::Command;
 
 use access_undenied::core::explain::{Assessment, DiagnosisResult};
@@ -15,8 +10,10 @@ use access_undenied::history::{
 };
 use access_undenied::sink::dynamodb::{DynamoDbSettings, DynamoDbSink};
 use access_undenied::sink::{EventMeta, ResultSink, StoreOutcome};
-use lambda_support::{create_table, diagnose, kms_envelope_as, KMS_EVENT_ID, TABLE};
 use serde_json::Value;
+
+use crate::support;
+use crate::support::lambda::{create_table, diagnose, kms_envelope_as, KMS_EVENT_ID, TABLE};
 
 const BOB: &str = "arn:aws:iam::111122223333:user/bob";
 const CAROL: &str = "arn:aws:iam::111122223333:user/carol";

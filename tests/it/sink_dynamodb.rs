@@ -2,21 +2,18 @@
 //! attributes, idempotent per `EventId`, repeats of a finding counted within the window, the
 //! `Notified` flag, the indexes, and the in-memory fake following the same rules.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod lambda_support;
-mod support;
-
 use access_undenied::sink::dynamodb::{
     DynamoDbSettings, DynamoDbSink, BY_ACCOUNT_INDEX, BY_PRINCIPAL_INDEX, FINDING_PREFIX,
 };
 use access_undenied::sink::memory::MemorySink;
 use access_undenied::sink::{now_secs, Finding, ResultSink, SinkError, StoreOutcome};
 use aws_sdk_dynamodb::types::AttributeValue;
-use lambda_support::{
+use serde_json::Value;
+
+use crate::support;
+use crate::support::lambda::{
     b, create_table, diagnose, kms_envelope, kms_envelope_as, n, s, scan, KMS_EVENT_ID, TABLE,
 };
-use serde_json::Value;
 
 fn settings(window: u32) -> DynamoDbSettings {
     DynamoDbSettings {

@@ -3,8 +3,6 @@
 //! and hostile inputs (huge strings, deep nesting, oversized records, a gzip bomb, broken
 //! policies in a snapshot or in `simulate` input) are generated here rather than committed.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,9 +12,7 @@ use access_undenied::collect::snapshot::{Snapshot, SnapshotSource};
 use access_undenied::core::event::reader::{RecordReader, MAX_RECORD_BYTES};
 use serde_json::Value;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::support::root;
 
 fn corpus() -> PathBuf {
     root().join("tests/bad_inputs")

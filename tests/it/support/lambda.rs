@@ -1,15 +1,11 @@
-//! Fixtures shared by the Lambda and sink tests (`mod lambda_support;` in each): the results
-//! table and alerts topic created in moto as `template.yaml` declares them, an SQS queue
-//! subscribed to the topic with raw delivery, moto's record of what SNS published, and the
-//! bundled sample events diagnosed from the bundled snapshot. Compiled on its own too, as an
-//! empty test binary.
-
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! Fixtures shared by the Lambda, sink and history tests: the results table and alerts topic
+//! created in moto as `template.yaml` declares them, an SQS queue subscribed to the topic with
+//! raw delivery, moto's record of what SNS published, and the bundled sample events diagnosed
+//! from the bundled snapshot.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,12 +23,10 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use serde_json::Value;
 
+use crate::support::root;
+
 pub const TABLE: &str = "access-undenied-results";
 pub const KMS_EVENT_ID: &str = "11111111-0000-4000-8000-000000000003";
-
-pub fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// A JSON file of the repository.
 pub fn json_file(rel: &str) -> Value {

@@ -2,18 +2,15 @@
 //! outcomes, never a policy document or a credential. The function's own subscriber
 //! ([`log_subscriber`]) is installed over an in-memory writer for each test.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod lambda_support;
-mod support;
-
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use access_undenied::lambda::{log_subscriber, Config, Handler, PolicySources};
 use access_undenied::sink::memory::{MemoryNotifier, MemorySink};
-use lambda_support::{
+
+use crate::support;
+use crate::support::lambda::{
     create_table, create_topic_with_queue, kms_envelope, snapshot_source, KMS_EVENT_ID, TABLE,
 };
 

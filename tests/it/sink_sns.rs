@@ -3,18 +3,15 @@
 //! readable text with the fix and the statements, whose `https` body is AWS Chatbot's custom
 //! notification, with a short subject and filterable message attributes.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod lambda_support;
-mod support;
-
 use access_undenied::sink::sns::SnsNotifier;
 use access_undenied::sink::{Notifier, SinkError};
-use lambda_support::{
+use serde_json::Value;
+
+use crate::support;
+use crate::support::lambda::{
     batch_record, create_topic_with_queue, diagnose, kms_envelope, published, receive_all,
     KMS_EVENT_ID,
 };
-use serde_json::Value;
 
 #[tokio::test]
 async fn one_publish_with_every_body_and_the_attributes() {

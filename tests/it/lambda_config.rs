@@ -1,8 +1,6 @@
 //! The Lambda's configuration: defaults, every variable validated at start, every problem
 //! reported at once with a clear message.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::collections::HashMap;
 
 use access_undenied::lambda::{Config, ConfigError, HandlerError};

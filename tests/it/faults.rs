@@ -4,30 +4,17 @@
 //! user sees: what could not be read is named, a certain cause found elsewhere is still
 //! reported, and no `AssessmentResult` is claimed that the missing policy could contradict.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
-
-mod support;
-
-#[allow(dead_code)]
-#[path = "analyze_moto/events.rs"]
-mod events;
-#[allow(dead_code)]
-#[path = "analyze_moto/run.rs"]
-mod run;
-#[allow(dead_code)]
-#[path = "analyze_moto/world.rs"]
-mod world;
-
 use std::time::{Duration, Instant};
 
 use access_undenied::collect::aws::AwsSettings;
 use access_undenied::collect::{CollectError, PolicySource};
 use serde_json::{json, Value};
 
-use events::{iam_user, kms_event, record, role_session};
-use run::{allow, analyze_with};
-use support::{moto, Patched, Rule, ACCOUNT, OTHER_ACCOUNT};
-use world::{policy, trust, Acct, Org};
+use crate::support;
+use crate::support::events::{iam_user, kms_event, record, role_session};
+use crate::support::run::{allow, analyze_with};
+use crate::support::world::{policy, trust, Acct, Org};
+use crate::support::{moto, Patched, Rule, ACCOUNT, OTHER_ACCOUNT};
 
 fn dynamodb_get(n: u32, who: &Value, table_name: &str) -> Value {
     record(
