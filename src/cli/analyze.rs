@@ -85,9 +85,10 @@ pub(super) async fn run(
     let mut analysed = 0usize;
     let mut failed = false;
     {
-        let source = &source;
+        // One pipeline for the batch: each distinct policy document is parsed once.
+        let pipeline = &access_undenied::app::Pipeline::new(&source);
         let mut stream = futures::stream::iter(reader.by_ref())
-            .map(|item| async move { access_undenied::app::diagnose_item(&item, source).await })
+            .map(|item| async move { pipeline.diagnose_item(&item).await })
             .buffered(args.concurrency.max(1));
         while let Some(result) = stream.next().await {
             failed |= result.assessment_result == Assessment::Error;

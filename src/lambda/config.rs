@@ -1,6 +1,7 @@
 //! The function's settings: every environment variable read and validated once, at start,
 //! with every problem reported at once.
 
+use access_undenied_core::arn::Arn;
 use thiserror::Error;
 
 use crate::collect::aws::AwsSettings;
@@ -54,19 +55,22 @@ pub enum ConfigError {
     Invalid(Vec<String>),
 }
 
-pub(super) fn is_account(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
-}
+pub(super) use access_undenied_core::arn::is_account_id as is_account;
 
 /// `arn:<partition>:<service>:<region>:<account>:<rest>` split, when it has that shape.
 fn arn_fields(arn: &str) -> Option<[&str; 6]> {
-    let f: Vec<&str> = arn.splitn(6, ':').collect();
-    match f.as_slice() {
-        ["arn", p, s, r, a, rest] if !p.is_empty() && !rest.is_empty() => {
-            Some(["arn", p, s, r, a, rest])
-        }
-        _ => None,
-    }
+    Arn::parse(arn)
+        .filter(|a| !a.partition.is_empty() && !a.resource.is_empty())
+        .map(|a| {
+            [
+                "arn",
+                a.partition,
+                a.service,
+                a.region,
+                a.account,
+                a.resource,
+            ]
+        })
 }
 
 fn role_name_ok(name: &str) -> bool {

@@ -3,11 +3,7 @@
 
 /// The last segment of an ARN (`user/bob`, `assumed-role/Dev/alice`), or the text.
 pub(super) fn short_principal(principal: &str) -> &str {
-    if principal.starts_with("arn:") {
-        principal.splitn(6, ':').nth(5).unwrap_or(principal)
-    } else {
-        principal
-    }
+    access_undenied_core::arn::Arn::parse(principal).map_or(principal, |a| a.resource)
 }
 
 /// Cuts `text` to at most `max` bytes on a character boundary.

@@ -215,7 +215,7 @@ impl AwsSource {
             return Ok(self.base.clone());
         }
         // The account comes from event data: only a 12-digit id may become part of a role ARN.
-        if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        if !access_undenied_core::arn::is_account_id(account) {
             return Err(CollectError::AssumeRole {
                 account: account.chars().take(64).collect(),
                 message: "not an AWS account id (12 digits): no role is assumed".into(),
