@@ -98,8 +98,8 @@ fn engine_doc(doc: &Value) {
     // Identity policies apply to IAM users and role sessions (not to the root user, services,
     // anonymous callers): there an unconditional identity Deny must decide.
     let identity_applies = matches!(
-        case.request.principal.kind,
-        Some(PrincipalType::User | PrincipalType::AssumedRole)
+        case.request.principal.principal_type(),
+        PrincipalType::User | PrincipalType::AssumedRole
     );
     if let Some(denied) = deny
         .as_ref()

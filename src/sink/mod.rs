@@ -54,10 +54,10 @@ impl EventMeta {
     pub fn from_event(ev: &AccessDeniedEvent) -> EventMeta {
         let (principal, principal_account) = match &ev.principal {
             PrincipalInfo::Known(p) => (
-                p.arn
-                    .clone()
-                    .or_else(|| p.federated_provider.clone())
-                    .or_else(|| p.service.clone()),
+                p.arn()
+                    .or_else(|| p.federated_provider())
+                    .or_else(|| p.service())
+                    .map(str::to_string),
                 p.account.clone(),
             ),
             PrincipalInfo::Unresolved {

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use thiserror::Error;
 
 use crate::eval::{
-    evaluate, Context, NamedPolicy, OrgLevel, PolicySet, Principal, PrincipalType, Report, Request,
+    evaluate, Context, NamedPolicy, OrgLevel, PolicySet, Principal, PrincipalWire, Report, Request,
     ResourceKind, ResourceSide,
 };
 use crate::policy::PolicyError;
@@ -178,18 +178,22 @@ pub fn documents(text: &str) -> Result<Vec<Value>, SimulateError> {
 }
 
 fn parse_principal(v: &Value) -> Result<Principal, SimulateError> {
-    match v {
-        Value::String(arn) => Ok(Principal {
+    let wire = match v {
+        Value::String(arn) => PrincipalWire {
             arn: Some(arn.clone()),
-            ..Principal::default()
-        }),
-        Value::Object(_) => serde_json::from_value::<Principal>(v.clone())
-            .map_err(|e| field("Request.Principal", e.to_string())),
-        _ => Err(field(
-            "Request.Principal",
-            "must be an ARN string or an object",
-        )),
-    }
+            ..PrincipalWire::default()
+        },
+        Value::Object(_) => serde_json::from_value::<PrincipalWire>(v.clone())
+            .map_err(|e| field("Request.Principal", e.to_string()))?,
+        _ => {
+            return Err(field(
+                "Request.Principal",
+                "must be an ARN string or an object",
+            ))
+        }
+    };
+    wire.into_principal()
+        .map_err(|e| field("Request.Principal", e.to_string()))
 }
 
 fn parse_request(v: &Value) -> Result<Request, SimulateError> {
@@ -198,10 +202,7 @@ fn parse_request(v: &Value) -> Result<Request, SimulateError> {
         .ok_or_else(|| field("Request", "must be a json object"))?;
     let principal = match obj.get("Principal") {
         Some(p) => parse_principal(p)?,
-        None => Principal {
-            kind: Some(PrincipalType::Anonymous),
-            ..Principal::default()
-        },
+        None => Principal::anonymous(),
     };
     let action = obj
         .get("Action")
@@ -422,7 +423,7 @@ fn parse_policies(
         for (i, item) in list(p, "Policies.Session")?.into_iter().enumerate() {
             let mut np = parse_named(item, format!("SessionPolicy{i}"), "Policies.Session", cache)?;
             if np.attached_to.is_none() {
-                np.attached_to = req.principal.arn.clone();
+                np.attached_to = req.principal.arn().map(str::to_string);
             }
             set.session.push(np);
         }
@@ -508,10 +509,9 @@ pub fn to_text(o: &Outcome) -> String {
     if let Some(r) = &o.request {
         let who = r
             .principal
-            .arn
-            .clone()
-            .or_else(|| r.principal.service.clone())
-            .unwrap_or_else(|| "anonymous".into());
+            .arn()
+            .or_else(|| r.principal.service())
+            .unwrap_or("anonymous");
         let _ = writeln!(s, "Request: {who} -> {} on {}", r.action, r.resource);
     }
     let Some(rep) = &o.report else { return s };

@@ -129,7 +129,7 @@ proptest! {
     #[test]
     fn matching_deny_wins_and_allows_are_monotone(doc in policy_doc(), extra in statement()) {
         let policy = Policy::from_value(&doc).unwrap();
-        let principal = Principal { arn: Some("arn:aws:iam::111122223333:user/alice".into()), ..Principal::default() };
+        let principal = Principal::from_arn("arn:aws:iam::111122223333:user/alice");
         let mut ctx = Context::new();
         ctx.set("aws:SourceIp", "203.0.113.9");
         ctx.set("aws:CurrentTime", "2024-05-01T00:00:00Z");

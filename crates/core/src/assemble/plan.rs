@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::arn::{iam_arn, s3_bucket_arn, Arn};
-use crate::eval::{PrincipalType, Request, ResourceKind};
+use crate::eval::{Request, ResourceKind};
 
 /// One thing to read from AWS. A batch of lookups is the plan the adapter executes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -78,12 +78,7 @@ impl RequestPlan {
     pub fn of(request: &Request, region: &str, vpc_endpoint_id: Option<&str>) -> RequestPlan {
         let p = &request.principal;
         let kind = p.principal_type();
-        let identity = match kind {
-            PrincipalType::User => p.arn.clone(),
-            PrincipalType::AssumedRole => p.role_arn.clone(),
-            PrincipalType::FederatedUser => p.user_arn.clone(),
-            _ => None,
-        };
+        let identity = p.identity_arn().map(str::to_string);
         let principal_org = p.account.clone().filter(|_| kind.has_identity_side());
         let resource_org = request
             .resource_account

@@ -9,7 +9,8 @@ use super::matching::{
     action_matches, principal_matches, resource_matches, Grant, PrincipalMatch, VarFailure,
 };
 use super::policy_set::{NamedPolicy, PolicySet, RCP_SERVICES};
-use super::request::{PrincipalType, Request};
+use super::principal::PrincipalType;
+use super::request::Request;
 use super::{Reason, Tri};
 
 /// The final answer.
@@ -290,7 +291,7 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Evaluation {
                     GateOutcome::Exempt,
                     "SCPs do not restrict the management account",
                 )
-            } else if req.principal.service_linked {
+            } else if req.principal.service_linked() {
                 exempt(
                     GateKind::Scp,
                     Some(i),
@@ -322,7 +323,7 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Evaluation {
                     GateOutcome::Exempt,
                     "RCPs do not restrict resources of the management account",
                 )
-            } else if req.principal.service_linked {
+            } else if req.principal.service_linked() {
                 exempt(
                     GateKind::Rcp,
                     Some(i),

@@ -8,7 +8,8 @@ use crate::policy::{
 use crate::policy::{PrincipalEntry, Variable};
 
 use super::context::{Context, Lookup};
-use super::request::{PrincipalType, Request};
+use super::principal::PrincipalType;
+use super::request::Request;
 
 /// How a resource-based policy's `Principal` matched the caller; it decides which other gates
 /// still apply in the same account.
@@ -257,13 +258,13 @@ fn entry_grant(entry: &PrincipalEntry, value: &str, req: &Request) -> Option<Gra
                 return (kind.has_identity_side() && p.account.as_deref() == Some(acct))
                     .then_some(Grant::Account);
             }
-            if p.arn.as_deref() == Some(value) {
+            if p.arn() == Some(value) {
                 return Some(Grant::Direct);
             }
-            if kind == PrincipalType::AssumedRole && p.role_arn.as_deref() == Some(value) {
+            if kind == PrincipalType::AssumedRole && p.role_arn() == Some(value) {
                 return Some(Grant::Underlying);
             }
-            if kind == PrincipalType::FederatedUser && p.user_arn.as_deref() == Some(value) {
+            if kind == PrincipalType::FederatedUser && p.user_arn() == Some(value) {
                 return Some(Grant::Underlying);
             }
             // Unique ids (AIDA…, AROA…) appear when the named entity was deleted and recreated.
@@ -279,9 +280,10 @@ fn entry_grant(entry: &PrincipalEntry, value: &str, req: &Request) -> Option<Gra
             }
             None
         }
-        K::Service => (kind == PrincipalType::Service && p.service.as_deref() == Some(value))
-            .then_some(Grant::Direct),
-        K::Federated => (p.federated_provider.as_deref() == Some(value)).then_some(Grant::Direct),
+        K::Service => {
+            (kind == PrincipalType::Service && p.service() == Some(value)).then_some(Grant::Direct)
+        }
+        K::Federated => (p.federated_provider() == Some(value)).then_some(Grant::Direct),
         K::CanonicalUser => (p.canonical_user.as_deref() == Some(value)).then_some(Grant::Direct),
     }
 }

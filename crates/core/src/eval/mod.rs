@@ -13,6 +13,7 @@ mod context;
 mod engine;
 mod matching;
 mod policy_set;
+mod principal;
 mod report;
 mod request;
 
@@ -27,8 +28,11 @@ pub use policy_set::{
     NamedPolicy, OrgLevel, PolicySet, ResourceKind, ResourceSide, UnknownGate, Unreadable,
     RCP_SERVICES,
 };
+pub use principal::{
+    arn_account, Principal, PrincipalError, PrincipalKind, PrincipalType, PrincipalWire,
+};
 pub use report::{policy_of, GateReport, Report, StatementReport, UnevaluatedReport};
-pub use request::{arn_account, role_arn_of_session, Principal, PrincipalType, Request};
+pub use request::{role_arn_of_session, Request};
 
 /// Three-valued truth: a statement or condition that cannot be evaluated is `Maybe`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -168,7 +168,7 @@ pub fn context_for(
         None => {}
     }
     if kind == PrincipalType::AssumedRole {
-        if let Some(name) = principal.arn.as_deref().and_then(|a| a.rsplit('/').next()) {
+        if let Some(name) = principal.arn().and_then(|a| a.rsplit('/').next()) {
             c.set("aws:RoleSessionName", name);
         }
     } else {
@@ -355,7 +355,7 @@ fn via_service<'a>(event: &'a AccessDeniedEvent, principal: &Principal) -> Optio
     let fas = host.ends_with(".amazonaws.com")
         && host != "signin.amazonaws.com"
         && principal.principal_type() != PrincipalType::Service
-        && !principal.service_linked;
+        && !principal.service_linked();
     fas.then_some(host)
 }
 

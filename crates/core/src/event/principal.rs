@@ -1,6 +1,6 @@
 //! Who made the call: CloudTrail's `userIdentity` → the engine's [`Principal`].
 
-use crate::eval::{arn_account, Principal, PrincipalType};
+use crate::eval::{arn_account, Principal, PrincipalType, PrincipalWire};
 
 use super::raw::{RawRecord, RawUserIdentity};
 use super::EventError;
@@ -39,13 +39,14 @@ pub fn from_identity(
         .session_context
         .as_ref()
         .and_then(|s| s.session_issuer.as_ref());
-    let mut p = Principal {
+    // Filled as the record shows it; `into_principal` then derives the rest.
+    let mut p = PrincipalWire {
         principal_id: id.principal_id.clone().filter(|s| !s.is_empty()),
         account: id
             .account_id
             .clone()
             .filter(|a| !a.is_empty() && a != "anonymous"),
-        ..Principal::default()
+        ..PrincipalWire::default()
     };
     match kind {
         "IAMUser" => {
@@ -113,7 +114,9 @@ pub fn from_identity(
             )))
         }
     }
-    Ok(PrincipalInfo::Known(p.normalized()))
+    p.into_principal()
+        .map(PrincipalInfo::Known)
+        .map_err(|e| EventError::Principal(e.to_string()))
 }
 
 /// The SAML provider ARN of an `AssumeRoleWithSAML` record: `requestParameters.principalArn`,

@@ -55,18 +55,16 @@ pub(crate) fn deny_policies(evals: &[Evaluated<'_>], blocks: &[Blocker]) -> Vec<
 
 /// The ARN a resource-based policy should name: the role or user, never a session.
 fn principal_element(req: &Request) -> Value {
+    use crate::eval::PrincipalKind as K;
     let p = &req.principal;
-    match p.principal_type() {
-        PrincipalType::AssumedRole => json!({"AWS": p.role_arn.clone().or_else(|| p.arn.clone())}),
-        PrincipalType::FederatedUser => {
-            json!({"AWS": p.user_arn.clone().or_else(|| p.arn.clone())})
-        }
-        PrincipalType::User | PrincipalType::Root => json!({"AWS": p.arn.clone()}),
-        PrincipalType::Service => json!({"Service": p.service.clone()}),
-        PrincipalType::WebIdentityUser | PrincipalType::SamlUser => {
-            json!({"Federated": p.federated_provider.clone()})
-        }
-        PrincipalType::Anonymous => json!("*"),
+    match &p.kind {
+        K::RoleSession { arn, role_arn, .. } => json!({"AWS": role_arn.as_ref().unwrap_or(arn)}),
+        K::FederatedUser { arn, user_arn } => json!({"AWS": user_arn.as_ref().unwrap_or(arn)}),
+        K::User { arn } => json!({"AWS": arn}),
+        K::Root { arn } => json!({"AWS": arn}),
+        K::Service { name } => json!({"Service": name}),
+        K::WebIdentity { provider } | K::Saml { provider } => json!({"Federated": provider}),
+        K::Anonymous => json!("*"),
     }
 }
 
@@ -91,7 +89,7 @@ fn target_of(e: &Evaluated<'_>, gate: GateKind, level: Option<usize>) -> String 
     let p = &req.principal;
     match gate {
         GateKind::IdentityBased => match p.principal_type() {
-            PrincipalType::FederatedUser => p.user_arn.clone().or_else(|| p.arn.clone()),
+            PrincipalType::FederatedUser => p.user_arn().or(p.arn()).map(str::to_string),
             _ => p.principal_arn().map(str::to_string),
         }
         .unwrap_or_default(),
@@ -102,7 +100,7 @@ fn target_of(e: &Evaluated<'_>, gate: GateKind, level: Option<usize>) -> String 
             .as_ref()
             .and_then(|b| b.arn.clone().or_else(|| b.attached_to.clone()))
             .unwrap_or_default(),
-        GateKind::Session => p.arn.clone().unwrap_or_default(),
+        GateKind::Session => p.arn().map(str::to_string).unwrap_or_default(),
         GateKind::Scp | GateKind::Rcp => {
             let levels = if gate == GateKind::Scp {
                 e.set.scps.as_ref()

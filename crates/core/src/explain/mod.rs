@@ -317,10 +317,10 @@ fn summary(e: &Evaluated<'_>) -> RequestSummary {
         principal: e
             .request
             .principal
-            .arn
-            .clone()
-            .or_else(|| e.request.principal.service.clone())
-            .or_else(|| e.request.principal.federated_provider.clone()),
+            .arn()
+            .or_else(|| e.request.principal.service())
+            .or_else(|| e.request.principal.federated_provider())
+            .map(str::to_string),
         principal_type: e.request.principal.principal_type(),
         action: e.request.action.clone(),
         resource: e.request.resource.clone(),
@@ -383,8 +383,8 @@ fn explanation(evals: &[Evaluated<'_>], blocks: &[Blocker], result: &DiagnosisRe
         let who = e
             .request
             .principal
-            .arn
-            .clone()
+            .arn()
+            .map(str::to_string)
             .unwrap_or_else(|| format!("{:?}", e.request.principal.principal_type()));
         s.push_str(&format!(
             "{who} was denied {} on {}. ",
