@@ -37,7 +37,10 @@ pub(super) fn run(verbosity: u8, args: SimulateArgs) -> anyhow::Result<ExitCode>
     let single = docs.len() == 1;
     let mut failed = false;
     for doc in &docs {
-        let outcome = simulate::run_value(doc);
+        let outcome = match doc {
+            Ok(doc) => simulate::run_value(doc),
+            Err(e) => simulate::failed(None, e),
+        };
         failed |= outcome.error.is_some();
         match args.format {
             Format::Json if single => println!("{}", serde_json::to_string_pretty(&outcome)?),

@@ -99,30 +99,26 @@ pub fn parse_case_shared(value: &Value, cache: &mut PolicyCache) -> Result<Case,
     })
 }
 
+/// The outcome of a document that could not be used.
+pub fn failed(name: Option<String>, error: &SimulateError) -> Outcome {
+    Outcome {
+        name,
+        request: None,
+        report: None,
+        error: Some(error.to_string()),
+        diagnosis: None,
+    }
+}
+
 /// Parses and evaluates one document; errors become an `Error` outcome.
 pub fn run_value(value: &Value) -> Outcome {
-    if let Value::String(unreadable) = value {
-        return Outcome {
-            name: None,
-            request: None,
-            report: None,
-            error: Some(format!("input is not valid json: {unreadable}")),
-            diagnosis: None,
-        };
-    }
     let name = value
         .get("Name")
         .and_then(Value::as_str)
         .map(str::to_string);
     match parse_case(value) {
         Ok(case) => run_case(&case),
-        Err(e) => Outcome {
-            name,
-            request: None,
-            report: None,
-            error: Some(e.to_string()),
-            diagnosis: None,
-        },
+        Err(e) => failed(name, &e),
     }
 }
 
@@ -151,11 +147,12 @@ pub fn run_case(case: &Case) -> Outcome {
     }
 }
 
-/// Splits input text into documents: one JSON value, a JSON list of documents, or NDJSON.
-pub fn documents(text: &str) -> Result<Vec<Value>, SimulateError> {
+/// Splits input text into documents: one JSON value, a JSON list of documents, or NDJSON. A
+/// line of NDJSON that is not JSON is that document's error; the others go on.
+pub fn documents(text: &str) -> Result<Vec<Result<Value, SimulateError>>, SimulateError> {
     match crate::json::from_str(text) {
-        Ok(Value::Array(items)) => Ok(items),
-        Ok(v) => Ok(vec![v]),
+        Ok(Value::Array(items)) => Ok(items.into_iter().map(Ok).collect()),
+        Ok(v) => Ok(vec![Ok(v)]),
         Err(whole) => {
             let mut out = Vec::new();
             for (i, line) in text.lines().enumerate() {
@@ -163,13 +160,13 @@ pub fn documents(text: &str) -> Result<Vec<Value>, SimulateError> {
                     continue;
                 }
                 match crate::json::from_str(line) {
-                    Ok(v) => out.push(v),
+                    Ok(v) => out.push(Ok(v)),
                     Err(e) if out.is_empty() && i == 0 => {
                         return Err(SimulateError::Json(format!(
                             "{whole}; as ndjson, line 1: {e}"
                         )))
                     }
-                    Err(e) => out.push(Value::String(format!("line {}: {e}", i + 1))),
+                    Err(e) => out.push(Err(SimulateError::Json(format!("line {}: {e}", i + 1)))),
                 }
             }
             Ok(out)
@@ -590,4 +587,34 @@ pub fn to_text(o: &Outcome) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod document_tests {
+    use super::*;
+
+    /// A bad NDJSON line is a typed error of that document; a document that happens to be a
+    /// JSON string is read as the (wrong) document it is, not mistaken for a bad line.
+    #[test]
+    fn bad_lines_are_typed_errors_and_strings_are_documents() {
+        let text = "{\"Request\": {\"Action\": \"s3:GetObject\"}}\n{not json\n\"just text\"\n";
+        let docs = documents(text).unwrap();
+        assert_eq!(docs.len(), 3);
+        assert!(docs[0].is_ok());
+        assert!(
+            matches!(&docs[1], Err(SimulateError::Json(m)) if m.starts_with("line 2: ")),
+            "{:?}",
+            docs[1]
+        );
+        let third = run_value(docs[2].as_ref().unwrap());
+        assert_eq!(
+            third.error.as_deref(),
+            Some("`(document)`: must be a json object")
+        );
+        let second = failed(None, docs[1].as_ref().unwrap_err());
+        assert!(second
+            .error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("input is not valid json: line 2: ")));
+    }
 }
