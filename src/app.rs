@@ -5,10 +5,10 @@
 use std::sync::Mutex;
 
 use access_undenied_core::assemble::{assemble, Facts, Lookup};
-use access_undenied_core::eval::{evaluate, Principal};
+use access_undenied_core::eval::Principal;
 use access_undenied_core::event::reader::Item;
 use access_undenied_core::event::{read_event, AccessDeniedEvent, PrincipalInfo, Reading};
-use access_undenied_core::explain::{explain, DiagnosisResult, Evaluated};
+use access_undenied_core::explain::{diagnose, DiagnosisResult};
 use access_undenied_core::policy::PolicyCache;
 use futures::future::join_all;
 
@@ -82,15 +82,7 @@ impl<'s> Pipeline<'s> {
                 .map(|er| assemble(er, &facts, &mut cache))
                 .collect()
         };
-        let evals: Vec<Evaluated<'_>> = items
-            .iter()
-            .map(|(r, s)| Evaluated {
-                request: r,
-                set: s,
-                evaluation: evaluate(r, s),
-            })
-            .collect();
-        explain(&ev.event_id, &evals, Some(&ev.hint))
+        diagnose(&ev.event_id, &items, Some(&ev.hint))
     }
 }
 
