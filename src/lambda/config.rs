@@ -51,8 +51,45 @@ pub struct Config {
 /// Why the environment was rejected (every problem at once).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ConfigError {
-    #[error("invalid lambda configuration: {}", .0.join("; "))]
-    Invalid(Vec<String>),
+    #[error("invalid lambda configuration: {}", join(.0))]
+    Invalid(Vec<ConfigProblem>),
+}
+
+fn join(problems: &[ConfigProblem]) -> String {
+    let texts: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    texts.join("; ")
+}
+
+/// One variable's problem.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ConfigProblem {
+    #[error("RESULTS_TABLE is required (the DynamoDB table name)")]
+    NoResultsTable,
+    #[error("RESULTS_TABLE `{0}` is not a DynamoDB table name (3-255 of a-z A-Z 0-9 _ . -)")]
+    BadResultsTable(String),
+    #[error("ALERTS_TOPIC_ARN is required (the SNS topic ARN)")]
+    NoAlertsTopic,
+    #[error(
+        "ALERTS_TOPIC_ARN `{0}` is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)"
+    )]
+    BadAlertsTopic(String),
+    #[error(
+        "CROSS_ACCOUNT_ROLE_NAME `{0}` is not an IAM role name \
+         (1-64 of a-z A-Z 0-9 + = , . @ _ -; a name, not an ARN)"
+    )]
+    BadRoleName(String),
+    #[error(
+        "MANAGEMENT_ACCOUNT_ROLE_ARN `{0}` is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)"
+    )]
+    BadManagementRole(String),
+    #[error("EXTERNAL_ID must be 2-1224 of a-z A-Z 0-9 + = , . @ : / _ -")]
+    BadExternalId,
+    #[error("{key} `{value}` must be a whole number from 0 to {max}")]
+    BadNumber {
+        key: String,
+        value: String,
+        max: u64,
+    },
 }
 
 pub(super) use access_undenied_core::arn::is_account_id as is_account;
@@ -97,48 +134,39 @@ impl Config {
 
         let results_table = get("RESULTS_TABLE").unwrap_or_default();
         if results_table.is_empty() {
-            problems.push("RESULTS_TABLE is required (the DynamoDB table name)".to_string());
+            problems.push(ConfigProblem::NoResultsTable);
         } else if !(3..=255).contains(&results_table.len())
             || !results_table
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
         {
-            problems.push(format!(
-                "RESULTS_TABLE `{results_table}` is not a DynamoDB table name (3-255 of a-z A-Z 0-9 _ . -)"
-            ));
+            problems.push(ConfigProblem::BadResultsTable(results_table.clone()));
         }
 
         let alerts_topic_arn = get("ALERTS_TOPIC_ARN").unwrap_or_default();
         if alerts_topic_arn.is_empty() {
-            problems.push("ALERTS_TOPIC_ARN is required (the SNS topic ARN)".to_string());
+            problems.push(ConfigProblem::NoAlertsTopic);
         } else {
             match arn_fields(&alerts_topic_arn) {
                 Some([_, _, "sns", region, account, name])
                     if !region.is_empty() && is_account(account) && !name.contains(':') => {}
-                _ => problems.push(format!(
-                    "ALERTS_TOPIC_ARN `{alerts_topic_arn}` is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)"
-                )),
+                _ => problems.push(ConfigProblem::BadAlertsTopic(alerts_topic_arn.clone())),
             }
         }
 
         let cross_account_role_name = get("CROSS_ACCOUNT_ROLE_NAME")
             .unwrap_or_else(|| DEFAULT_CROSS_ACCOUNT_ROLE_NAME.to_string());
         if !role_name_ok(&cross_account_role_name) {
-            problems.push(format!(
-                "CROSS_ACCOUNT_ROLE_NAME `{cross_account_role_name}` is not an IAM role name (1-64 of a-z A-Z 0-9 + = , . @ _ -; a name, not an ARN)"
-            ));
+            problems.push(ConfigProblem::BadRoleName(cross_account_role_name.clone()));
         }
 
         let management_account_role_arn = get("MANAGEMENT_ACCOUNT_ROLE_ARN");
         if let Some(arn) = &management_account_role_arn {
-            let ok = matches!(
-                arn_fields(arn),
-                Some([_, _, "iam", "", account, rest]) if is_account(account) && rest.starts_with("role/") && rest.len() > 5
-            );
-            if !ok {
-                problems.push(format!(
-                    "MANAGEMENT_ACCOUNT_ROLE_ARN `{arn}` is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)"
-                ));
+            let role = |account: &str, rest: &str| {
+                is_account(account) && rest.strip_prefix("role/").is_some_and(|n| !n.is_empty())
+            };
+            if !matches!(arn_fields(arn), Some([_, _, "iam", "", a, rest]) if role(a, rest)) {
+                problems.push(ConfigProblem::BadManagementRole(arn.clone()));
             }
         }
 
@@ -149,9 +177,7 @@ impl Config {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || "+=,.@:/_-".contains(c));
             if !ok {
-                problems.push(
-                    "EXTERNAL_ID must be 2-1224 of a-z A-Z 0-9 + = , . @ : / _ -".to_string(),
-                );
+                problems.push(ConfigProblem::BadExternalId);
             }
         }
 
@@ -161,9 +187,11 @@ impl Config {
                 Some(v) => match v.parse::<u64>() {
                     Ok(n) if n <= max => n,
                     _ => {
-                        problems.push(format!(
-                            "{key} `{v}` must be a whole number from 0 to {max}"
-                        ));
+                        problems.push(ConfigProblem::BadNumber {
+                            key: key.to_string(),
+                            value: v,
+                            max,
+                        });
                         default
                     }
                 },

@@ -19,7 +19,7 @@ fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
 
 fn problems(vars: &[(&str, &str)]) -> Vec<String> {
     match config(vars) {
-        Err(ConfigError::Invalid(p)) => p,
+        Err(ConfigError::Invalid(p)) => p.iter().map(ToString::to_string).collect(),
         Ok(c) => panic!("accepted: {c:?}"),
     }
 }

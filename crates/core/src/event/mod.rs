@@ -53,7 +53,7 @@ pub enum EventError {
     #[error("record has no `{0}`")]
     Missing(&'static str),
     #[error("cannot analyse principal: {0}")]
-    Principal(String),
+    Principal(#[from] principal::IdentityError),
     #[error("{0}")]
     Unsupported(String),
 }

@@ -1,6 +1,6 @@
 //! Who made the call: CloudTrail's `userIdentity` → the engine's [`Principal`].
 
-use crate::eval::{arn_account, Principal, PrincipalType, PrincipalWire};
+use crate::eval::{arn_account, Principal, PrincipalError, PrincipalType, PrincipalWire};
 
 use super::raw::{RawRecord, RawUserIdentity};
 use super::EventError;
@@ -25,8 +25,27 @@ fn partition_of_record(record: &RawRecord) -> &'static str {
     )
 }
 
-fn missing(kind: &str, field: &str) -> EventError {
-    EventError::Principal(format!("`{kind}` identity without `{field}`"))
+/// Why `userIdentity` names no caller the engine can evaluate.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdentityError {
+    #[error("`userIdentity` has no `type`")]
+    NoType,
+    #[error("`{kind}` identity without `{field}`")]
+    Missing { kind: String, field: &'static str },
+    #[error(
+        "principal type `{0}` is not supported (expected IAMUser, AssumedRole, Root, \
+         FederatedUser, WebIdentityUser, SAMLUser, AWSService or AWSAccount)"
+    )]
+    Unsupported(String),
+    #[error(transparent)]
+    Incomplete(#[from] PrincipalError),
+}
+
+fn missing(kind: &str, field: &'static str) -> IdentityError {
+    IdentityError::Missing {
+        kind: kind.to_string(),
+        field,
+    }
 }
 
 /// Reads `userIdentity`.
@@ -60,8 +79,14 @@ pub fn from_identity(
         }
         "Root" => {
             p.kind = Some(PrincipalType::Root);
-            let account = p.account.clone().or_else(|| id.arn.as_deref().and_then(arn_account).map(str::to_string));
-            p.arn = id.arn.clone().or_else(|| account.as_ref().map(|a| crate::arn::iam_arn(partition_of_record(record), a, "root")));
+            let account = p
+                .account
+                .clone()
+                .or_else(|| id.arn.as_deref().and_then(arn_account).map(str::to_string));
+            p.arn = id.arn.clone().or_else(|| {
+                let partition = partition_of_record(record);
+                account.map(|a| crate::arn::iam_arn(partition, &a, "root"))
+            });
         }
         "FederatedUser" => {
             p.kind = Some(PrincipalType::FederatedUser);
@@ -70,7 +95,8 @@ pub fn from_identity(
         }
         "WebIdentityUser" => {
             p.kind = Some(PrincipalType::WebIdentityUser);
-            p.federated_provider = Some(id.identity_provider.clone().ok_or_else(|| missing(kind, "identityProvider"))?);
+            let provider = id.identity_provider.clone();
+            p.federated_provider = Some(provider.ok_or_else(|| missing(kind, "identityProvider"))?);
             p.account = None;
         }
         "SAMLUser" => {
@@ -85,38 +111,48 @@ pub fn from_identity(
         }
         "AWSService" => {
             p.kind = Some(PrincipalType::Service);
-            p.service = Some(id.invoked_by.clone().ok_or_else(|| missing(kind, "invokedBy"))?);
+            p.service = Some(
+                id.invoked_by
+                    .clone()
+                    .ok_or_else(|| missing(kind, "invokedBy"))?,
+            );
             p.account = None;
         }
         "AWSAccount" => {
             let anonymous = id.account_id.as_deref() == Some("anonymous")
-                || id.principal_id.as_deref().is_none_or(|s| s.is_empty() || s == "anonymous");
+                || id
+                    .principal_id
+                    .as_deref()
+                    .is_none_or(|s| s.is_empty() || s == "anonymous");
             if anonymous {
                 p.kind = Some(PrincipalType::Anonymous);
                 p.account = None;
                 p.principal_id = None;
             } else {
-                let account = p.account.clone().ok_or_else(|| missing(kind, "accountId"))?;
+                let account = p
+                    .account
+                    .clone()
+                    .ok_or_else(|| missing(kind, "accountId"))?;
                 let principal_id = p.principal_id.clone().unwrap_or_default();
                 if principal_id.chars().all(|c| c.is_ascii_digit()) {
                     // The whole account (its root user) is the caller.
                     p.kind = Some(PrincipalType::Root);
-                    p.arn = Some(crate::arn::iam_arn(partition_of_record(record), &account, "root"));
+                    let partition = partition_of_record(record);
+                    p.arn = Some(crate::arn::iam_arn(partition, &account, "root"));
                 } else {
-                    return Ok(PrincipalInfo::Unresolved { account, principal_id });
+                    return Ok(PrincipalInfo::Unresolved {
+                        account,
+                        principal_id,
+                    });
                 }
             }
         }
-        "" => return Err(EventError::Principal("`userIdentity` has no `type`".into())),
-        other => {
-            return Err(EventError::Principal(format!(
-                "principal type `{other}` is not supported (expected IAMUser, AssumedRole, Root, FederatedUser, WebIdentityUser, SAMLUser, AWSService or AWSAccount)"
-            )))
-        }
+        "" => return Err(IdentityError::NoType.into()),
+        other => return Err(IdentityError::Unsupported(other.to_string()).into()),
     }
-    p.into_principal()
-        .map(PrincipalInfo::Known)
-        .map_err(|e| EventError::Principal(e.to_string()))
+    Ok(PrincipalInfo::Known(
+        p.into_principal().map_err(IdentityError::from)?,
+    ))
 }
 
 /// The SAML provider ARN of an `AssumeRoleWithSAML` record: `requestParameters.principalArn`,
