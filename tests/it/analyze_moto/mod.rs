@@ -7,7 +7,7 @@
 //!
 //! One module per gate or feature; this one holds the running and checking helpers they share.
 //! moto is reset between scenarios (`support::moto()`). The API-call benchmark is `#[ignore]`d
-//! (run by `scripts/bench-calls`); `cargo test --test it analyze_moto -- --ignored` runs it.
+//! (run by `scripts/bench calls`); `cargo test --test it analyze_moto -- --ignored` runs it.
 
 mod bench;
 mod boundary;
