@@ -9,7 +9,7 @@
 //!
 //! `--since` / `--until` (RFC 3339, any offset; normalised to the UTC `…Z` form the sink
 //! stores, whole seconds) bound `EventTime`: a key condition on the indexes, a filter on a
-//! scan. `--result` filters on `AssessmentResult` (the exact contract string). Pages are
+//! scan. `--result` filters on `AssessmentResult` (the exact string, as in the results). Pages are
 //! followed until `limit` items matched or the table is exhausted; entries come newest first
 //! (a scan reads every page and keeps the newest `limit`).
 //!

@@ -1,5 +1,6 @@
 //! `analyze`: diagnoses access-denied events, streamed — read, diagnose (`--concurrency` at a
-//! time, in order), write — so memory does not grow with the size of the input.
+//! time, in order), write — so memory does not grow with the size of the input. On a terminal,
+//! a progress bar on stderr ([`super::progress`]).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,6 +15,7 @@ use access_undenied::core::explain::Assessment;
 use futures::StreamExt as _;
 
 use super::aws_args::AwsArgs;
+use super::progress::Progress;
 use super::results_file::ResultsFile;
 use super::{exit_status, Format};
 
@@ -74,14 +76,17 @@ pub(super) async fn run(
     verbosity: u8,
     args: AnalyzeArgs,
 ) -> anyhow::Result<ExitCode> {
-    let input = access_undenied::input::open(&args.events_file)?;
+    let progress = Progress::on_terminal(access_undenied::input::file_size(&args.events_file));
+    let input = match &progress {
+        Some(p) => access_undenied::input::open_counting(&args.events_file, p.on_read())?,
+        None => access_undenied::input::open(&args.events_file)?,
+    };
     let source = Recording::new(policy_source(profile, &args).await?);
     let mut reader = RecordReader::new(input);
     let mut output_file = match &args.output_file {
         Some(path) => Some(ResultsFile::create(path)?),
         None => None,
     };
-    let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let mut analysed = 0usize;
     let mut failed = false;
     {
@@ -93,25 +98,27 @@ pub(super) async fn run(
         while let Some(result) = stream.next().await {
             failed |= result.assessment_result == Assessment::Error;
             if !args.suppress_output {
-                match args.format {
-                    Format::Json => println!("{}", serde_json::to_string(&result)?),
-                    Format::Text => {
-                        println!("{}", access_undenied::render::text::result_text(&result))
-                    }
+                let line = match args.format {
+                    Format::Json => serde_json::to_string(&result)?,
+                    Format::Text => access_undenied::render::text::result_text(&result),
+                };
+                match &progress {
+                    Some(p) => p.print(|| println!("{line}")),
+                    None => println!("{line}"),
                 }
             }
             if let Some(file) = &mut output_file {
                 file.push(&result)?;
             }
             analysed += 1;
-            if progress && analysed % 16 == 0 {
-                eprint!("\ranalysed {analysed}");
+            if let Some(p) = &progress {
+                p.analysed();
             }
         }
     }
     let counts = reader.counts;
-    if progress && analysed >= 16 {
-        eprintln!("\ranalysed {analysed}");
+    if let Some(p) = progress {
+        p.finish();
     }
     if let Some(file) = output_file {
         file.finish()?;

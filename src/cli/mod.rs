@@ -7,6 +7,7 @@ mod aws_args;
 mod events;
 mod get_scps;
 mod history;
+mod progress;
 mod results_file;
 mod simulate;
 mod snapshot;

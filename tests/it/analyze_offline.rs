@@ -1,6 +1,7 @@
 //! The `analyze` pipeline offline: the bundled sample batch against the bundled snapshot gives
-//! the contract's results; a recorded snapshot replays identically; the CLI's exit codes and
-//! `--output-file` follow CONTRACT.md §3.
+//! the expected results; a recorded snapshot replays identically; the CLI's exit codes (0 every
+//! event analysed, 1 some event ended in `Error`, 2 usage error or unreadable input) and
+//! `--output-file` (`{"Results": [...]}`) are those README's `access-undenied analyze` states.
 
 use std::process::Command;
 

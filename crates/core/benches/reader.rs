@@ -1,7 +1,7 @@
 //! Event-reader throughput on an in-memory CloudTrail log file: 8 MiB of `{"Records": [...]}`
 //! with 1 % access denials (the shape of `scripts/gen-cloudtrail`), read by the streaming
 //! `RecordReader` and each denial turned into its request view, as `analyze` does before
-//! diagnosis. Criterion reports bytes per second; `scripts/bench-reader` measures the same on a
+//! diagnosis. Criterion reports bytes per second; `scripts/bench reader` measures the same on a
 //! 1 GB file through the binary, with the disk and peak RSS.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code

@@ -1,4 +1,4 @@
-//! Engine throughput over a file of `simulate` documents, for `scripts/bench-vs-iam-simulate`.
+//! Engine throughput over a file of `simulate` documents, for `scripts/bench vs-iam-simulate`.
 //!
 //!   cargo run --release -p access-undenied-core --example simulate_throughput -- CASES.ndjson [SECONDS]
 //!

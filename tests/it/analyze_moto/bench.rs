@@ -1,4 +1,4 @@
-//! AWS API calls per event (`#[ignore]`d; run by `scripts/bench-calls`).
+//! AWS API calls per event (`#[ignore]`d; run by `scripts/bench calls`).
 
 use access_undenied::app::diagnose_item;
 use access_undenied::collect::aws::AwsSource;
@@ -179,12 +179,12 @@ async fn timed(source: &AwsSource, records: &[Value]) -> (Vec<Value>, std::time:
     (results, start.elapsed())
 }
 
-/// Run by `scripts/bench-calls`: AWS API calls per event (the adapter's `calls()` counter) and
+/// Run by `scripts/bench calls`: AWS API calls per event (the adapter's `calls()` counter) and
 /// wall time, for a batch of 1,000 denials from 20 principals over 50 resources in 3 accounts,
 /// for a single cold event, and for the same batch with a cold cache for every event (a new
 /// adapter per event, as if each were diagnosed by a fresh process).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "benchmark: run by scripts/bench-calls"]
+#[ignore = "benchmark: run by scripts/bench calls"]
 async fn bench_calls_per_event() {
     let _env = moto().await;
     let records = bench_world().await;

@@ -1,13 +1,13 @@
 //! End to end against moto: each scenario builds its world through the AWS APIs (IAM, an
 //! organization with SCPs and RCPs, resources with their policies, second and third accounts
 //! reached by `sts:AssumeRole`), writes the CloudTrail access-denied record AWS would write, runs
-//! the real pipeline (`AwsSource` + `diagnose_item`, or the CLI binary) and checks the
-//! CONTRACT.md result: `AssessmentResult`, `ExplicitDenyPolicies`, `PoliciesToAdd`,
-//! `FixVerified`.
+//! the real pipeline (`AwsSource` + `diagnose_item`, or the CLI binary) and checks the result's
+//! fields (README, "The result of one event"): `AssessmentResult`, `ExplicitDenyPolicies`,
+//! `PoliciesToAdd`, `FixVerified`.
 //!
 //! One module per gate or feature; this one holds the running and checking helpers they share.
 //! moto is reset between scenarios (`support::moto()`). The API-call benchmark is `#[ignore]`d
-//! (run by `scripts/bench-calls`); `cargo test --test it analyze_moto -- --ignored` runs it.
+//! (run by `scripts/bench calls`); `cargo test --test it analyze_moto -- --ignored` runs it.
 
 mod bench;
 mod boundary;
@@ -46,7 +46,7 @@ async fn analyze_one(record: Value) -> Value {
     results.remove(0)
 }
 
-/// Checks the contract's fields of one result.
+/// Checks a result's `AssessmentResult`, `ExplicitDenyPolicies`, `PoliciesToAdd`, `FixVerified`.
 #[track_caller]
 fn expect(r: &Value, assessment: &str, denies: Value, adds: Value, fix_verified: Option<bool>) {
     let pretty = serde_json::to_string_pretty(r).unwrap();

@@ -1,5 +1,5 @@
-// Runs the NDJSON `simulate` documents of scripts/bench/cases.mjs through @cloud-copilot/iam-simulate
-// (installed by scripts/bench-vs-iam-simulate into a scratch folder, never vendored: AGPL) and
+// Runs the NDJSON `simulate` documents of scripts/iam-simulate/cases.mjs through @cloud-copilot/iam-simulate
+// (installed by scripts/bench vs-iam-simulate into a scratch folder, never vendored: AGPL) and
 // prints one JSON line per group in the same shape as the `simulate_throughput` example:
 // {"Group","Cases","Decisions","Seconds","DecisionsPerSec","NsPerDecision","Results",...}.
 //   node iamsim.mjs MODULE_DIR CASES.ndjson [SECONDS]

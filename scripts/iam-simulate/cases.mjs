@@ -1,10 +1,10 @@
-// Writes the cases of scripts/bench-vs-iam-simulate to stdout as NDJSON `simulate` documents
+// Writes the cases of scripts/bench vs-iam-simulate to stdout as NDJSON `simulate` documents
 // (README, "Simulate input") with an extra `Group` field:
 //   - the three reference cases of crates/core/benches/engine.rs, one group each;
 //   - `generated_1000`: 1,000 requests over 50 policies (20 identity, 8 permissions boundaries,
 //     9 SCPs, 4 RCPs, 9 resource policies (one of them the default KMS
 //     key policy, attached to every account's own key)), from a fixed seed so every run is the same.
-//   node scripts/bench/cases.mjs [COUNT] > cases.ndjson
+//   node scripts/iam-simulate/cases.mjs [COUNT] > cases.ndjson
 
 const COUNT = Number(process.argv[2] ?? 1000);
 

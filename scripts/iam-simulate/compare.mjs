@@ -1,5 +1,5 @@
-// Compares the outputs of the `simulate_throughput` example (ours) and scripts/bench/iamsim.mjs
-// (iam-simulate) for scripts/bench-vs-iam-simulate: one table row per group, then every
+// Compares the outputs of the `simulate_throughput` example (ours) and scripts/iam-simulate/iamsim.mjs
+// (iam-simulate) for scripts/bench vs-iam-simulate: one table row per group, then every
 // disagreement with its explanation.
 //   node compare.mjs OURS.jsonl THEIRS.jsonl CASES.ndjson
 // A disagreement is "documented" when it is one of the known modelling differences below and the
