@@ -12,7 +12,7 @@ use thiserror::Error;
 /// Why an input could not be opened.
 #[derive(Debug, Error)]
 pub enum InputError {
-    #[error("cannot open `{path}`: {source}")]
+    #[error("cannot open `{path}`")]
     Open {
         path: String,
         source: std::io::Error,

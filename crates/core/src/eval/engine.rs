@@ -21,7 +21,7 @@ pub enum Decision {
     ImplicitDeny,
 }
 
-/// The policy types, in the order CONTRACT.md ranks them.
+/// The policy types, in the order that picks `AssessmentResult` when several block (README).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 pub enum GateKind {
     Scp,

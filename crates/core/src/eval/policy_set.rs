@@ -77,7 +77,7 @@ impl ResourceKind {
         matches!(self, ResourceKind::KmsKey | ResourceKind::RoleTrust)
     }
 
-    /// The placeholder policy name of CONTRACT.md.
+    /// The placeholder policy name results use for a resource policy (`S3BucketPolicy`, …).
     pub fn placeholder(self) -> &'static str {
         match self {
             ResourceKind::S3Bucket => "S3BucketPolicy",

@@ -1,4 +1,4 @@
-//! The exact `AssessmentResult` strings of CONTRACT.md §2 and how blocking gates map to them.
+//! The exact `AssessmentResult` strings (README, "Result") and how blocking gates map to them.
 
 use serde::{Serialize, Serializer};
 

@@ -1,5 +1,5 @@
-//! From the engine's answer to the result users read (CONTRACT.md §1): the `AssessmentResult`
-//! chosen by the contract's ordering rule, every blocking gate in `AllReasons`, the denying
+//! From the engine's answer to the result users read (the result JSON the README documents):
+//! the `AssessmentResult` chosen by the contract's ordering rule, every blocking gate in `AllReasons`, the denying
 //! statements quoted as written, least-privilege `PoliciesToAdd` for every missing allow, a short
 //! `Explanation`, the evaluated `Request`, and what could not be evaluated.
 //!
