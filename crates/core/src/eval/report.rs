@@ -6,8 +6,8 @@ use serde_json::Value;
 
 use crate::policy::Effect;
 
-use super::engine::{Decision, Evaluation, GateKind, GateOutcome, GateResult, MatchedStatement};
-use super::policy_set::{NamedPolicy, PolicySet};
+use super::engine::{Decision, Evaluation, GateKind, GateOutcome, StatementRef};
+use super::policy_set::PolicySet;
 
 /// One statement with the identity of its policy.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -71,44 +71,11 @@ pub struct Report {
     pub unevaluated: Vec<UnevaluatedReport>,
 }
 
-/// The policy a gate's statement came from.
-pub fn policy_of(
-    set: &PolicySet,
-    kind: GateKind,
-    level: Option<usize>,
-    policy: usize,
-) -> Option<&NamedPolicy> {
-    match kind {
-        GateKind::Scp => set.scps.as_ref()?.get(level?)?.policies.get(policy),
-        GateKind::Rcp => set.rcps.as_ref()?.get(level?)?.policies.get(policy),
-        GateKind::VpcEndpoint => set.vpc_endpoints.get(level?),
-        GateKind::ResourceBased => set.resource.as_ref()?.policy.as_ref(),
-        GateKind::IdentityBased => set.identity.get(policy),
-        GateKind::PermissionsBoundary => set.permissions_boundary.as_ref(),
-        GateKind::Session => set.session.get(policy),
-    }
-}
-
-fn statement_report(
-    set: &PolicySet,
-    g: &GateResult,
-    m: &MatchedStatement,
-) -> Option<StatementReport> {
-    statement_at(set, g.kind, g.level, m.policy, m.statement, m.certain)
-}
-
-fn statement_at(
-    set: &PolicySet,
-    kind: GateKind,
-    level: Option<usize>,
-    policy: usize,
-    statement: usize,
-    certain: bool,
-) -> Option<StatementReport> {
-    let np = policy_of(set, kind, level, policy)?;
-    let st = np.policy.statements.get(statement)?;
+/// The statement `at` points at, quoted with its policy (`None` when `at` is not in `set`).
+fn statement_report(set: &PolicySet, at: &StatementRef, certain: bool) -> Option<StatementReport> {
+    let (np, st) = set.statement(at)?;
     Some(StatementReport {
-        gate: kind,
+        gate: at.gate,
         policy_name: np.name.clone(),
         policy_arn: np.arn.clone(),
         attached_to: np.attached_to.clone(),
@@ -151,7 +118,7 @@ impl Evaluation {
                     statements: g
                         .matched
                         .iter()
-                        .filter_map(|m| statement_report(set, g, m))
+                        .filter_map(|m| statement_report(set, &m.at, m.certain))
                         .collect(),
                 }
             })
@@ -159,14 +126,14 @@ impl Evaluation {
         let deciding = self
             .deciding()
             .into_iter()
-            .filter_map(|(g, m)| statement_report(set, g, &m))
+            .filter_map(|m| statement_report(set, &m.at, m.certain))
             .collect();
         let unevaluated = self
             .unevaluated
             .iter()
             .filter_map(|u| {
                 Some(UnevaluatedReport {
-                    statement: statement_at(set, u.kind, u.level, u.policy, u.statement, false)?,
+                    statement: statement_report(set, &u.at, false)?,
                     reasons: u.reasons.iter().map(|r| r.to_string()).collect(),
                 })
             })

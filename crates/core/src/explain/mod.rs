@@ -336,14 +336,14 @@ fn unevaluated(e: &Evaluated<'_>) -> Vec<UnevaluatedEntry> {
         .unevaluated
         .iter()
         .map(|u| {
-            let np = crate::eval::policy_of(e.set, u.kind, u.level, u.policy);
-            let st = np.and_then(|p| p.policy.statements.get(u.statement));
+            let np = e.set.policy(&u.at);
+            let st = e.set.statement(&u.at).map(|(_, st)| st);
             UnevaluatedEntry {
-                gate: u.kind,
+                gate: u.at.gate,
                 policy_name: np.map(|p| p.name.clone()),
                 policy_arn: np.and_then(|p| p.arn.clone()),
                 sid: st.and_then(|s| s.sid.clone()),
-                statement_index: Some(u.statement),
+                statement_index: Some(u.at.statement),
                 reason: u
                     .reasons
                     .iter()
