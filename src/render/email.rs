@@ -118,12 +118,8 @@ pub(super) fn email_text(result: &DiagnosisResult, meta: &EventMeta, finding: &F
         let _ = writeln!(t);
         let _ = writeln!(t, "NOT EVALUATED");
         for u in &result.unevaluated {
-            let name = u
-                .policy_name
-                .as_deref()
-                .map(|n| format!(" {n}"))
-                .unwrap_or_default();
-            let _ = writeln!(t, "- {:?}{name}: {}", u.gate, u.reason);
+            let name = u.policy_name().map(|n| format!(" {n}")).unwrap_or_default();
+            let _ = writeln!(t, "- {:?}{name}: {}", u.gate, u.reason());
         }
     }
     let _ = writeln!(t);

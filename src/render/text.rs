@@ -28,7 +28,7 @@ pub fn result_text(r: &DiagnosisResult) -> String {
         s.push_str(&format!("  all reasons: {}\n", all.join("; ")));
     }
     for u in &r.unevaluated {
-        s.push_str(&format!("  not evaluated ({:?}): {}\n", u.gate, u.reason));
+        s.push_str(&format!("  not evaluated ({:?}): {}\n", u.gate, u.reason()));
     }
     if let Some(h) = &r.hint_disagreement {
         s.push_str(&format!("  note: {h}\n"));

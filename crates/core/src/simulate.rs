@@ -570,7 +570,7 @@ pub fn to_text(o: &Outcome) -> String {
     if !rep.unevaluated.is_empty() {
         let _ = writeln!(s, "Not evaluated:");
         for u in &rep.unevaluated {
-            let st = &u.statement;
+            let Some(st) = &u.statement else { continue };
             let sid = st
                 .sid
                 .as_deref()

@@ -51,13 +51,23 @@ pub enum GateOutcome {
     Unknown,
 }
 
-/// A statement that matched (or may match) the request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MatchedStatement {
-    /// Index of the policy within its gate.
+/// Where a statement is in a [`PolicySet`]: the one way the engine's outputs point at a
+/// statement. Resolve it with [`PolicySet::statement`] (or [`PolicySet::policy`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StatementRef {
+    pub gate: GateKind,
+    /// The SCP/RCP level (0 = root) or the VPC endpoint index; `None` for the other gates.
+    pub level: Option<usize>,
+    /// Index of the policy within its gate (or level).
     pub policy: usize,
     /// Index of the statement within the policy.
     pub statement: usize,
+}
+
+/// A statement that matched (or may match) the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MatchedStatement {
+    pub at: StatementRef,
     pub effect: Effect,
     /// `false` when the statement could not be fully evaluated.
     pub certain: bool,
@@ -89,10 +99,7 @@ pub struct GateResult {
 /// A statement the engine could not evaluate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Unevaluated {
-    pub kind: GateKind,
-    pub level: Option<usize>,
-    pub policy: usize,
-    pub statement: usize,
+    pub at: StatementRef,
     pub reasons: Vec<Reason>,
 }
 
@@ -112,7 +119,7 @@ pub struct Evaluation {
 impl Evaluation {
     /// The statements that decided: every matching Deny for an explicit deny, the Allows of
     /// the gates that let the request through for an allow, none for an implicit deny.
-    pub fn deciding(&self) -> Vec<(&GateResult, MatchedStatement)> {
+    pub fn deciding(&self) -> Vec<MatchedStatement> {
         let want = match self.decision {
             Decision::ExplicitDeny => Effect::Deny,
             Decision::Allowed => Effect::Allow,
@@ -126,7 +133,7 @@ impl Evaluation {
                 g.matched
                     .iter()
                     .filter(move |m| m.effect == want && m.certain)
-                    .map(move |m| (g, *m))
+                    .copied()
             })
             .collect()
     }
@@ -209,19 +216,21 @@ fn run_gate(
                 }
                 Effect::Deny => g.deny = g.deny.or(t),
             }
-            g.matched.push(MatchedStatement {
+            let at = StatementRef {
+                gate: g.kind,
+                level: g.level,
                 policy: pi,
                 statement: st.index,
+            };
+            g.matched.push(MatchedStatement {
+                at,
                 effect: st.effect,
                 certain: t == Tri::Yes,
                 grant,
             });
             if t == Tri::Maybe {
                 unevaluated.push(Unevaluated {
-                    kind: g.kind,
-                    level: g.level,
-                    policy: pi,
-                    statement: st.index,
+                    at,
                     reasons: std::mem::take(&mut reasons),
                 });
             }

@@ -21,7 +21,7 @@ pub use conditions::{parse_cidr, parse_date};
 pub use context::{Context, ContextValue, Lookup};
 pub use engine::{
     evaluate, Decision, Evaluation, GateKind, GateOutcome, GateResult, MatchedStatement,
-    Unevaluated,
+    StatementRef, Unevaluated,
 };
 pub use matching::{arn_match, Grant};
 pub use policy_set::{
@@ -31,7 +31,7 @@ pub use policy_set::{
 pub use principal::{
     arn_account, Principal, PrincipalError, PrincipalKind, PrincipalType, PrincipalWire,
 };
-pub use report::{policy_of, GateReport, Report, StatementReport, UnevaluatedReport};
+pub use report::{GateReport, Report, StatementReport, UnevaluatedReport};
 pub use request::{role_arn_of_session, Request};
 
 /// Three-valued truth: a statement or condition that cannot be evaluated is `Maybe`.

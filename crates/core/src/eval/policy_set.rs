@@ -5,7 +5,9 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::assemble::CollectError;
-use crate::policy::{Policy, PolicyError};
+use crate::policy::{Policy, PolicyError, Statement};
+
+use super::{GateKind, StatementRef};
 
 /// A policy with the identity the results quote.
 #[derive(Debug, Clone, PartialEq)]
@@ -127,10 +129,55 @@ pub struct PolicySet {
     pub session_policies_unknown: bool,
 }
 
+impl PolicySet {
+    /// The policy `r` points at (`None` when `r` is not a place in this set). A VPC endpoint, the
+    /// resource and the permissions boundary have one policy each: their `r.policy` is not read.
+    pub fn policy(&self, r: &StatementRef) -> Option<&NamedPolicy> {
+        match r.gate {
+            GateKind::Scp => self.scps.as_ref()?.get(r.level?)?.policies.get(r.policy),
+            GateKind::Rcp => self.rcps.as_ref()?.get(r.level?)?.policies.get(r.policy),
+            GateKind::VpcEndpoint => self.vpc_endpoints.get(r.level?),
+            GateKind::ResourceBased => self.resource.as_ref()?.policy.as_ref(),
+            GateKind::IdentityBased => self.identity.get(r.policy),
+            GateKind::PermissionsBoundary => self.permissions_boundary.as_ref(),
+            GateKind::Session => self.session.get(r.policy),
+        }
+    }
+
+    /// The policy `r` points at, to change (the copy a fix is verified on).
+    pub fn policy_mut(&mut self, r: &StatementRef) -> Option<&mut NamedPolicy> {
+        match r.gate {
+            GateKind::Scp => self
+                .scps
+                .as_mut()?
+                .get_mut(r.level?)?
+                .policies
+                .get_mut(r.policy),
+            GateKind::Rcp => self
+                .rcps
+                .as_mut()?
+                .get_mut(r.level?)?
+                .policies
+                .get_mut(r.policy),
+            GateKind::VpcEndpoint => self.vpc_endpoints.get_mut(r.level?),
+            GateKind::ResourceBased => self.resource.as_mut()?.policy.as_mut(),
+            GateKind::IdentityBased => self.identity.get_mut(r.policy),
+            GateKind::PermissionsBoundary => self.permissions_boundary.as_mut(),
+            GateKind::Session => self.session.get_mut(r.policy),
+        }
+    }
+
+    /// The statement `r` points at, with its policy.
+    pub fn statement(&self, r: &StatementRef) -> Option<(&NamedPolicy, &Statement)> {
+        let np = self.policy(r)?;
+        Some((np, np.policy.statements.get(r.statement)?))
+    }
+}
+
 /// A gate whose policies could not be read, and why.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UnknownGate {
-    pub gate: super::GateKind,
+    pub gate: GateKind,
     pub why: Unreadable,
 }
 

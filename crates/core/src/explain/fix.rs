@@ -29,10 +29,7 @@ pub(crate) fn deny_policies(evals: &[Evaluated<'_>], blocks: &[Blocker]) -> Vec<
             .iter()
             .filter(|m| m.effect == Effect::Deny && m.certain)
         {
-            let Some(np) = crate::eval::policy_of(e.set, g.kind, g.level, m.policy) else {
-                continue;
-            };
-            let Some(st) = np.policy.statements.get(m.statement) else {
+            let Some((np, st)) = e.set.statement(&m.at) else {
                 continue;
             };
             let target = np.attached_to.clone().unwrap_or_default();
@@ -292,25 +289,8 @@ pub(crate) fn verify(
         let g = &e.evaluation.gates[b.gate];
         let set = &mut fixed_sets[b.request];
         for m in g.matched.iter().filter(|m| m.effect == Effect::Deny) {
-            let np = match g.kind {
-                GateKind::Scp => set
-                    .scps
-                    .as_mut()
-                    .and_then(|l| l.get_mut(g.level?))
-                    .and_then(|l| l.policies.get_mut(m.policy)),
-                GateKind::Rcp => set
-                    .rcps
-                    .as_mut()
-                    .and_then(|l| l.get_mut(g.level?))
-                    .and_then(|l| l.policies.get_mut(m.policy)),
-                GateKind::VpcEndpoint => set.vpc_endpoints.get_mut(g.level.unwrap_or(0)),
-                GateKind::ResourceBased => set.resource.as_mut().and_then(|r| r.policy.as_mut()),
-                GateKind::IdentityBased => set.identity.get_mut(m.policy),
-                GateKind::PermissionsBoundary => set.permissions_boundary.as_mut(),
-                GateKind::Session => set.session.get_mut(m.policy),
-            };
-            if let Some(np) = np {
-                remove_statement(np, m.statement);
+            if let Some(np) = set.policy_mut(&m.at) {
+                remove_statement(np, m.at.statement);
             }
         }
     }

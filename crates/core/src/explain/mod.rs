@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 
 use crate::eval::{
     evaluate, Decision, Evaluation, GateKind, GateOutcome, PolicySet, PrincipalType, Request,
+    UnevaluatedReport,
 };
 use crate::event::{MessageHint, PolicyTypeHint};
 
@@ -61,22 +62,6 @@ pub struct RequestSummary {
     pub context: Map<String, Value>,
 }
 
-/// Something that could not be evaluated (`Unevaluated[]`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct UnevaluatedEntry {
-    pub gate: GateKind,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub policy_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub policy_arn: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sid: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub statement_index: Option<usize>,
-    pub reason: String,
-}
-
 /// The result of one event.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -92,8 +77,9 @@ pub struct DiagnosisResult {
     pub explanation: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub request: Vec<RequestSummary>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub unevaluated: Vec<UnevaluatedEntry>,
+    /// What could not be evaluated (`Unevaluated[]`, in [`UnevaluatedReport::brief`]'s shape).
+    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "briefly")]
+    pub unevaluated: Vec<UnevaluatedReport>,
     /// Whether applying `PoliciesToAdd` and removing `ExplicitDenyPolicies` makes the engine
     /// allow every request of the event (absent when there is nothing to fix).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -107,6 +93,10 @@ pub struct DiagnosisResult {
     /// Anything else worth knowing (e.g. an encoded authorization message to decode).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+}
+
+fn briefly<S: serde::Serializer>(list: &[UnevaluatedReport], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(list.iter().map(UnevaluatedReport::brief))
 }
 
 impl DiagnosisResult {
@@ -241,7 +231,7 @@ pub fn explain(
             let reasons = result
                 .unevaluated
                 .iter()
-                .map(|u| u.reason.clone())
+                .map(UnevaluatedReport::reason)
                 .collect::<Vec<_>>()
                 .join("; ");
             result.error_message = Some(format!(
@@ -330,38 +320,20 @@ fn summary(e: &Evaluated<'_>) -> RequestSummary {
     }
 }
 
-fn unevaluated(e: &Evaluated<'_>) -> Vec<UnevaluatedEntry> {
-    let mut out: Vec<UnevaluatedEntry> = e
-        .evaluation
+/// What could not be evaluated for one request: its statements, then the gates whose policies
+/// could not be read.
+fn unevaluated(e: &Evaluated<'_>) -> Vec<UnevaluatedReport> {
+    e.evaluation
         .unevaluated
         .iter()
-        .map(|u| {
-            let np = crate::eval::policy_of(e.set, u.kind, u.level, u.policy);
-            let st = np.and_then(|p| p.policy.statements.get(u.statement));
-            UnevaluatedEntry {
-                gate: u.kind,
-                policy_name: np.map(|p| p.name.clone()),
-                policy_arn: np.and_then(|p| p.arn.clone()),
-                sid: st.and_then(|s| s.sid.clone()),
-                statement_index: Some(u.statement),
-                reason: u
-                    .reasons
-                    .iter()
-                    .map(|r| r.to_string())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            }
-        })
-        .collect();
-    out.extend(e.set.unknown_gates.iter().map(|u| UnevaluatedEntry {
-        gate: u.gate,
-        policy_name: None,
-        policy_arn: None,
-        sid: None,
-        statement_index: None,
-        reason: u.why.to_string(),
-    }));
-    out
+        .map(|u| UnevaluatedReport::new(u, e.set))
+        .chain(
+            e.set
+                .unknown_gates
+                .iter()
+                .map(UnevaluatedReport::unknown_gate),
+        )
+        .collect()
 }
 
 fn gate_words(g: GateKind) -> &'static str {
