@@ -203,6 +203,10 @@ fn event_fixtures() {
     }
     eprintln!("{fixtures} event fixtures, {events} events checked");
     assert!(
+        fixtures > 0,
+        "no event fixtures found: the harness would pass on nothing"
+    );
+    assert!(
         failures.is_empty(),
         "{} fixtures failed:\n{}",
         failures.len(),

@@ -28,6 +28,41 @@ fn scenario_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+const CASE_KEYS: &[&str] = &["Name", "Request", "Policies", "Expected"];
+const REQUEST_KEYS: &[&str] = &[
+    "Principal",
+    "Action",
+    "Resource",
+    "ResourceAccount",
+    "Context",
+    "UnknownContextKeys",
+    "AbsentContextKeys",
+];
+const EXPECTED_KEYS: &[&str] = &[
+    "Decision",
+    "Conclusive",
+    "Gates",
+    "Blocking",
+    "Deciding",
+    "Unevaluated",
+    "ReasonContains",
+    "ParseError",
+    "Assessment",
+    "AllReasons",
+];
+
+/// The keys of `v` that are not in `known`, each as `<prefix><key>: unknown key`.
+fn unknown_keys(v: &Value, known: &[&str], prefix: &str) -> Vec<String> {
+    v.as_object()
+        .map(|o| {
+            o.keys()
+                .filter(|k| !known.contains(&k.as_str()))
+                .map(|k| format!("{prefix}{k}: unknown key"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn gate_key(gate: &access_undenied_core::eval::GateReport, vpce_index: usize) -> String {
     let name = format!("{:?}", gate.gate);
     match (&gate.node, gate.gate) {
@@ -183,6 +218,20 @@ fn engine_scenarios() {
                 failures.push(format!("{label}: no Expected"));
                 continue;
             };
+            // A misspelt key would silently check nothing: every key must be one the harness
+            // reads, and every request names its resource (no silent `*`).
+            let mut misspelt = unknown_keys(case, CASE_KEYS, "");
+            misspelt.extend(unknown_keys(expected, EXPECTED_KEYS, "Expected."));
+            if let Some(request) = case.get("Request") {
+                misspelt.extend(unknown_keys(request, REQUEST_KEYS, "Request."));
+                if request.get("Resource").is_none() {
+                    misspelt.push("Request.Resource is missing (write `*` if meant)".into());
+                }
+            }
+            if !misspelt.is_empty() {
+                failures.push(format!("{label}: {}", misspelt.join("; ")));
+                continue;
+            }
             if let Some(err) = expected.get("ParseError").and_then(Value::as_str) {
                 match parse_case(case) {
                     Ok(_) => failures.push(format!(
