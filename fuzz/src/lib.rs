@@ -178,11 +178,13 @@ mod tests {
             root.join("tests/scenarios"),
         ];
         for dir in &fixtures {
-            each_file(dir, &super::event_reader);
+            let n = each_file(dir, &super::event_reader);
+            assert!(n > 0, "no inputs under {}: the test would pass on nothing", dir.display());
             each_file(dir, &super::policy_parser);
             each_file(dir, &super::message_parser);
             each_file(dir, &super::engine);
         }
+        let mut regressions = 0;
         for (t, f) in [
             ("event_reader", super::event_reader as fn(&[u8])),
             ("policy_parser", super::policy_parser),
@@ -190,7 +192,8 @@ mod tests {
             ("engine", super::engine),
         ] {
             each_file(&root.join("fuzz/corpus").join(t), &f);
-            each_file(&root.join("fuzz/regressions").join(t), &f);
+            regressions += each_file(&root.join("fuzz/regressions").join(t), &f);
         }
+        assert!(regressions > 0, "the regression files were not found");
     }
 }
