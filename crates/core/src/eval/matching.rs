@@ -34,16 +34,44 @@ pub enum VarFailure {
     Unknown(String),
 }
 
-/// Resolves the variables of a pattern into literal parts.
+/// Resolves the variables of a pattern (a condition value) into literal parts.
 pub fn resolve<'a>(p: &'a Pattern, ctx: &Context) -> Result<Cow<'a, [PatternPart]>, VarFailure> {
+    resolve_from(p, ctx, 0)
+}
+
+/// Resolves the variables of a `Resource` entry. AWS substitutes a variable only in the
+/// resource part of an ARN, after the fifth colon (IAM User Guide, "IAM policy elements:
+/// Variables and tags", Resource element: "You can't use a variable to replace parts of the ARN
+/// before the fifth colon"); one before it stays literal text, so the entry matches no ARN.
+fn resolve_resource<'a>(
+    p: &'a Pattern,
+    ctx: &Context,
+) -> Result<Cow<'a, [PatternPart]>, VarFailure> {
+    resolve_from(p, ctx, 5)
+}
+
+/// Resolves the variables that follow at least `colons` colons of literal text.
+fn resolve_from<'a>(
+    p: &'a Pattern,
+    ctx: &Context,
+    colons: usize,
+) -> Result<Cow<'a, [PatternPart]>, VarFailure> {
     if !p.has_variables {
         return Ok(Cow::Borrowed(&p.parts));
     }
     let mut out: Vec<PatternPart> = Vec::with_capacity(p.parts.len());
+    let mut seen = 0;
     for part in &p.parts {
+        if let PatternPart::Literal(l) = part {
+            seen += l.bytes().filter(|b| *b == b':').count();
+        }
         match part {
             PatternPart::Variable(v) => {
-                let text = variable_value(v, ctx)?;
+                let text = if seen >= colons {
+                    variable_value(v, ctx)?
+                } else {
+                    format!("${{{}}}", v.key)
+                };
                 if let Some(PatternPart::Literal(prev)) = out.last_mut() {
                     prev.push_str(&text);
                 } else {
@@ -90,7 +118,7 @@ pub fn resource_matches(block: &ResourceBlock, req: &Request) -> Result<bool, Va
     let mut unknown = None;
     let mut any = false;
     for p in list {
-        match resolve(p, &req.context) {
+        match resolve_resource(p, &req.context) {
             Ok(parts) => {
                 if arn_match_pattern(p, &parts, &req.resource) {
                     any = true;
