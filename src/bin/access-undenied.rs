@@ -11,6 +11,8 @@ use clap::Parser as _;
 fn main() -> ExitCode {
     match cli::run(cli::Cli::parse()) {
         Ok(code) => code,
+        // The reader of stdout went away (`| head -1`): stop quietly.
+        Err(e) if e.is::<cli::stdout::StdoutClosed>() => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("access-undenied: {e:#}");
             ExitCode::from(2)

@@ -103,8 +103,8 @@ pub(super) async fn run(
                     Format::Text => access_undenied::render::text::result_text(&result),
                 };
                 match &progress {
-                    Some(p) => p.print(|| println!("{line}")),
-                    None => println!("{line}"),
+                    Some(p) => p.print(|| super::stdout::line(&line))?,
+                    None => super::stdout::line(&line)?,
                 }
             }
             if let Some(file) = &mut output_file {

@@ -35,8 +35,8 @@ pub(super) fn run(args: EventsArgs) -> anyhow::Result<ExitCode> {
         let v = view(&item);
         failed |= v.status == "Error";
         match args.format {
-            Format::Json => println!("{}", serde_json::to_string(&v)?),
-            Format::Text => println!("{}", serde_json::to_string_pretty(&v)?),
+            Format::Json => super::stdout::line(serde_json::to_string(&v)?)?,
+            Format::Text => super::stdout::line(serde_json::to_string_pretty(&v)?)?,
         }
     }
     let c = reader.counts;

@@ -53,8 +53,8 @@ pub(super) async fn run(
     let entries = history::query(&client, &query).await?;
     for entry in &entries {
         match args.format {
-            Format::Json => println!("{}", serde_json::to_string(&entry.to_json())?),
-            Format::Text => println!("{}", entry.to_text()),
+            Format::Json => super::stdout::line(serde_json::to_string(&entry.to_json())?)?,
+            Format::Text => super::stdout::line(entry.to_text())?,
         }
     }
     if verbosity > 0 {

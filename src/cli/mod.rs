@@ -11,6 +11,7 @@ mod progress;
 mod results_file;
 mod simulate;
 mod snapshot;
+pub mod stdout;
 
 use std::process::ExitCode;
 

@@ -43,9 +43,9 @@ pub(super) fn run(verbosity: u8, args: SimulateArgs) -> anyhow::Result<ExitCode>
         };
         failed |= outcome.error.is_some();
         match args.format {
-            Format::Json if single => println!("{}", serde_json::to_string_pretty(&outcome)?),
-            Format::Json => println!("{}", serde_json::to_string(&outcome)?),
-            Format::Text => println!("{}", simulate::to_text(&outcome)),
+            Format::Json if single => super::stdout::line(serde_json::to_string_pretty(&outcome)?)?,
+            Format::Json => super::stdout::line(serde_json::to_string(&outcome)?)?,
+            Format::Text => super::stdout::line(simulate::to_text(&outcome))?,
         }
     }
     if verbosity > 0 {

@@ -13,6 +13,7 @@ mod analyze_moto;
 mod analyze_offline;
 mod aws_adapter;
 mod bad_inputs;
+mod cli_stdout;
 mod faults;
 mod history;
 mod lambda_config;
