@@ -6,6 +6,25 @@ use super::principal::{arn_account, Principal, PrincipalType};
 
 pub use crate::arn::role_arn_of_session;
 
+/// The value of `aws:userid` (IAM User Guide, "Principal key values"): the unique id when
+/// known; for the root user the account id, for a federated user `account:caller-specified-name`
+/// (both follow from the ARN when no unique id is given).
+fn user_id(p: &Principal) -> Option<String> {
+    if let Some(id) = &p.principal_id {
+        return Some(id.clone());
+    }
+    match p.principal_type() {
+        PrincipalType::Root => p.account.clone(),
+        PrincipalType::FederatedUser => {
+            let name = crate::arn::Arn::parse(p.arn()?)?
+                .resource
+                .strip_prefix("federated-user/")?;
+            Some(format!("{}:{name}", p.account.as_deref()?))
+        }
+        _ => None,
+    }
+}
+
 /// One request to evaluate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
@@ -68,8 +87,8 @@ impl Request {
                 context.set_default("aws:username", name);
             }
         }
-        if let Some(id) = &principal.principal_id {
-            context.set_default("aws:userid", id.clone());
+        if let Some(id) = user_id(&principal) {
+            context.set_default("aws:userid", id);
         }
         if let Some(acct) = &resource_account {
             context.set_default("aws:ResourceAccount", acct.clone());
