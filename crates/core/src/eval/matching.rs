@@ -240,8 +240,9 @@ pub fn principal_matches(
             None => PrincipalMatch::DoesNotApply,
         },
         PrincipalBlock::NotPrincipal(spec) => {
-            let kind = req.principal.principal_type();
-            if has_boundary && matches!(kind, PrincipalType::User | PrincipalType::AssumedRole) {
+            // `has_boundary` is set only for principals a boundary can apply to: users, role
+            // sessions and federated users (through the user that created the session).
+            if has_boundary {
                 return PrincipalMatch::Applies(None);
             }
             if not_principal_excludes(spec, req) {
