@@ -66,9 +66,9 @@ pub fn message_parser(data: &[u8]) {
     let _ = parse_message(&text);
 }
 
-/// A simulate document: parses and evaluates; then the invariants:
-/// a matching unconditional explicit deny always wins, and adding an Allow never turns an
-/// Allowed request into a denial.
+/// A simulate document: parses and evaluates; then the invariants: no gate's outcome contradicts
+/// its blocking flags, a matching unconditional explicit deny always wins, and adding an Allow
+/// never turns an Allowed request into a denial.
 pub fn engine(data: &[u8]) {
     let Ok(doc) = serde_json::from_slice::<Value>(data) else {
         return;
@@ -90,6 +90,16 @@ fn engine_doc(doc: &Value) {
         return;
     };
     let base = evaluate(&case.request, &case.policies);
+    for g in &base.gates {
+        assert!(
+            g.is_consistent(),
+            "gate {:?} has outcome {:?} with blocking {} / missing allow {}",
+            g.kind,
+            g.outcome,
+            g.blocking,
+            g.missing_allow
+        );
+    }
 
     let deny = with_identity_statement(
         &doc,

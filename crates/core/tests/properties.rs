@@ -5,7 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 use access_undenied_core::eval::{
-    evaluate, Context, Decision, NamedPolicy, PolicySet, Principal, Request,
+    evaluate, Context, Decision, NamedPolicy, PolicySet, Principal, Request, ResourceKind,
+    ResourceSide,
 };
 use access_undenied_core::policy::{pattern_glob, Pattern, Policy};
 use proptest::prelude::*;
@@ -156,5 +157,60 @@ proptest! {
         let mut denied = set.clone();
         denied.identity.push(named(deny, "DenyAll"));
         prop_assert_eq!(evaluate(&req, &denied).decision, Decision::ExplicitDeny);
+    }
+}
+
+/// A resource-policy statement: `statement()` naming its principals with `Principal` or
+/// `NotPrincipal` (with either effect, `Allow` + `NotPrincipal` included).
+fn resource_statement() -> impl Strategy<Value = Value> {
+    (statement(), any::<bool>(), prop::sample::select(vec![
+        json!("*"),
+        json!({"AWS": "arn:aws:iam::111122223333:user/alice"}),
+        json!({"AWS": ["111122223333", "arn:aws:iam::444455556666:root"]}),
+        json!({"AWS": ["arn:aws:iam::111122223333:root", "arn:aws:iam::111122223333:role/R", "arn:aws:sts::111122223333:assumed-role/R/s"]}),
+    ]))
+        .prop_map(|(mut s, not, p)| {
+            let obj = s.as_object_mut().unwrap();
+            obj.remove("Principal");
+            obj.insert(if not { "NotPrincipal" } else { "Principal" }.into(), p);
+            s
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    /// No gate says two things at once: an `Allow` outcome never blocks, an `ExplicitDeny`
+    /// always does, an exempt or inapplicable gate never does — for every principal type,
+    /// same- and cross-account, with a boundary or not.
+    #[test]
+    fn gate_outcomes_and_blocking_agree(
+        identity in policy_doc(),
+        resource in prop::collection::vec(resource_statement(), 1..4),
+        boundary in prop::option::of(policy_doc()),
+        caller in prop::sample::select(vec![
+            "arn:aws:iam::111122223333:user/alice",
+            "arn:aws:sts::111122223333:assumed-role/R/s",
+            "arn:aws:sts::111122223333:federated-user/alice",
+            "arn:aws:iam::111122223333:root",
+            "arn:aws:iam::444455556666:user/bob",
+            "arn:aws:sts::444455556666:assumed-role/R/s",
+        ]),
+    ) {
+        let mut ctx = Context::new();
+        ctx.set("aws:SourceIp", "203.0.113.9");
+        let req = Request::new(Principal::from_arn(caller), "s3:GetObject", "arn:aws:s3:::bucket/home/alice/x", Some("111122223333".into()), ctx);
+        let named = |doc: &Value, n: &str| NamedPolicy { name: n.into(), arn: None, attached_to: None, policy: std::sync::Arc::new(Policy::from_value(doc).unwrap()) };
+        let mut set = PolicySet::default();
+        set.identity.push(named(&identity, "P"));
+        set.permissions_boundary = boundary.as_ref().map(|b| named(b, "B"));
+        set.resource = Some(ResourceSide {
+            kind: ResourceKind::S3Bucket,
+            policy: Some(named(&json!({"Version": "2012-10-17", "Statement": resource}), "BucketPolicy")),
+        });
+        let e = evaluate(&req, &set);
+        for g in &e.gates {
+            prop_assert!(g.is_consistent(), "{:?} contradicts itself in {:#?}", g, e);
+        }
     }
 }

@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use access_undenied_core::eval::{Report, StatementReport};
+use access_undenied_core::eval::{evaluate, Report, StatementReport};
 use access_undenied_core::explain::diagnose;
 use access_undenied_core::simulate::{parse_case, run_case};
 use serde_json::Value;
@@ -257,6 +257,14 @@ fn engine_scenarios() {
                 continue;
             };
             let mut problems = check(&report, expected);
+            // The engine invariant: no gate's outcome contradicts its blocking flags.
+            let evaluation = evaluate(&parsed.request, &parsed.policies);
+            for g in evaluation.gates.iter().filter(|g| !g.is_consistent()) {
+                problems.push(format!(
+                    "gate {:?} (level {:?}) has outcome {:?} with blocking {} / missing allow {}",
+                    g.kind, g.level, g.outcome, g.blocking, g.missing_allow
+                ));
+            }
             // Every conclusive denial gets a fix that the engine confirms.
             let result = diagnose(
                 "scenario",

@@ -96,6 +96,20 @@ pub struct GateResult {
     applies: bool,
 }
 
+impl GateResult {
+    /// Whether the gate's outcome and its blocking flags agree: a gate that allows does not
+    /// block, a gate that denies explicitly blocks, and an exempt or inapplicable gate never
+    /// blocks. The engine keeps this true for every gate (property tests, scenario harness).
+    pub fn is_consistent(&self) -> bool {
+        match self.outcome {
+            GateOutcome::Allow => !self.blocking && !self.missing_allow,
+            GateOutcome::ExplicitDeny => self.blocking,
+            GateOutcome::NotApplicable | GateOutcome::Exempt => !self.blocking,
+            GateOutcome::ImplicitDeny | GateOutcome::Unknown => true,
+        }
+    }
+}
+
 /// A statement the engine could not evaluate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Unevaluated {
@@ -256,12 +270,17 @@ fn statement(
     if !action_matches(&st.action, &req.action_lower) {
         return (Tri::No, None);
     }
-    let grant = match principal_matches(&st.principal, req, has_boundary) {
+    let (principal, grant) = match principal_matches(&st.principal, st.effect, req, has_boundary) {
         PrincipalMatch::DoesNotApply => return (Tri::No, None),
-        PrincipalMatch::Applies(g) => g,
+        PrincipalMatch::Applies(g) => (Tri::Yes, g),
+        // Were it to apply, it would name every caller it does not exclude, as `"*"` does.
+        PrincipalMatch::Unsupported => {
+            reasons.push(Reason::NotPrincipalWithAllow);
+            (Tri::Maybe, Some(Grant::Direct))
+        }
     };
     let resource = match resource_matches(&st.resource, req) {
-        Ok(true) => Tri::Yes,
+        Ok(true) => principal,
         Ok(false) => return (Tri::No, None),
         Err(VarFailure::Unknown(k)) => {
             reasons.push(Reason::UnknownKey(k));

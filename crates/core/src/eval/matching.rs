@@ -3,7 +3,8 @@
 use std::borrow::Cow;
 
 use crate::policy::{
-    pattern_glob, ActionBlock, Pattern, PatternPart, PrincipalBlock, PrincipalSpec, ResourceBlock,
+    pattern_glob, ActionBlock, Effect, Pattern, PatternPart, PrincipalBlock, PrincipalSpec,
+    ResourceBlock,
 };
 use crate::policy::{PrincipalEntry, Variable};
 
@@ -224,12 +225,19 @@ pub enum PrincipalMatch {
     /// The element applies; for `Principal`, how it named the caller.
     Applies(Option<Grant>),
     DoesNotApply,
+    /// An `Allow` with `NotPrincipal` that does not exclude the caller. AWS: "`NotPrincipal`
+    /// must be used with `"Effect":"Deny"`. Using it with `"Effect":"Allow"` is not supported"
+    /// (IAM User Guide, NotPrincipal), so what it grants is not defined: the statement is
+    /// reported as not evaluable, never counted as an allow or ignored.
+    Unsupported,
 }
 
-/// Matches the principal element. `has_boundary` implements AWS's documented rule that a
-/// `Deny` with `NotPrincipal` always applies to users and roles that have a permissions boundary.
+/// Matches the principal element of a statement with `effect`. `has_boundary` implements AWS's
+/// documented rule that a `Deny` with `NotPrincipal` always applies to users and roles that have
+/// a permissions boundary.
 pub fn principal_matches(
     block: &PrincipalBlock,
+    effect: Effect,
     req: &Request,
     has_boundary: bool,
 ) -> PrincipalMatch {
@@ -239,6 +247,14 @@ pub fn principal_matches(
             Some(g) => PrincipalMatch::Applies(Some(g)),
             None => PrincipalMatch::DoesNotApply,
         },
+        // A caller the element lists is outside the statement under any reading of it.
+        PrincipalBlock::NotPrincipal(spec) if effect == Effect::Allow => {
+            if not_principal_excludes(spec, req) {
+                PrincipalMatch::DoesNotApply
+            } else {
+                PrincipalMatch::Unsupported
+            }
+        }
         PrincipalBlock::NotPrincipal(spec) => {
             // `has_boundary` is set only for principals a boundary can apply to: users, role
             // sessions and federated users (through the user that created the session).

@@ -81,6 +81,8 @@ pub enum Reason {
     UnknownKey(String),
     /// A policy value the operator cannot use (bad number, date, CIDR, boolean, base64).
     BadValue { operator: String, value: String },
+    /// An `Allow` statement with `NotPrincipal`, which AWS does not support.
+    NotPrincipalWithAllow,
 }
 
 impl std::fmt::Display for Reason {
@@ -90,6 +92,10 @@ impl std::fmt::Display for Reason {
             Reason::UnknownKey(k) => write!(
                 f,
                 "the value of context key `{k}` is unknown for this request"
+            ),
+            Reason::NotPrincipalWithAllow => f.write_str(
+                "`NotPrincipal` with `\"Effect\": \"Allow\"` is not supported by AWS, so what \
+                 the statement grants is undefined; name the principals in `Principal` instead",
             ),
             Reason::BadValue { operator, value } => {
                 write!(
