@@ -22,3 +22,4 @@ mod lambda_logs;
 mod lambda_template;
 mod sink_dynamodb;
 mod sink_sns;
+mod worlds;

@@ -3,7 +3,9 @@
 //! reached by `sts:AssumeRole`), writes the CloudTrail access-denied record AWS would write, runs
 //! the real pipeline (`AwsSource` + `diagnose_item`, or the CLI binary) and checks the result's
 //! fields (README, "The result of one event"): `AssessmentResult`, `ExplicitDenyPolicies`,
-//! `PoliciesToAdd`, `FixVerified`.
+//! `PoliciesToAdd`, `FixVerified`. Each analysis also records its world fixture (what the
+//! adapter read, the records, the whole results) under `tests/worlds/`, which
+//! `worlds::fixtures_replay_offline` checks without moto (`support::worlds`).
 //!
 //! One module per gate or feature; this one holds the running and checking helpers they share.
 //! moto is reset between scenarios (`support::moto()`). The API-call benchmark is `#[ignore]`d
@@ -24,6 +26,7 @@ mod unreadable;
 
 use std::process::{Command, Output};
 
+use access_undenied::collect::snapshot::Recording;
 use serde_json::{json, Value};
 
 use crate::support;
@@ -35,9 +38,13 @@ use crate::support::{ACCOUNT, REGION};
 /// The third account of the scenarios (outside any organization).
 const THIRD_ACCOUNT: &str = "333333333333";
 
-/// Diagnoses with the AWS adapter on moto (the environment's credentials).
+/// Diagnoses with the AWS adapter on moto (the environment's credentials), recording what the
+/// adapter read as the scenario's world fixture (`support::worlds`).
 async fn analyze(records: &[Value]) -> Vec<Value> {
-    analyze_with(&support::source().await, records).await
+    let recording = Recording::new(support::source().await);
+    let results = analyze_with(&recording, records).await;
+    support::worlds::record_or_check(&recording.snapshot(), records, &results);
+    results
 }
 
 async fn analyze_one(record: Value) -> Value {

@@ -8,8 +8,9 @@
 //! moto answers on the wire (faults, missing features).
 //!
 //! Also here: the CloudTrail records ([`events`]), the world built through the AWS APIs
-//! ([`world`]) and the pipeline runner ([`run`]) of the end-to-end tests, and the fixtures of
-//! the Lambda, sink and history tests ([`lambda`]).
+//! ([`world`]) and the pipeline runner ([`run`]) of the end-to-end tests, the offline world
+//! fixtures they record ([`worlds`]), and the fixtures of the Lambda, sink and history tests
+//! ([`lambda`]).
 
 pub mod events;
 pub mod lambda;
@@ -17,6 +18,7 @@ mod moto;
 mod patched;
 pub mod run;
 pub mod world;
+pub mod worlds;
 
 use std::path::Path;
 
