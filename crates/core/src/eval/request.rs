@@ -8,12 +8,14 @@ pub use crate::arn::role_arn_of_session;
 
 /// The value of `aws:userid` (IAM User Guide, "Principal key values"): the unique id when
 /// known; for the root user the account id, for a federated user `account:caller-specified-name`
-/// (both follow from the ARN when no unique id is given).
+/// (both follow from the ARN when no unique id is given), for an anonymous caller `anonymous`.
+/// `None` when the value depends on a unique id the request does not carry.
 fn user_id(p: &Principal) -> Option<String> {
     if let Some(id) = &p.principal_id {
         return Some(id.clone());
     }
     match p.principal_type() {
+        PrincipalType::Anonymous => Some("anonymous".into()),
         PrincipalType::Root => p.account.clone(),
         PrincipalType::FederatedUser => {
             let name = crate::arn::Arn::parse(p.arn()?)?
@@ -87,8 +89,13 @@ impl Request {
                 context.set_default("aws:username", name);
             }
         }
-        if let Some(id) = user_id(&principal) {
-            context.set_default("aws:userid", id);
+        match user_id(&principal) {
+            Some(id) => context.set_default("aws:userid", id),
+            // AWS always sets it (every row of its table has a value), but here it would be an
+            // IAM unique id (`AIDA…`, `AROA…:session`) the request does not carry: unknown, so a
+            // condition on it is reported, never read as a missing key.
+            None if !context.contains("aws:userid") => context.mark_unknown("aws:userid"),
+            None => {}
         }
         if let Some(acct) = &resource_account {
             context.set_default("aws:ResourceAccount", acct.clone());
