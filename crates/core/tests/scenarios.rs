@@ -9,8 +9,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use access_undenied_core::eval::{evaluate, Report, StatementReport};
-use access_undenied_core::explain::diagnose;
-use access_undenied_core::simulate::{parse_case, run_case};
+use access_undenied_core::explain::{diagnose, DiagnosisResult};
+use access_undenied_core::simulate::{parse_case, run_case, Case};
 use serde_json::Value;
 
 fn scenario_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -181,6 +181,93 @@ fn check(report: &Report, expected: &Value) -> Vec<String> {
     problems
 }
 
+/// What every diagnosis must say, whatever the case states: an inconclusive case is an `Error`
+/// (never a guessed cause); an allowed one is `Allowed` with no deny and no fix; a conclusive
+/// denial names its denying statements (one per deciding statement) and a least-privilege fix:
+/// each added statement is an `Allow` of exactly the request's action on exactly its resource
+/// (none for a role trust policy), and one added to the resource's own policy names the caller
+/// (a fix granting `*` on `*` would otherwise pass, since the engine verifies its own fix).
+fn what_users_read(case: &Case, report: &Report, result: &DiagnosisResult) -> Vec<String> {
+    let mut problems = Vec::new();
+    let assessment = result.assessment_result.as_str();
+    let decision = format!("{:?}", report.decision);
+    let details = &result.result_details;
+    if !report.conclusive {
+        if assessment != "Error" {
+            problems.push(format!("inconclusive, but assessed `{assessment}`"));
+        }
+        return problems;
+    }
+    if decision == "Allowed" {
+        if assessment != "Allowed" {
+            problems.push(format!("allowed, but assessed `{assessment}`"));
+        }
+        if !details.explicit_deny_policies.is_empty() || !details.policies_to_add.is_empty() {
+            problems.push("allowed, but with denies or a fix".into());
+        }
+        return problems;
+    }
+    let deny_word = assessment.starts_with("Explicit deny");
+    if (decision == "ExplicitDeny") != deny_word {
+        problems.push(format!("decision {decision} assessed `{assessment}`"));
+    }
+    if decision == "ExplicitDeny" {
+        let deciding = report.deciding_statements.len();
+        if details.explicit_deny_policies.len() != deciding {
+            problems.push(format!(
+                "{} ExplicitDenyPolicies for {deciding} deciding statements",
+                details.explicit_deny_policies.len()
+            ));
+        }
+    }
+    let action = &case.request.action;
+    let resource = &case.request.resource;
+    for add in &details.policies_to_add {
+        let statements = add.policy["Statement"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if statements.is_empty() {
+            problems.push(format!(
+                "fix for {} adds no statement",
+                add.attachment_target_arn
+            ));
+        }
+        for st in &statements {
+            let one = |v: &Value| match v {
+                Value::String(s) => Some(s.clone()),
+                Value::Array(a) if a.len() == 1 => a[0].as_str().map(str::to_string),
+                _ => None,
+            };
+            // A role trust policy names no resource: its statements apply to the role itself.
+            // (A user acting on itself gets its fix in its own identity policy.)
+            let on_resource = add.attachment_target_arn == *resource
+                && case.request.principal.identity_arn() != Some(resource.as_str());
+            let trust = on_resource && resource.contains(":role/");
+            let resource_ok = if trust {
+                st.get("Resource").is_none()
+            } else {
+                one(&st["Resource"]).as_deref() == Some(resource.as_str())
+            };
+            // A statement added to a resource's own policy names the caller, never everyone.
+            let principal_ok = !on_resource
+                || st
+                    .get("Principal")
+                    .is_some_and(|p| p != "*" && p["AWS"] != "*");
+            if st["Effect"] != "Allow"
+                || one(&st["Action"]).as_deref() != Some(action.as_str())
+                || !resource_ok
+                || !principal_ok
+            {
+                problems.push(format!(
+                    "fix is not least privilege for {action} on {resource}: {st}"
+                ));
+            }
+        }
+    }
+    problems
+}
+
 #[test]
 fn engine_scenarios() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/scenarios/engine");
@@ -283,6 +370,7 @@ fn engine_scenarios() {
                         .unwrap_or_default()
                 ));
             }
+            problems.extend(what_users_read(&parsed, &report, &result));
             if let Some(a) = expected.get("Assessment").and_then(Value::as_str) {
                 if result.assessment_result.as_str() != a {
                     problems.push(format!(
