@@ -1,0 +1,86 @@
+// Compares our `simulate` output with scripts/iam-simulate/diffsim.mjs's for scripts/differential:
+// agreement overall and per family, every disagreement put in the first class of
+// scripts/iam-simulate/classes.mjs whose matcher accepts it, the per-class counts with their
+// verdicts, and the unexplained ones (listed; exit status 1 when there are any).
+//   node differential-report.mjs CASES.ndjson OURS.ndjson THEIRS.jsonl [DISAGREEMENTS_OUT.ndjson]
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import { CLASSES } from './classes.mjs';
+
+const [casesPath, oursPath, theirsPath, outPath] = process.argv.slice(2);
+const lines = (p) => readFileSync(p, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+const cases = lines(casesPath);
+const ours = lines(oursPath);
+const theirs = lines(theirsPath);
+if (ours.length !== cases.length || theirs.length !== cases.length) {
+  console.error(`differential: ${cases.length} cases, ${ours.length} results of ours, ${theirs.length} of iam-simulate`);
+  process.exit(2);
+}
+
+const ourDecision = (o) => (o.Error ? `Error: ${o.Error}` : o.Decision);
+const pct = (a, n) => `${((100 * a) / n).toFixed(2)}%`;
+const byClass = new Map(CLASSES.map((k) => [k.id, []]));
+const unexplained = [];
+const perGroup = new Map();
+let agree = 0;
+const out = [];
+cases.forEach((c, i) => {
+  const o = ours[i];
+  const t = theirs[i];
+  if (t.Name !== c.Name || (o.Name !== undefined && o.Name !== c.Name)) throw new Error(`results out of order at line ${i + 1}`);
+  const family = c.Group.split('/')[0];
+  const g = perGroup.get(family) ?? { n: 0, agree: 0 };
+  g.n++;
+  perGroup.set(family, g);
+  const mine = ourDecision(o);
+  if (mine === t.Decision) {
+    agree++;
+    g.agree++;
+    return;
+  }
+  const ctx = { c, o, t, ours: mine, theirs: t.Decision };
+  const k = CLASSES.find((k) => {
+    try {
+      return k.match(ctx);
+    } catch {
+      return false;
+    }
+  });
+  const row = { Name: c.Name, Group: c.Group, Feature: c.Feature, Ours: mine, Theirs: t.Decision, TheirsWithoutKeys: t.DecisionWithoutKeys,
+    Conclusive: o.Conclusive, Class: k?.id ?? 'UNEXPLAINED' };
+  out.push(row);
+  if (k) byClass.get(k.id).push(row);
+  else unexplained.push(row);
+});
+if (outPath) writeFileSync(outPath, out.map((r) => JSON.stringify(r)).join('\n') + (out.length ? '\n' : ''));
+
+const n = cases.length;
+const version = theirs[0]?.Version ?? '?';
+console.log(`iam-simulate ${version}; ${n} cases; same decision ${agree} (${pct(agree, n)}); disagreements ${n - agree}; unexplained ${unexplained.length}`);
+console.log();
+console.log('| family | cases | same decision |');
+console.log('|---|---:|---:|');
+for (const [f, g] of perGroup) console.log(`| ${f} | ${g.n} | ${g.agree} (${pct(g.agree, g.n)}) |`);
+console.log();
+console.log('| class | verdict | disagreements | what |');
+console.log('|---|---|---:|---|');
+for (const k of CLASSES) {
+  const rows = byClass.get(k.id);
+  if (rows.length) console.log(`| ${k.id} | ${k.verdict} | ${rows.length} | ${k.title} |`);
+}
+if (unexplained.length) console.log(`| UNEXPLAINED | — | ${unexplained.length} | not in any class |`);
+console.log();
+for (const k of CLASSES) {
+  const rows = byClass.get(k.id);
+  if (!rows.length) continue;
+  const ex = rows[0];
+  console.log(`${k.id} e.g. ${ex.Name} [${ex.Feature}]: ours ${ex.Ours}, iam-simulate ${ex.Theirs.slice(0, 100)}`);
+}
+if (unexplained.length) {
+  console.log();
+  console.log(`UNEXPLAINED (${unexplained.length}; first 30):`);
+  for (const r of unexplained.slice(0, 30)) {
+    console.log(`- ${r.Name} [${r.Feature}]: ours ${r.Ours}${r.Conclusive === false ? ' (inconclusive)' : ''}, iam-simulate ${r.Theirs.slice(0, 200)} (without keys: ${r.TheirsWithoutKeys.slice(0, 40)})`);
+  }
+  process.exit(1);
+}
