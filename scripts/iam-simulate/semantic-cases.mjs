@@ -95,7 +95,7 @@ function identityCase(group, feature, statements, context, extra = {}) {
   const r = RES.sqs();
   emit(group, feature, {
     Request: { Principal: extra.Principal ?? P.user(), Action: r.Action, Resource: r.Resource, ResourceAccount: r.Account, Context: context },
-    Policies: { Identity: [named('Tested', { Version: extra.Version ?? V12, Statement: statements })] },
+    Policies: { Identity: [named('Tested', { Version: extra.Version ?? V12, Statement: statements })], ...(extra.Session ? { Session: extra.Session } : {}) },
   });
 }
 
@@ -286,7 +286,8 @@ function varCase() {
       : [{ Sid: 'Tested', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: '*', Condition: cond }];
     emit('var/condition', `${Object.keys(cond)[0]} ${JSON.stringify(Object.values(Object.values(cond)[0])[0])} ${version} ${deny ? 'Deny' : 'Allow'}`, {
       Request: { Principal: principal, Action: r.Action, Resource: r.Resource, ResourceAccount: A, Context: ctx },
-      Policies: { Identity: [named('Tested', { Version: version, Statement: stmts })] },
+      Policies: { Identity: [named('Tested', { Version: version, Statement: stmts })],
+        ...(principal.Type === 'FederatedUser' ? { Session: [allowAll('Session')] } : {}) },
     });
     return;
   }
@@ -298,7 +299,8 @@ function varCase() {
   const tested = notRes
     ? { Sid: 'Tested', Effect: 'Allow', Action: action, NotResource: pattern }
     : { Sid: 'Tested', Effect: deny ? 'Deny' : 'Allow', Action: action, Resource: pattern };
-  const policies = {};
+  // A federated user session needs a session policy to have any permission (GetFederationToken).
+  const policies = principal.Type === 'FederatedUser' ? { Session: [allowAll('Session')] } : {};
   const resAcct = resource.split(':')[4] || A;
   if (gate === 'identity') {
     policies.Identity = [named('Tested', { Version: version, Statement: deny ? [{ Effect: 'Allow', Action: `${svc}:*`, Resource: '*' }, tested] : [tested] })];
@@ -381,13 +383,21 @@ function pkeyCase() {
   // The root user is not subject to identity policies; test it through a resource policy.
   if (type === 'root') {
     const r = RES.sqs(A);
-    emit('pkey/root', `${op} ${key}=${value} ${deny ? 'Deny' : 'Allow'} (resource policy)`, {
+    // The root user has complete access in its account and takes no identity policy; an Allow-all
+    // identity policy stands for that (iam-simulate needs one), except in a fifth of the cases.
+    const implicit = chance(0.2);
+    emit('pkey/root', `${op} ${key}=${value} ${deny ? 'Deny' : 'Allow'} (resource policy${implicit ? ', no identity policy' : ''})`, {
       Request: { Principal: principal, Action: r.Action, Resource: r.Resource, ResourceAccount: A },
-      Policies: { Resource: { Kind: r.Kind, Arn: r.Resource, Policy: { Document: doc(...stmts.map((s) => ({ ...s, Principal: { AWS: A } }))) } } },
+      Policies: {
+        ...(implicit ? {} : { Identity: [allowAll()] }),
+        Resource: { Kind: r.Kind, Arn: r.Resource, Policy: { Document: doc(...stmts.map((s) => ({ ...s, Principal: { AWS: A } }))) } },
+      },
     });
     return;
   }
-  identityCase(`pkey/${type}`, `${op} ${key}=${value} ${deny ? 'Deny' : 'Allow'}`, stmts, {}, { Principal: principal });
+  // A federated user session needs a session policy to have any permission (GetFederationToken).
+  identityCase(`pkey/${type}`, `${op} ${key}=${value} ${deny ? 'Deny' : 'Allow'}`, stmts, {}, { Principal: principal,
+    Session: principal.Type === 'FederatedUser' ? [allowAll('Session')] : undefined });
 }
 families['pkey'] = { weight: 12, gen: pkeyCase };
 
@@ -521,8 +531,9 @@ function xacctCase() {
     if (g.rkind === 'kms') stmt.Resource = '*';
     policies.Resource = { Kind: r.Kind, Arn: resourceArn, Policy: { Document: doc(stmt) } };
   } else if (g.rkind === 'kms') {
-    policies.Resource = { Kind: r.Kind, Arn: resourceArn }; // a key must have a policy; this one has none readable
-    delete policies.Resource;
+    // Every KMS key has a key policy: this one names only a key administrator.
+    policies.Resource = { Kind: r.Kind, Arn: resourceArn, Policy: { Document: doc({ Sid: 'KeyAdmin', Effect: 'Allow',
+      Principal: { AWS: `arn:aws:iam::${r.Account}:role/KeyAdmin` }, Action: 'kms:*', Resource: '*' }) } };
   }
   emit(`xacct/${g.acct}`, `${g.ptype} ${g.rkind} named-by=${g.naming} identity=${g.ident} boundary=${g.boundary} session=${g.session}`, {
     Request: { Principal: principal, Action: action, Resource: r.Resource, ResourceAccount: r.Account },
