@@ -7,7 +7,46 @@
 // Verdicts: "ours wrong", "theirs wrong", "undocumented" (the documentation does not decide),
 // "translation" (the translation between the two input formats loses or changes something).
 
-import { documentedDecision, why } from './oracle.mjs';
+import { documentedDecision, evalConditionWithVariables, MULTIVALUED, resourceEntryMatches, why } from './oracle.mjs';
+import { documentedPrincipalKeys } from './translate.mjs';
+
+// The decision the documentation gives for a var/* case (one tested statement in one gate).
+function documentedVarDecision(c) {
+  why.length = 0;
+  const keys = {};
+  for (const [k, v] of Object.entries(documentedPrincipalKeys(c))) keys[k.toLowerCase()] = v;
+  for (const [k, v] of Object.entries(c.Request.Context ?? {})) keys[k.toLowerCase()] = v;
+  const P = c.Policies;
+  const gate = P.PermissionsBoundary?.Name === 'Tested' ? 'boundary' : P.Resource ? 'resource' : 'identity';
+  const docu = gate === 'boundary' ? P.PermissionsBoundary.Document : gate === 'resource' ? P.Resource.Policy.Document : P.Identity[0].Document;
+  const st = docu.Statement.find((x) => x.Sid === 'Tested');
+  const version = docu.Version;
+  let m;
+  if (st.Condition) {
+    const [op, block] = Object.entries(st.Condition)[0];
+    const [key, values] = Object.entries(block)[0];
+    const k = key.toLowerCase();
+    m = evalConditionWithVariables(op, values, k in keys && !(c.Request.Context === undefined && false), keys[k], MULTIVALUED.has(k), keys, version);
+    // a key only the principal gives (aws:username ...) is present only when documented for it
+  } else if (st.NotResource !== undefined) {
+    const r = resourceEntryMatches(st.NotResource, c.Request.Resource, keys, version);
+    m = r === undefined ? undefined : !r;
+  } else {
+    m = resourceEntryMatches(st.Resource, c.Request.Resource, keys, version);
+  }
+  if (m === undefined) return undefined;
+  const principalAccount = (c.Request.Principal.Arn ?? '').split(':')[4];
+  const cross = c.Request.ResourceAccount && c.Request.ResourceAccount !== principalAccount;
+  if (st.Effect === 'Deny') return m ? 'ExplicitDeny' : cross ? 'ImplicitDeny' : 'Allowed';
+  return m && !cross ? 'Allowed' : 'ImplicitDeny';
+}
+const varDocIs = (x) => ({ c, ours, theirs }) => {
+  if (fam(c) !== 'var') return false;
+  const d = documentedVarDecision(c);
+  return d !== undefined && (x === 'ours' ? ours === d && theirs !== d : theirs === d && ours !== d);
+};
+const varVersion = (c) => JSON.stringify(c.Policies).includes('"Version":"2008-10-17"');
+
 
 const ptype = (c) => c.Request.Principal?.Type;
 const fam = (c) => c.Group.split('/')[0];
@@ -40,8 +79,58 @@ export const CLASSES = [
     id: 'T-ROOT-IMPLICIT',
     verdict: 'theirs wrong',
     title: 'the root user with no identity policy: iam-simulate finds no identity-side allow',
-    doc: { quote: 'This identity is called the AWS account root user and has complete access to all AWS services and resources in the account.', url: `${U}id_root-user.html` },
+    doc: { quote: 'When you first create an AWS account, you begin with a single sign-in identity that has complete access to all AWS services and resources in the account. This identity is called the AWS account root user', url: `${U}id_root-user.html` },
     match: ({ c, ours, theirs }) => ptype(c) === 'Root' && !(c.Policies?.Identity ?? []).length && ours === 'Allowed' && theirs === 'ImplicitDeny',
+  },
+  {
+    id: 'T-SESSION-ARN-NAMED',
+    verdict: 'theirs wrong',
+    title: 'same account, the resource policy names the session ARN (role session or federated user), the session policy does not allow: iam-simulate lets the session policy limit the grant',
+    doc: { quote: 'a resource-based policy can specify the ARN of the session as a principal. In that case, the permissions from the resource-based policy are added after the session is created. The resource-based policy permissions are not limited by the session policy.', url: `${U}access_policies.html#policies_session` },
+    match: ({ c, ours, theirs }) => c.Group === 'xacct/same' && /named-by=session-arn/.test(c.Feature) && /session=deny-implicit/.test(c.Feature) && ours === 'Allowed' && theirs === 'ImplicitDeny',
+  },
+  {
+    id: 'U-STAR-NAMED-SESSION-POLICY',
+    verdict: 'undocumented',
+    title: 'same account, the resource policy grants to Principal "*", the session policy does not allow: we treat "*" like naming the session, iam-simulate like naming the role',
+    doc: { quote: "A resource-based policy can specify the ARN of the user or role as a principal ... The session policy limits the total permissions granted by the resource-based policy and the identity-based policy. / A resource-based policy can specify the ARN of the session as a principal ... The resource-based policy permissions are not limited by the session policy. (Nothing is said of Principal \"*\".)", url: `${U}access_policies.html#policies_session` },
+    match: ({ c, ours, theirs }) => c.Group === 'xacct/same' && /named-by=star/.test(c.Feature) && /session=deny-implicit/.test(c.Feature) && ours === 'Allowed' && theirs === 'ImplicitDeny',
+  },
+  {
+    id: 'T-RCP-UNSUPPORTED-SERVICE',
+    verdict: 'theirs wrong',
+    title: 'an RCP Deny on an action of a service that does not support RCPs (Amazon SNS): iam-simulate applies it',
+    doc: { quote: 'List of AWS services that support RCPs: Amazon S3, AWS STS, AWS KMS, Amazon SQS, AWS Secrets Manager, Amazon Cognito, Amazon CloudWatch Logs, Amazon DynamoDB, Amazon ECR, Amazon OpenSearch Serverless (section heading and list, abridged; Amazon SNS is not in it)', url: 'https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html' },
+    match: ({ c, ours, theirs }) => fam(c) === 'not' && sub(c) === 'rcp' && c.Request.Action.startsWith('sns:') && ours === 'Allowed' && theirs === 'ExplicitDeny',
+  },
+  {
+    id: 'U-NOTPRINCIPAL-ALLOW',
+    verdict: 'undocumented',
+    title: 'NotPrincipal with "Effect": "Allow": we mark the statement unevaluable (the decision is inconclusive), iam-simulate grants to every principal not listed',
+    doc: { quote: 'NotPrincipal must be used with "Effect":"Deny". Using it with "Effect":"Allow" is not supported.', url: `${U}reference_policies_elements_notprincipal.html` },
+    match: ({ c, o, theirs }) => /Allow NotPrincipal/.test(c.Feature) && o.Conclusive === false && theirs === 'Allowed',
+  },
+  {
+    id: 'U-NOTPRINCIPAL-INCOMPLETE',
+    verdict: 'undocumented',
+    title: 'a Deny with NotPrincipal that does not list every level of the caller (account, role, session / user): we deny, iam-simulate exempts the caller',
+    doc: { quote: 'you must also specify the account ARN of the not-denied principal. Otherwise, the policy might deny access to the entire account containing the principal ... AWS might validate the account first, then the role, and then the assumed-role user.', url: `${U}reference_policies_elements_notprincipal.html` },
+    match: ({ c, ours, theirs }) => {
+      if (!/Deny NotPrincipal/.test(c.Feature) || ours !== 'ExplicitDeny' || theirs !== 'Allowed') return false;
+      const st = c.Policies.Resource.Policy.Document.Statement.find((x) => x.Sid === 'Tested');
+      const listed = [].concat(st.NotPrincipal.AWS);
+      const p = c.Request.Principal;
+      const acct = p.Arn.split(':')[4];
+      const need = [[p.Arn], [`arn:aws:iam::${acct}:root`, acct], ...(p.Type === 'AssumedRole' ? [[p.RoleArn]] : [])];
+      return !need.every((alts) => alts.some((a) => listed.includes(a)));
+    },
+  },
+  {
+    id: 'U-PKEY-UNLISTED-PRINCIPAL',
+    verdict: 'undocumented',
+    title: 'aws:PrincipalType / aws:PrincipalIsAWSService for an AWS service, web identity or SAML caller: values the principal key table does not give (we set them, the translation does not)',
+    doc: { quote: "The values for aws:username, aws:userid, and aws:PrincipalType depend on what type of principal initiated the request. (The table that follows has no row for an AWS service principal, nor for the unsigned AssumeRoleWithWebIdentity / AssumeRoleWithSAML calls.)", url: `${U}reference_policies_variables.html#principaltable` },
+    match: ({ c }) => ['service', 'web', 'saml'].includes(sub(c)) && fam(c) === 'pkey' && /aws:Principal(Type|IsAWSService)/.test(c.Feature),
   },
   // ---------------------------------------------------------------- conditions (oracle: oracle.mjs)
   {
@@ -99,6 +188,63 @@ export const CLASSES = [
     title: 'condition results where iam-simulate follows the documented semantics and we do not',
     doc: { quote: '(see oracle.mjs)', url: `${U}reference_policies_elements_condition_operators.html` },
     match: (x) => ['cond', 'setop'].includes(fam(x.c)) && docIs('theirs')(x),
+  },
+  // ---------------------------------------------------------------- policy variables
+  {
+    id: 'T-VAR-BEFORE-FIFTH-COLON',
+    verdict: 'theirs wrong',
+    title: 'a variable in the partition, service, region or account field of a Resource entry: iam-simulate substitutes it',
+    doc: { quote: 'You can use a policy variable in the Resource element, but only in the resource portion of the ARN. This portion of the ARN appears after the fifth colon (:). You can\'t use a variable to replace parts of the ARN before the fifth colon, such as the service or account.', url: `${U}reference_policies_variables.html` },
+    match: (x) => fam(x.c) === 'var' && ['partition', 'service', 'region', 'account'].includes(sub(x.c)) && varDocIs('ours')(x),
+  },
+  {
+    id: 'T-VAR-2008-VERSION',
+    verdict: 'theirs wrong',
+    title: 'a variable in a policy with Version 2008-10-17: iam-simulate substitutes it',
+    doc: { quote: 'Variables were introduced in version 2012-10-17. Earlier versions of the policy language don\'t support policy variables. If you don\'t include the Version element and set it to an appropriate version date, variables like ${aws:username} are treated as literal strings in the policy.', url: `${U}reference_policies_variables.html` },
+    match: (x) => fam(x.c) === 'var' && varVersion(x.c) && varDocIs('ours')(x),
+  },
+  {
+    id: 'T-VAR-SPECIAL-CHARS',
+    verdict: 'theirs wrong',
+    title: '${*}, ${?} and ${$} (a literal *, ? and $): iam-simulate does not substitute them, or lets the * match anything',
+    doc: { quote: '${*} - use where you need an * (asterisk) character. ${?} - use where you need a ? (question mark) character. ${$} - use where you need a $ (dollar sign) character. These predefined policy variables can be used in any string where you can use regular policy variables.', url: `${U}reference_policies_variables.html#policy-vars-specialchars` },
+    match: (x) => fam(x.c) === 'var' && /\$\{[*?$]\}/.test(JSON.stringify(x.c.Policies)) && varDocIs('ours')(x),
+  },
+  {
+    id: 'T-VAR-NO-VALUE-NEGATED',
+    verdict: 'theirs wrong',
+    title: 'a negated operator (StringNotEquals) on a variable whose key has no value: iam-simulate does not match',
+    doc: { quote: 'When policy variables reference a condition context key that has no value or is not present ... the value is effectively null. There is no equal or like value.', url: `${U}reference_policies_variables.html#policy-vars-no-value` },
+    match: (x) => sub(x.c) === 'condition' && /Not/.test(x.c.Feature) && varDocIs('ours')(x),
+  },
+  {
+    id: 'T-VAR-ARN-CONDITION',
+    verdict: 'theirs wrong',
+    title: 'a variable in an ArnLike condition value: iam-simulate does not match the substituted ARN',
+    doc: { quote: 'You can use a policy variable for Condition values in any condition that involves the string operators or the ARN operators.', url: `${U}reference_policies_elements_condition_operators.html#Conditions_ARN` },
+    match: (x) => sub(x.c) === 'condition' && /^Arn/.test(x.c.Feature) && varDocIs('ours')(x),
+  },
+  {
+    id: 'T-VAR-OTHER',
+    verdict: 'theirs wrong',
+    title: 'other policy-variable cases where ours follows the documented substitution (defaults, missing keys in Resource, case of key names)',
+    doc: { quote: "When you add a variable to your policy, you can specify a default value for the variable. / You can use a policy variable in the Resource element, but only in the resource portion of the ARN.", url: `${U}reference_policies_variables.html#policy-vars-default-values` },
+    match: (x) => fam(x.c) === 'var' && varDocIs('ours')(x),
+  },
+  {
+    id: 'O-VAR',
+    verdict: 'ours wrong',
+    title: 'policy-variable cases where iam-simulate follows the documented substitution and we do not',
+    doc: { quote: '(see oracle.mjs, substitute / resourceEntryMatches)', url: `${U}reference_policies_variables.html` },
+    match: (x) => fam(x.c) === 'var' && varDocIs('theirs')(x),
+  },
+  {
+    id: 'U-VAR-OPERATOR',
+    verdict: 'undocumented',
+    title: 'a variable in a Date, Numeric or IpAddress condition value, which the guide says those operators do not take',
+    doc: { quote: 'You can\'t use a policy variable with other operators, such as Numeric, Date, Boolean, Binary, IP Address, or Null operators.', url: `${U}reference_policies_elements_condition_operators.html#Conditions_Date` },
+    match: (x) => fam(x.c) === 'var' && documentedVarDecision(x.c) === undefined && why.includes('variable-in-operator-without-variables'),
   },
   ...[
     ['TR-BINARY-REQUEST', 'translation', 'binary-request-not-base64', 'BinaryEquals with a request value that is not base64 text: we compare its bytes with the decoded policy value, iam-simulate compares the two texts; the simulate input has no way to say which representation a binary request value uses',

@@ -221,3 +221,91 @@ export function documentedDecision(c) {
   if (tested.Effect === 'Deny') return result ? 'ExplicitDeny' : 'Allowed';
   return result ? 'Allowed' : 'ImplicitDeny';
 }
+
+// ---- policy variables (IAM User Guide, "IAM policy elements: Variables and tags",
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html) ----
+// Literal * and ? produced by ${*} and ${?} must not act as wildcards: they become these
+// placeholders, which glob() below matches literally.
+const LIT_STAR = '\u0001';
+const LIT_Q = '\u0002';
+const unplace = (s) => s.replaceAll(LIT_STAR, '*').replaceAll(LIT_Q, '?');
+export function globLit(pattern, value) {
+  const re = '^' + [...pattern].map((ch) => (ch === '*' ? '.*' : ch === '?' ? '.' : ch === LIT_STAR ? '\\*' : ch === LIT_Q ? '\\?' : ch.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('') + '$';
+  return new RegExp(re, 's').test(value);
+}
+/**
+ * Substitutes the variables of `text` ("${key}", "${key, 'default'}", "${*}", "${?}", "${$}")
+ * from `keys` (lower-case key -> value). Returns { text, missing } where missing says a variable
+ * had no value and no default; undefined when the text is malformed.
+ */
+export function substitute(text, keys) {
+  let out = '';
+  let missing = false;
+  let i = 0;
+  while (i < text.length) {
+    if (text.startsWith('${', i)) {
+      const end = text.indexOf('}', i);
+      if (end < 0) return undecided('variable-unclosed');
+      const body = text.slice(i + 2, end);
+      if (body === '*') out += LIT_STAR;
+      else if (body === '?') out += LIT_Q;
+      else if (body === '$') out += '$';
+      else {
+        const m = /^\s*([^,\s]+)\s*(?:,\s*'([^']*)'\s*)?$/.exec(body);
+        if (!m) return undecided('variable-syntax');
+        const v = keys[m[1].toLowerCase()];
+        if (Array.isArray(v)) return undecided('variable-multivalued');
+        if (v !== undefined) out += v;
+        else if (m[2] !== undefined) out += m[2];
+        else missing = true;
+      }
+      i = end + 1;
+    } else {
+      out += text[i++];
+    }
+  }
+  return { text: out, missing };
+}
+
+/** Whether a Resource entry matches: variables only after the fifth colon, and only in 2012-10-17. */
+export function resourceEntryMatches(pattern, resource, keys, version) {
+  if (version !== '2012-10-17' || !pattern.includes('${')) return globLit(pattern, resource);
+  const parts = pattern.split(':');
+  const head = parts.slice(0, 5).join(':');
+  if (head.includes('${')) return globLit(pattern, resource); // literal text before the fifth colon: matches nothing real
+  const s = substitute(parts.slice(5).join(':'), keys);
+  if (s === undefined) return undefined;
+  if (s.missing) return false; // "the resource ARN ... does not match"
+  return globLit(`${head}:${s.text}`, resource);
+}
+
+// "You can use a policy variable for Condition values in any condition that involves the string
+// operators or the ARN operators ... You can't use a policy variable with other operators"
+const VAR_OK = /^(String|Arn)/;
+/** The documented result of a condition whose values may hold variables. */
+export function evalConditionWithVariables(op, values, present, value, multivalued, keys, version) {
+  values = [].concat(values);
+  const hasVar = values.some((v) => typeof v === 'string' && v.includes('${'));
+  if (!hasVar || version !== '2012-10-17') {
+    // without substitution the text is literal; keep the ${*} etc. as they are
+    return evalCondition(op, values, present, value, multivalued);
+  }
+  const base = op.split(':').pop().replace(/IfExists$/, '');
+  if (!VAR_OK.test(base)) return undecided('variable-in-operator-without-variables');
+  const subs = values.map((v) => (typeof v === 'string' ? substitute(v, keys) : { text: v, missing: false }));
+  if (subs.some((s) => s === undefined)) return undefined;
+  const negated = /Not/.test(base);
+  const live = subs.filter((s) => !s.missing);
+  if (!live.length) {
+    // "no equal or like value": positive operators do not match, negated ones do
+    if (!present) return evalCondition(op, ['\u0000never'], present, value, multivalued);
+    return negated;
+  }
+  const hasLit = live.some((s) => typeof s.text === 'string' && (s.text.includes(LIT_STAR) || s.text.includes(LIT_Q)));
+  if (hasLit && /Like/.test(base)) {
+    const vs = [].concat(value);
+    const m = vs.some((v) => live.some((s) => globLit(s.text, String(v))));
+    return negated ? !m : m;
+  }
+  return evalCondition(op, live.map((s) => (typeof s.text === 'string' ? unplace(s.text) : s.text)), present, value, multivalued);
+}
