@@ -69,6 +69,13 @@ const U = 'https://docs.aws.amazon.com/IAM/latest/UserGuide/';
 export const CLASSES = [
   // ---------------------------------------------------------------- gates and principals
   {
+    id: 'TR-IGNORED-KEY',
+    verdict: 'translation',
+    title: 'iam-simulate ignored a context key of the case (its data does not list the key for the action)',
+    doc: { quote: 'iam-simulate only: the request context keys a service puts in a request are listed per action in the Service Authorization Reference.', url: 'https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html' },
+    match: ({ t }) => (t.IgnoredContextKeys ?? []).length > 0,
+  },
+  {
     id: 'T-FED-NO-SESSION',
     verdict: 'theirs wrong',
     title: 'a federated user session without a session policy: iam-simulate lets the IAM user\'s policies apply',

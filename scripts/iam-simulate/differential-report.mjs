@@ -57,6 +57,9 @@ if (outPath) writeFileSync(outPath, out.map((r) => JSON.stringify(r)).join('\n')
 const n = cases.length;
 const version = theirs[0]?.Version ?? '?';
 console.log(`iam-simulate ${version}; ${n} cases; same decision ${agree} (${pct(agree, n)}); disagreements ${n - agree}; unexplained ${unexplained.length}`);
+const ignored = theirs.filter((t) => (t.IgnoredContextKeys ?? []).length).length;
+const errors = theirs.filter((t) => t.Decision.startsWith('Error')).length + ours.filter((o) => o.Error).length;
+console.log(`cases where iam-simulate ignored a context key: ${ignored}; cases either tool rejected: ${errors}`);
 console.log();
 console.log('| family | cases | same decision |');
 console.log('|---|---:|---:|');

@@ -129,8 +129,8 @@ function baseMatch(base, v, p) {
       return x === undefined || y === undefined ? undecided('bool-format') : x === y;
     }
     case 'BinaryEquals': {
-      if (!isBase64(str(v))) return undecided('binary-request-not-base64'); // the request's bytes: see the translation class
       if (!isBase64(str(p))) return undecided('binary-policy-not-canonical-base64');
+      if (!isBase64(str(v))) return undecided('binary-request-not-base64'); // the request's bytes: see the translation class
       return Buffer.from(str(v), 'base64').equals(Buffer.from(str(p), 'base64'));
     }
     case 'IpAddress': {
