@@ -11,7 +11,7 @@ import { documentedDecision, evalConditionWithVariables, MULTIVALUED, resourceEn
 import { documentedPrincipalKeys } from './translate.mjs';
 
 // The decision the documentation gives for a var/* case (one tested statement in one gate).
-function documentedVarDecision(c) {
+export function documentedVarDecision(c) {
   why.length = 0;
   const keys = {};
   for (const [k, v] of Object.entries(documentedPrincipalKeys(c))) keys[k.toLowerCase()] = v;

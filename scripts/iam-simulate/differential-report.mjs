@@ -5,7 +5,8 @@
 //   node differential-report.mjs CASES.ndjson OURS.ndjson THEIRS.jsonl [DISAGREEMENTS_OUT.ndjson]
 
 import { readFileSync, writeFileSync } from 'node:fs';
-import { CLASSES } from './classes.mjs';
+import { CLASSES, documentedVarDecision } from './classes.mjs';
+import { documentedDecision } from './oracle.mjs';
 
 const [casesPath, oursPath, theirsPath, outPath] = process.argv.slice(2);
 const lines = (p) => readFileSync(p, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
@@ -60,6 +61,26 @@ console.log(`iam-simulate ${version}; ${n} cases; same decision ${agree} (${pct(
 const ignored = theirs.filter((t) => (t.IgnoredContextKeys ?? []).length).length;
 const errors = theirs.filter((t) => t.Decision.startsWith('Error')).length + ours.filter((o) => o.Error).length;
 console.log(`cases where iam-simulate ignored a context key: ${ignored}; cases either tool rejected: ${errors}`);
+// Against the documented model (oracle.mjs) on the cases it decides, agreeing or not: a case where
+// both tools agree with each other but not with the model is no disagreement, yet worth a look.
+let decided = 0, oursDoc = 0, theirsDoc = 0;
+const bothOff = [];
+cases.forEach((c, i) => {
+  const f = c.Group.split('/')[0];
+  let d;
+  try {
+    d = ['cond', 'setop'].includes(f) ? documentedDecision(c) : f === 'var' ? documentedVarDecision(c) : undefined;
+  } catch {
+    d = undefined;
+  }
+  if (d === undefined) return;
+  decided++;
+  if (ourDecision(ours[i]) === d) oursDoc++;
+  if (theirs[i].Decision === d) theirsDoc++;
+  if (ourDecision(ours[i]) !== d && theirs[i].Decision !== d) bothOff.push(`${c.Name} [${c.Feature}]: documented ${d}, ours ${ourDecision(ours[i])}, iam-simulate ${theirs[i].Decision}`);
+});
+console.log(`documented model (oracle.mjs) decides ${decided} cases: ours agrees on ${oursDoc} (${pct(oursDoc, decided)}), iam-simulate on ${theirsDoc} (${pct(theirsDoc, decided)}); both differ from it on ${bothOff.length}`);
+for (const b of bothOff.slice(0, 20)) console.log(`  both differ from the model: ${b}`);
 console.log();
 console.log('| family | cases | same decision |');
 console.log('|---|---:|---:|');
