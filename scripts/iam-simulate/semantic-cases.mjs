@@ -178,10 +178,23 @@ function condCase(fam) {
   const values = one(some(spec.pol, 2));
   const deny = chance(0.35);
   const cond = { [op]: { [key]: values } };
+  // A quarter of the cases add a second operator block (the blocks are ANDed).
+  let extra = '';
+  if (chance(0.25)) {
+    const fam2 = pick(Object.keys(COND).filter((f) => f !== fam && f !== 'null'));
+    const spec2 = COND[fam2];
+    const key2 = spec2.key();
+    if (key2.toLowerCase() !== key.toLowerCase()) {
+      const op2 = pick(spec2.ops) + (chance(0.3) ? 'IfExists' : '');
+      cond[op2] = { ...(cond[op2] ?? {}), [key2]: one(some(spec2.pol, 2)) };
+      if (chance(0.8)) context[key2] = ctxFor(fam2, key2);
+      extra = ` + ${op2}`;
+    }
+  }
   const stmts = deny
     ? [{ Effect: 'Allow', Action: 'sqs:*', Resource: '*' }, { Sid: 'Tested', Effect: 'Deny', Action: 'sqs:SendMessage', Resource: '*', Condition: cond }]
     : [{ Sid: 'Tested', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: '*', Condition: cond }];
-  identityCase(`cond/${fam}`, `${op}${present ? '' : ' (key absent)'} ${deny ? 'Deny' : 'Allow'}`, stmts, context);
+  identityCase(`cond/${fam}`, `${op}${present ? '' : ' (key absent)'}${extra} ${deny ? 'Deny' : 'Allow'}`, stmts, context);
 }
 families['cond'] = { weight: 40, gen: () => condCase(pick(Object.keys(COND))) };
 
