@@ -145,28 +145,31 @@ export const CLASSES = [
     verdict: 'theirs wrong',
     title: 'Null on a key present with an empty value ("" or []): iam-simulate counts it as not null',
     doc: { quote: 'You can prevent missing context keys or context keys with empty values from evaluating to true by including a Null condition operator in your policy with a value of false to check if the context key in the request exists and its value is not null.', url: `${U}reference_policies_condition_examples-multi-valued-context-keys.html` },
-    match: (x) => sub(x.c) === 'null' && docIs('ours')(x),
+    match: (x) => fam(x.c) === 'cond' && Object.keys(tested(x.c)?.Condition?.Null ?? {}).some((k) => {
+      const v = ctxValue(x.c, k);
+      return v.present && (v.value === '' || (Array.isArray(v.value) && v.value.length === 0));
+    }) && docIs('ours')(x),
   },
   {
     id: 'T-IP-ZERO-PREFIX',
     verdict: 'theirs wrong',
-    title: 'IpAddress / NotIpAddress with 0.0.0.0/0 or ::/0: iam-simulate matches no address',
+    title: 'IpAddress / NotIpAddress with 0.0.0.0/0 or ::/0 (alone or in a block ANDed with another): iam-simulate matches no address',
     doc: { quote: 'The IP address must be in standard CIDR format (for example, 203.0.113.0/24 or 2001:DB8:1234:5678::/64).', url: `${U}reference_policies_elements_condition_operators.html#Conditions_IPAddress` },
-    match: (x) => sub(x.c) === 'ip' && condValues(x.c).some((v) => /\/0$/.test(String(v))) && docIs('ours')(x),
+    match: (x) => fam(x.c) === 'cond' && /IpAddress[^}]*\/0"/.test(JSON.stringify(tested(x.c)?.Condition ?? {})) && docIs('ours')(x),
   },
   {
     id: 'T-IP-MIXED-FAMILIES',
     verdict: 'theirs wrong',
-    title: 'NotIpAddress with an IPv6 caller and a list mixing IPv4 and IPv6 ranges: iam-simulate finds a match where none is',
+    title: 'IpAddress / NotIpAddress with an IPv6 caller and IPv4 ranges in the list: iam-simulate finds a match where none is',
     doc: { quote: 'NotIpAddress: All IP addresses except the specified IP address or range', url: `${U}reference_policies_elements_condition_operators.html#Conditions_IPAddress` },
-    match: (x) => sub(x.c) === 'ip' && docIs('ours')(x),
+    match: (x) => fam(x.c) === 'cond' && /IpAddress/.test(JSON.stringify(tested(x.c)?.Condition ?? {})) && String(ctxValue(x.c, 'aws:SourceIp').value ?? '').includes(':') && docIs('ours')(x),
   },
   {
     id: 'T-DATE-MIXED-FORMATS',
     verdict: 'theirs wrong',
     title: 'a date compared across formats (epoch time against ISO 8601, a time zone offset, a date without time): iam-simulate does not compare the instants',
     doc: { quote: 'You must specify date/time values with one of the W3C implementations of the ISO 8601 date formats or in epoch (UNIX) time.', url: `${U}reference_policies_elements_condition_operators.html#Conditions_Date` },
-    match: (x) => sub(x.c) === 'date' && docIs('ours')(x),
+    match: (x) => fam(x.c) === 'cond' && Object.keys(tested(x.c)?.Condition ?? {}).some((op) => op.startsWith('Date')) && docIs('ours')(x),
   },
   {
     id: 'T-SET-IFEXISTS-MISSING',
