@@ -133,6 +133,13 @@ export const CLASSES = [
     },
   },
   {
+    id: 'U-PKEY-USERID-UNKNOWN',
+    verdict: 'undocumented',
+    title: 'aws:userid for an AWS service, web identity or SAML caller: we treat the key as unknown (the statement is unevaluable, the decision inconclusive), the translation leaves it absent',
+    doc: { quote: "The values for aws:username, aws:userid, and aws:PrincipalType depend on what type of principal initiated the request. (The table that follows has no row for an AWS service principal, nor for the unsigned AssumeRoleWithWebIdentity / AssumeRoleWithSAML calls.)", url: `${U}reference_policies_variables.html#principaltable` },
+    match: ({ c, o }) => fam(c) === 'pkey' && ['service', 'web', 'saml'].includes(sub(c)) && /aws:userid/.test(c.Feature) && o.Conclusive === false,
+  },
+  {
     id: 'U-PKEY-UNLISTED-PRINCIPAL',
     verdict: 'undocumented',
     title: 'aws:PrincipalType / aws:PrincipalIsAWSService for an AWS service, web identity or SAML caller: values the principal key table does not give (we set them, the translation does not)',

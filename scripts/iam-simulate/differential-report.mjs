@@ -60,7 +60,8 @@ const version = theirs[0]?.Version ?? '?';
 console.log(`iam-simulate ${version}; ${n} cases; same decision ${agree} (${pct(agree, n)}); disagreements ${n - agree}; unexplained ${unexplained.length}`);
 const ignored = theirs.filter((t) => (t.IgnoredContextKeys ?? []).length).length;
 const errors = theirs.filter((t) => t.Decision.startsWith('Error')).length + ours.filter((o) => o.Error).length;
-console.log(`cases where iam-simulate ignored a context key: ${ignored}; cases either tool rejected: ${errors}`);
+const inconclusive = ours.filter((o) => o.Conclusive === false).length;
+console.log(`cases where iam-simulate ignored a context key: ${ignored}; cases either tool rejected: ${errors}; ours inconclusive (an unevaluable statement; its Decision is compared): ${inconclusive}`);
 // Against the documented model (oracle.mjs) on the cases it decides, agreeing or not: a case where
 // both tools agree with each other but not with the model is no disagreement, yet worth a look.
 let decided = 0, oursDoc = 0, theirsDoc = 0;
