@@ -142,7 +142,7 @@ export const CLASSES = [
   {
     id: 'U-PKEY-UNLISTED-PRINCIPAL',
     verdict: 'undocumented',
-    title: 'aws:PrincipalType / aws:PrincipalIsAWSService for an AWS service, web identity or SAML caller: values the principal key table does not give (we set them, the translation does not)',
+    title: 'aws:PrincipalType of an AWS service, web identity or SAML caller, and aws:PrincipalIsAWSService of a web identity or SAML caller: values the principal key table does not give (we set them, the translation does not)',
     doc: { quote: "The values for aws:username, aws:userid, and aws:PrincipalType depend on what type of principal initiated the request. (The table that follows has no row for an AWS service principal, nor for the unsigned AssumeRoleWithWebIdentity / AssumeRoleWithSAML calls.)", url: `${U}reference_policies_variables.html#principaltable` },
     match: ({ c }) => ['service', 'web', 'saml'].includes(sub(c)) && fam(c) === 'pkey' && /aws:Principal(Type|IsAWSService)/.test(c.Feature),
   },
