@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { toSimulation } from './translate.mjs';
 
 const [moduleDir, casesPath, secondsArg] = process.argv.slice(2);
 const seconds = Number(secondsArg ?? 2);
@@ -17,48 +18,7 @@ const require = createRequire(join(moduleDir, 'package.json'));
 const { runSimulation } = require('@cloud-copilot/iam-simulate');
 const version = JSON.parse(readFileSync(join(moduleDir, 'node_modules/@cloud-copilot/iam-simulate/package.json'), 'utf8')).version;
 
-const accountOfArn = (arn) => (arn ?? '').split(':')[4] ?? '';
-// `rcp`: iam-simulate attaches RCPFullAWSAccess to every level itself and rejects an RCP with an
-// Allow statement, so the all-allowing RCP is left out of what it is given (same semantics).
-const isFullRcp = (p) =>
-  (p.Document ?? p).Statement?.every?.((s) => s.Effect === 'Allow' && s.Action === '*' && s.Resource === '*');
-const levels = (ls, rcp = false) =>
-  (ls ?? []).map((l) => ({
-    orgIdentifier: l.Node,
-    policies: (l.Policies ?? [])
-      .filter((p) => !(rcp && isFullRcp(p)))
-      .map((p, j) => ({ name: p.Name ?? `${l.Node}-policy-${j}`, policy: p.Document ?? p })),
-  }));
-
-function toSimulation(c) {
-  const r = c.Request;
-  const p = c.Policies ?? {};
-  const principalArn = typeof r.Principal === 'string' ? r.Principal : r.Principal?.Arn;
-  const contextVariables = {};
-  for (const [k, v] of Object.entries(r.Context ?? {})) {
-    contextVariables[k] = Array.isArray(v) ? v.map(String) : String(v);
-  }
-  const sim = {
-    request: {
-      principal: principalArn,
-      action: r.Action,
-      resource: { resource: r.Resource ?? '*', accountId: r.ResourceAccount ?? accountOfArn(principalArn) },
-      contextVariables,
-    },
-    identityPolicies: [].concat(p.Identity ?? []).map((x, i) => ({ name: x.Name ?? `IdentityPolicy${i}`, policy: x.Document ?? x })),
-    serviceControlPolicies: levels(p.Scps),
-    resourceControlPolicies: levels(p.Rcps, true),
-  };
-  if (p.PermissionsBoundary) {
-    const b = p.PermissionsBoundary;
-    sim.permissionBoundaryPolicies = [{ name: b.Name ?? 'PermissionsBoundary', policy: b.Document ?? b }];
-  }
-  if (p.Session) sim.sessionPolicy = [].concat(p.Session)[0].Document ?? [].concat(p.Session)[0];
-  if (p.Resource?.Policy) sim.resourcePolicy = p.Resource.Policy.Document ?? p.Resource.Policy;
-  if (p.VpcEndpoints) sim.vpcEndpointPolicies = [].concat(p.VpcEndpoints).map((x, i) => ({ name: `vpce-${i}`, policy: x.Document ?? x }));
-  return sim;
-}
-
+// The translation into iam-simulate's input is shared with scripts/differential.
 const DECISION = { Allowed: 'Allowed', ExplicitlyDenied: 'ExplicitDeny', ImplicitlyDenied: 'ImplicitDeny' };
 const decisionOf = (res) =>
   res.resultType === 'error' ? `Error: ${JSON.stringify(res.errors)}` : DECISION[res.overallResult] ?? `Unknown: ${res.overallResult}`;
