@@ -67,18 +67,44 @@ impl Request {
         if let Some(arn) = principal.principal_arn() {
             context.set_default("aws:PrincipalArn", arn);
         }
-        if let Some(acct) = &principal.account {
-            context.set_default("aws:PrincipalAccount", acct.clone());
+        // "Included in the request context for all requests, including anonymous requests"
+        // (`anonymous` for those); a service, web identity or SAML caller has no account here.
+        match (&principal.account, kind) {
+            (Some(acct), _) => context.set_default("aws:PrincipalAccount", acct.clone()),
+            (None, PrincipalType::Anonymous) => {
+                context.set_default("aws:PrincipalAccount", "anonymous")
+            }
+            (None, _) if !context.contains("aws:PrincipalAccount") => {
+                context.mark_unknown("aws:PrincipalAccount")
+            }
+            (None, _) => {}
         }
-        context.set_default("aws:PrincipalType", kind.context_value());
-        context.set_default(
-            "aws:PrincipalIsAWSService",
-            if kind == PrincipalType::Service {
-                "true"
-            } else {
-                "false"
-            },
-        );
+        // AWS documents the values `Account`, `User`, `FederatedUser`, `AssumedRole` and
+        // `Anonymous`; for a service, web identity or SAML caller the value is not documented:
+        // unknown, so a condition on it is reported rather than guessed.
+        match kind {
+            PrincipalType::Service | PrincipalType::WebIdentityUser | PrincipalType::SamlUser => {
+                if !context.contains("aws:PrincipalType") {
+                    context.mark_unknown("aws:PrincipalType");
+                }
+            }
+            _ => context.set_default("aws:PrincipalType", kind.context_value()),
+        }
+        // Present "for all signed API requests": not for anonymous callers, nor for
+        // `AssumeRoleWithWebIdentity` / `AssumeRoleWithSAML`, which are not signed.
+        if !matches!(
+            kind,
+            PrincipalType::Anonymous | PrincipalType::WebIdentityUser | PrincipalType::SamlUser
+        ) {
+            context.set_default(
+                "aws:PrincipalIsAWSService",
+                if kind == PrincipalType::Service {
+                    "true"
+                } else {
+                    "false"
+                },
+            );
+        }
         if kind == PrincipalType::Service {
             if let Some(s) = principal.service() {
                 context.set_default("aws:PrincipalServiceName", s);
