@@ -4,7 +4,7 @@
 //! user sees: what could not be read is named, a certain cause found elsewhere is still
 //! reported, and no `AssessmentResult` is claimed that the missing policy could contradict.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use access_undenied::collect::aws::AwsSettings;
 use access_undenied::collect::{CollectError, PolicySource};
@@ -15,6 +15,18 @@ use crate::support::events::{iam_user, kms_event, record, role_session};
 use crate::support::run::{allow, analyze_with};
 use crate::support::world::{policy, trust, Acct, Org};
 use crate::support::{moto, Patched, Rule, ACCOUNT, OTHER_ACCOUNT};
+
+/// The call timeout of the tests with a hung endpoint: generous, so healthy moto calls on a busy
+/// machine never race it (a hung call ends after three attempts).
+const HUNG_CALL_TIMEOUT: Duration = Duration::from_secs(4);
+
+/// A fail-safe guard, not a measurement: a test whose hung call is never cut fails here instead
+/// of hanging the suite. What the tests assert is the result, never how long it took.
+async fn fail_safe<T>(fut: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(300), fut)
+        .await
+        .expect("fail-safe: a hung call was never cut by the call timeout")
+}
 
 fn dynamodb_get(n: u32, who: &Value, table_name: &str) -> Value {
     record(
@@ -180,23 +192,20 @@ async fn a_hung_call_times_out_and_the_batch_goes_on() {
     }]);
     let source = patched
         .source(AwsSettings {
-            call_timeout: Some(Duration::from_millis(1500)),
+            call_timeout: Some(HUNG_CALL_TIMEOUT),
             ..support::settings()
         })
         .await;
 
-    let started = Instant::now();
-    let results = analyze_with(
+    let results = fail_safe(analyze_with(
         &source,
         &[
             dynamodb_get(4, &who, "orders"),
             dynamodb_get(5, &carol, "orders"),
         ],
-    )
+    ))
     .await;
-    let elapsed = started.elapsed();
 
-    assert!(elapsed < Duration::from_secs(20), "took {elapsed:?}");
     assert_eq!(results.len(), 2);
     let pretty = serde_json::to_string_pretty(&results).unwrap();
     assert_eq!(assessment(&results[0]), "Error", "{pretty}");
@@ -213,7 +222,7 @@ async fn a_hung_call_times_out_and_the_batch_goes_on() {
     // At the adapter: the same failure as a typed error.
     let fresh = patched
         .source(AwsSettings {
-            call_timeout: Some(Duration::from_millis(1500)),
+            call_timeout: Some(HUNG_CALL_TIMEOUT),
             ..support::settings()
         })
         .await;
@@ -384,15 +393,11 @@ async fn a_hung_assume_role_is_cut_and_names_the_account() {
     }]);
     let source = patched
         .source(AwsSettings {
-            call_timeout: Some(Duration::from_millis(1500)),
+            call_timeout: Some(HUNG_CALL_TIMEOUT),
             ..support::settings()
         })
         .await;
-    let started = Instant::now();
-    let out = source
-        .identity(&format!("arn:aws:iam::{OTHER_ACCOUNT}:role/App"))
-        .await;
-    assert!(started.elapsed() < Duration::from_secs(20));
+    let out = fail_safe(source.identity(&format!("arn:aws:iam::{OTHER_ACCOUNT}:role/App"))).await;
     match out {
         Err(CollectError::AssumeRole { account, message }) => {
             assert_eq!(account, OTHER_ACCOUNT);

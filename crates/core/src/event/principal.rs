@@ -37,9 +37,55 @@ pub enum IdentityError {
          FederatedUser, WebIdentityUser, SAMLUser, AWSService or AWSAccount)"
     )]
     Unsupported(String),
+    #[error("`{field}` of a `{kind}` identity is not {expected}: `{value}`")]
+    BadArn {
+        kind: String,
+        field: &'static str,
+        expected: &'static str,
+        value: String,
+    },
     #[error(transparent)]
     Incomplete(#[from] PrincipalError),
 }
+
+/// The ARN a field must hold: its service, what its resource part starts with, in words.
+type Shape = (&'static str, &'static [&'static str], &'static str);
+
+/// `value` when it is an ARN of `service` whose resource starts with one of `resources`; otherwise the
+/// record is malformed (an ARN the engine would otherwise look up or match as given).
+fn checked_arn(
+    kind: &str,
+    field: &'static str,
+    value: Option<String>,
+    (service, resources, expected): Shape,
+) -> Result<Option<String>, IdentityError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let ok = crate::arn::Arn::parse(&value).is_some_and(|a| {
+        a.service == service
+            && resources.iter().any(|r| a.resource.starts_with(r))
+            && !a.account.is_empty()
+    });
+    if ok {
+        Ok(Some(value))
+    } else {
+        Err(IdentityError::BadArn {
+            kind: kind.to_string(),
+            field,
+            expected,
+            value,
+        })
+    }
+}
+
+const USER_ARN: Shape = ("iam", &["user/"], "an IAM user ARN");
+const ROLE_ARN: Shape = ("iam", &["role/"], "an IAM role ARN");
+const SESSION_ARN: Shape = ("sts", &["assumed-role/"], "a role-session ARN");
+const FEDERATED_ARN: Shape = ("sts", &["federated-user/"], "a federated-user ARN");
+/// `GetFederationToken` is called by an IAM user or by the root user.
+const ISSUING_USER_ARN: Shape = ("iam", &["user/", "root"], "an IAM user or root ARN");
+const ISSUER: &str = "sessionContext.sessionIssuer.arn";
 
 fn missing(kind: &str, field: &'static str) -> IdentityError {
     IdentityError::Missing {
@@ -70,12 +116,14 @@ pub fn from_identity(
     match kind {
         "IAMUser" => {
             p.kind = Some(PrincipalType::User);
-            p.arn = Some(id.arn.clone().ok_or_else(|| missing(kind, "arn"))?);
+            let arn = Some(id.arn.clone().ok_or_else(|| missing(kind, "arn"))?);
+            p.arn = checked_arn(kind, "arn", arn, USER_ARN)?;
         }
         "AssumedRole" => {
             p.kind = Some(PrincipalType::AssumedRole);
-            p.arn = Some(id.arn.clone().ok_or_else(|| missing(kind, "arn"))?);
-            p.role_arn = issuer.and_then(|i| i.arn.clone());
+            let arn = Some(id.arn.clone().ok_or_else(|| missing(kind, "arn"))?);
+            p.arn = checked_arn(kind, "arn", arn, SESSION_ARN)?;
+            p.role_arn = checked_arn(kind, ISSUER, issuer.and_then(|i| i.arn.clone()), ROLE_ARN)?;
         }
         "Root" => {
             p.kind = Some(PrincipalType::Root);
@@ -90,8 +138,14 @@ pub fn from_identity(
         }
         "FederatedUser" => {
             p.kind = Some(PrincipalType::FederatedUser);
-            p.arn = Some(id.arn.clone().ok_or_else(|| missing(kind, "arn"))?);
-            p.user_arn = issuer.and_then(|i| i.arn.clone());
+            let arn = Some(id.arn.clone().ok_or_else(|| missing(kind, "arn"))?);
+            p.arn = checked_arn(kind, "arn", arn, FEDERATED_ARN)?;
+            p.user_arn = checked_arn(
+                kind,
+                ISSUER,
+                issuer.and_then(|i| i.arn.clone()),
+                ISSUING_USER_ARN,
+            )?;
         }
         "WebIdentityUser" => {
             p.kind = Some(PrincipalType::WebIdentityUser);
