@@ -63,3 +63,50 @@ impl PolicySources {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    fn sources(max_age: Duration) -> PolicySources {
+        let sdk = SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        PolicySources::aws(sdk, AwsSettings::default(), max_age)
+    }
+
+    #[test]
+    fn a_source_younger_than_the_cache_age_is_reused() {
+        let s = sources(Duration::from_secs(3600));
+        let (a, b) = (s.current(), s.current());
+        assert!(Arc::ptr_eq(&a, &b), "the same adapter (and its caches)");
+    }
+
+    #[test]
+    fn an_expired_source_is_rebuilt_with_empty_caches() {
+        // Age 0: every invocation reads policies afresh (POLICY_CACHE_SECONDS=0).
+        let s = sources(Duration::ZERO);
+        let (a, b) = (s.current(), s.current());
+        assert!(
+            !Arc::ptr_eq(&a, &b),
+            "a new adapter once the old one expired"
+        );
+        // And the rebuilt one is then kept while it is young.
+        // A source built two hours ago under a one-hour age: replaced once, then reused.
+        let s = sources(Duration::from_secs(3600));
+        let first = s.current();
+        if let PolicySources::Aws(aws) = &s {
+            let mut slot = aws.current.lock().unwrap();
+            let (_, source) = slot.take().unwrap();
+            let built = Instant::now()
+                .checked_sub(Duration::from_secs(7200))
+                .expect("the clock is past two hours");
+            *slot = Some((built, source));
+        }
+        let (a, b) = (s.current(), s.current());
+        assert!(!Arc::ptr_eq(&first, &a), "the expired adapter is replaced");
+        assert!(Arc::ptr_eq(&a, &b), "and the new one is reused while young");
+    }
+}

@@ -147,3 +147,211 @@ fn cli_exit_codes_and_output_file() {
     assert_eq!(help.status.code(), Some(0));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A snapshot that recorded errors (an identity it could not read, an account it could not
+/// enter) replays them: saved and loaded again, it gives the same results, and the errors are
+/// named in them.
+#[tokio::test]
+async fn a_snapshot_with_recorded_errors_replays_identically() {
+    use access_undenied::collect::CollectError;
+    let mut snapshot = Snapshot::load(&root().join("events/sample-snapshot.json")).unwrap();
+    let bob = "arn:aws:iam::111122223333:user/bob";
+    snapshot.identities.insert(
+        bob.into(),
+        Err(CollectError::AccessDenied {
+            what: format!("iam:ListAttachedUserPolicies {bob}"),
+            message: "AccessDenied: not authorized".into(),
+        }),
+    );
+    snapshot.organizations.insert(
+        "444455556666".into(),
+        Err(CollectError::AssumeRole {
+            account: "444455556666".into(),
+            message: "AccessDenied: not authorized to perform sts:AssumeRole".into(),
+        }),
+    );
+    let recording = Recording::new(SnapshotSource { snapshot });
+    let first = run(&recording).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("with-errors.json");
+    recording.snapshot().save(&path).unwrap();
+    let loaded = Snapshot::load(&path).unwrap();
+    assert_eq!(loaded, recording.snapshot(), "errors survive save and load");
+    let replay = run(&SnapshotSource { snapshot: loaded }).await;
+    assert_eq!(first, replay);
+    // Bob's KMS denial is certain without his policies (the key policy must grant and does
+    // not), and the unread identity is still named; his boundary denial cannot be decided
+    // without them: Error, naming the failed read.
+    assert_eq!(
+        first[2]["AssessmentResult"], "Missing allow in a resource-based policy",
+        "{:#}",
+        first[2]
+    );
+    let unevaluated = first[2]["Unevaluated"].to_string();
+    assert!(
+        unevaluated.contains("access denied while reading iam:ListAttachedUserPolicies"),
+        "{unevaluated}"
+    );
+    assert_eq!(first[4]["AssessmentResult"], "Error", "{:#}", first[4]);
+    let msg = first[4]["ErrorMessage"].as_str().unwrap();
+    assert!(
+        msg.contains("access denied while reading iam:ListAttachedUserPolicies"),
+        "{msg}"
+    );
+}
+
+/// Runs the CLI with `stdin` as its standard input.
+fn cli_with_stdin(args: &[&str], stdin: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_access-undenied"))
+        .args(args)
+        .current_dir(root())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// `-` reads the events (analyze) and the documents (simulate) from standard input, with the
+/// same results as from the file.
+#[test]
+fn standard_input_gives_the_same_results_as_the_file() {
+    let batch = std::fs::read(root().join("events/sample-batch.json")).unwrap();
+    let snapshot = "events/sample-snapshot.json";
+    let from_file = cli_with_stdin(
+        &[
+            "analyze",
+            "--events-file",
+            "events/sample-batch.json",
+            "--snapshot",
+            snapshot,
+        ],
+        b"",
+    );
+    let from_stdin = cli_with_stdin(
+        &["analyze", "--events-file", "-", "--snapshot", snapshot],
+        &batch,
+    );
+    assert_eq!(from_file.status.code(), Some(1));
+    assert_eq!(from_stdin.status.code(), Some(1));
+    assert!(!from_file.stdout.is_empty());
+    assert_eq!(from_file.stdout, from_stdin.stdout);
+
+    let doc = std::fs::read(root().join("examples/simulate/scp-deny.json")).unwrap();
+    let file = cli_with_stdin(
+        &["simulate", "--input", "examples/simulate/scp-deny.json"],
+        b"",
+    );
+    let stdin = cli_with_stdin(&["simulate", "--input", "-"], &doc);
+    assert_eq!(file.status.code(), Some(0));
+    assert!(!file.stdout.is_empty());
+    assert_eq!(file.stdout, stdin.stdout);
+}
+
+/// `--format text`: one block per event, its id and `AssessmentResult` first, then the
+/// explanation and each fix or denying statement.
+#[test]
+fn analyze_text_format_names_each_event_and_its_result() {
+    let out = cli_with_stdin(
+        &[
+            "analyze",
+            "--events-file",
+            "events/sample-batch.json",
+            "--snapshot",
+            "events/sample-snapshot.json",
+            "--format",
+            "text",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1), "the batch holds one Error");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let heads: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("11111111-"))
+        .collect();
+    assert_eq!(
+        heads,
+        vec![
+            "11111111-0000-4000-8000-000000000001: Missing allow in an identity-based policy",
+            "11111111-0000-4000-8000-000000000002: Explicit deny in a service-control policy",
+            "11111111-0000-4000-8000-000000000003: Missing allow in a resource-based policy",
+            "11111111-0000-4000-8000-000000000004: Missing allow in a resource-based policy in cross-account access",
+            "11111111-0000-4000-8000-000000000005: Missing allow in a permissions boundary policy",
+            "11111111-0000-4000-8000-000000000006: Error",
+        ]
+    );
+    assert!(text.contains(
+        "  add to arn:aws:iam::111122223333:role/teams/Developer: {\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::example-reports/2026/q3.csv\"}]}"
+    ), "{text}");
+    assert!(
+        text.contains("  deny: DenyLambdaOutsidePlatform (arn:aws:organizations::999999999999:policy/o-exampleorg/service_control_policy/p-lambda01)"),
+        "{text}"
+    );
+    assert!(text.contains("  record has no `eventSource`"), "{text}");
+}
+
+/// Every bundled `examples/simulate/` file runs and gives the result its name promises.
+#[test]
+fn the_bundled_simulate_examples_give_their_results() {
+    let expected = [
+        (
+            "identity-missing-allow.json",
+            "Missing allow in an identity-based policy",
+        ),
+        (
+            "kms-key-policy.json",
+            "Missing allow in a resource-based policy",
+        ),
+        (
+            "permissions-boundary.json",
+            "Missing allow in a permissions boundary policy",
+        ),
+        (
+            "rcp-deny.json",
+            "Explicit deny in a resource control policy",
+        ),
+        (
+            "resource-cross-account-s3.json",
+            "Missing allow in a resource-based policy in cross-account access",
+        ),
+        ("scp-deny.json", "Explicit deny in a service-control policy"),
+        ("session-policy.json", "Missing allow in a session policy"),
+        (
+            "trust-policy.json",
+            "Missing allow in a resource-based policy",
+        ),
+        ("unknown-context-key.json", "Error"),
+        (
+            "vpc-endpoint.json",
+            "Missing allow in a VPC endpoint policy",
+        ),
+    ];
+    let dir = root().join("examples/simulate");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    let names: Vec<&str> = expected.iter().map(|(f, _)| *f).collect();
+    assert_eq!(files, names, "every example has an expectation");
+    for (file, assessment) in expected {
+        let path = format!("examples/simulate/{file}");
+        let out = cli_with_stdin(&["simulate", "--input", &path], b"");
+        assert_eq!(out.status.code(), Some(0), "{file}");
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            v["Diagnosis"]["AssessmentResult"], assessment,
+            "{file}: {v:#}"
+        );
+        // Conclusive unless the example is about an unknown key.
+        assert_eq!(
+            v["Conclusive"],
+            file != "unknown-context-key.json",
+            "{file}"
+        );
+    }
+}

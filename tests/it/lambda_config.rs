@@ -197,3 +197,74 @@ fn errors_map_to_lambda_diagnostics_that_say_whether_to_retry() {
         assert!(d.error_message.chars().next().unwrap().is_lowercase());
     }
 }
+
+#[test]
+fn numeric_and_length_limits_hold_at_their_boundaries() {
+    let base = [("RESULTS_TABLE", "results"), ("ALERTS_TOPIC_ARN", TOPIC)];
+    let with = |extra: &[(&str, &str)]| {
+        let mut v = base.to_vec();
+        v.extend_from_slice(extra);
+        config(&v)
+    };
+    // The largest accepted value of each number, and 0 (which turns the feature off).
+    let c = with(&[
+        ("RETENTION_DAYS", "36500"),
+        ("DEDUPE_WINDOW_MINUTES", "43200"),
+        ("POLICY_CACHE_SECONDS", "86400"),
+    ])
+    .unwrap();
+    assert_eq!(
+        (
+            c.retention_days,
+            c.dedupe_window_minutes,
+            c.policy_cache_seconds
+        ),
+        (36_500, 43_200, 86_400)
+    );
+    let c = with(&[
+        ("RETENTION_DAYS", "0"),
+        ("DEDUPE_WINDOW_MINUTES", "0"),
+        ("POLICY_CACHE_SECONDS", "0"),
+    ])
+    .unwrap();
+    assert_eq!(
+        (
+            c.retention_days,
+            c.dedupe_window_minutes,
+            c.policy_cache_seconds
+        ),
+        (0, 0, 0)
+    );
+    // One past each.
+    for (key, value, max) in [
+        ("RETENTION_DAYS", "36501", "36500"),
+        ("DEDUPE_WINDOW_MINUTES", "43201", "43200"),
+        ("POLICY_CACHE_SECONDS", "86401", "86400"),
+    ] {
+        let mut v = base.to_vec();
+        v.push((key, value));
+        let p = problems(&v);
+        assert_eq!(
+            p,
+            vec![format!(
+                "{key} `{value}` must be a whole number from 0 to {max}"
+            )],
+            "{key}"
+        );
+    }
+    // EXTERNAL_ID: 2 to 1224 characters of IAM's external-id alphabet.
+    let shortest = "ab".to_string();
+    let longest = "x".repeat(1224);
+    for ok in [shortest.as_str(), longest.as_str(), "a+=,.@:/_-9"] {
+        let c = with(&[("EXTERNAL_ID", ok)]).unwrap();
+        assert_eq!(c.external_id.as_deref(), Some(ok));
+    }
+    let too_long = "x".repeat(1225);
+    for bad in ["a", too_long.as_str(), "has space", "ünïcode"] {
+        let mut v = base.to_vec();
+        v.push(("EXTERNAL_ID", bad));
+        let p = problems(&v);
+        assert_eq!(p.len(), 1, "{bad}: {p:?}");
+        assert!(p[0].starts_with("EXTERNAL_ID must be"), "{bad}: {p:?}");
+    }
+}

@@ -82,13 +82,28 @@ fn flate2_free_gunzip(bytes: &[u8], out: &mut Vec<u8>) {
 }
 
 fn check_keys(item: &Item, expected_event: &Value, problems: &mut Vec<String>, label: &str) {
-    let Item::Denial(ev) = item else { return };
     let Some(reqs) = expected_event.get("Requests").and_then(Value::as_array) else {
         return;
     };
-    let Ok(Reading::Requests { requests, .. }) = read_event(ev, None) else {
-        return;
+    let wants_keys = reqs
+        .iter()
+        .any(|r| r.get("UnknownKeys").is_some() || r.get("AbsentKeys").is_some());
+    // An expectation on keys is never skipped: an item without requests to check it on fails.
+    let requests = match item {
+        Item::Denial(ev) => match read_event(ev, None) {
+            Ok(Reading::Requests { requests, .. }) => requests,
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
     };
+    if wants_keys && requests.len() != reqs.len() {
+        problems.push(format!(
+            "{label}: UnknownKeys/AbsentKeys expected on {} request(s), the event gives {}",
+            reqs.len(),
+            requests.len()
+        ));
+        return;
+    }
     for (i, (want, got)) in reqs.iter().zip(&requests).enumerate() {
         for (field, wanted) in [("UnknownKeys", true), ("AbsentKeys", false)] {
             for key in want

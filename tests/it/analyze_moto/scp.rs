@@ -210,3 +210,66 @@ async fn scp_does_not_apply_to_the_management_account() {
 
     expect_allowed(&r);
 }
+
+/// An organization whose root has the SCP (and RCP) policy type disabled: SCPs do not apply
+/// (Organizations User Guide, "Disabling a policy type": all policies of that type are detached),
+/// so a deny SCP still listed for the account (moto keeps it) decides nothing; the missing allow
+/// of the role's own policy is the cause (the recorded world shows `ScpsEnabled: false` and no
+/// SCP read at all).
+#[tokio::test]
+async fn an_organization_with_scps_disabled_applies_no_scp() {
+    let _env = moto().await;
+    let w = OrgWorld::build().await;
+    let stmt = json!({"Sid": "NoTrailTampering", "Effect": "Deny",
+                      "Action": "cloudtrail:*", "Resource": "*"});
+    w.org
+        .scp("ProtectCloudTrail", &policy(json!([stmt])), &w.org.root)
+        .await;
+    for kind in [
+        aws_sdk_organizations::types::PolicyType::ServiceControlPolicy,
+        aws_sdk_organizations::types::PolicyType::ResourceControlPolicy,
+    ] {
+        w.org
+            .client
+            .disable_policy_type()
+            .root_id(&w.org.root.id)
+            .policy_type(kind)
+            .send()
+            .await
+            .unwrap();
+    }
+    let prod = w.acct("prod-app").await;
+    let (role, who) = role_with_policy(
+        &prod,
+        "Reader",
+        "/",
+        json!([allow("cloudtrail:Describe*", "*")]),
+        "oncall",
+    )
+    .await;
+    let trail = format!("arn:aws:cloudtrail:{REGION}:{}:trail/org-trail", prod.id);
+    let ev = record(
+        34,
+        &who,
+        "cloudtrail.amazonaws.com",
+        "StopLogging",
+        json!({"name": trail}),
+        &prod.id,
+    )
+    .msg(message(
+        &who,
+        "cloudtrail:StopLogging",
+        &trail,
+        "because no identity-based policy allows the cloudtrail:StopLogging action",
+    ));
+
+    let r = analyze_one(ev).await;
+
+    expect(
+        &r,
+        "Missing allow in an identity-based policy",
+        json!([]),
+        json!([add(&role, allow("cloudtrail:StopLogging", &trail))]),
+        Some(true),
+    );
+}

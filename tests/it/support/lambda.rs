@@ -281,13 +281,26 @@ pub struct Published {
 }
 
 /// What SNS published to topics, in order.
+///
+/// Strict about moto's layout: a topic must exist and every field be where it is read, so a
+/// changed layout fails here instead of reading as "nothing published".
 pub fn published(moto_url: &str) -> Vec<Published> {
     let data = get_json(moto_url, "/moto-api/data.json");
+    let topics = data["sns"]["Topic"]
+        .as_array()
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| panic!("moto's data.json has no sns.Topic list: {data:#}"));
     let mut out = Vec::new();
-    for topic in data["sns"]["Topic"].as_array().into_iter().flatten() {
-        for n in topic["sent_notifications"].as_array().into_iter().flatten() {
+    for topic in topics {
+        let sent = topic["sent_notifications"]
+            .as_array()
+            .unwrap_or_else(|| panic!("an sns topic without sent_notifications: {topic:#}"));
+        for n in sent {
+            let message = n[1]
+                .as_str()
+                .unwrap_or_else(|| panic!("a notification without its message: {n}"));
             out.push(Published {
-                message: n[1].as_str().unwrap_or_default().to_string(),
+                message: message.to_string(),
                 subject: n[2].as_str().map(str::to_string),
                 attributes: n[3].clone(),
             });
