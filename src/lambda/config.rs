@@ -4,6 +4,7 @@
 use access_undenied_core::arn::Arn;
 use thiserror::Error;
 
+use super::admission::OwnRoles;
 use crate::collect::aws::AwsSettings;
 use crate::sink::dynamodb::DynamoDbSettings;
 
@@ -21,6 +22,7 @@ pub const ENV_VARS: &[&str] = &[
     "ALERTS_TOPIC_ARN",
     "CROSS_ACCOUNT_ROLE_NAME",
     "MANAGEMENT_ACCOUNT_ROLE_ARN",
+    "FUNCTION_ROLE_ARN",
     "EXTERNAL_ID",
     "RETENTION_DAYS",
     "DEDUPE_WINDOW_MINUTES",
@@ -38,6 +40,9 @@ pub struct Config {
     pub cross_account_role_name: String,
     /// `MANAGEMENT_ACCOUNT_ROLE_ARN`: assumed to read Organizations (optional).
     pub management_account_role_arn: Option<String>,
+    /// `FUNCTION_ROLE_ARN`: the function's own role (optional; the template sets it), whose
+    /// denied calls are ignored like those of the cross-account role's sessions.
+    pub function_role_arn: Option<String>,
     /// `EXTERNAL_ID`: `sts:ExternalId` of the cross-account role (optional).
     pub external_id: Option<String>,
     /// `RETENTION_DAYS`: days results are kept (TTL); 0 keeps them forever.
@@ -82,6 +87,8 @@ pub enum ConfigProblem {
         "MANAGEMENT_ACCOUNT_ROLE_ARN `{0}` is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)"
     )]
     BadManagementRole(String),
+    #[error("FUNCTION_ROLE_ARN `{0}` is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)")]
+    BadFunctionRole(String),
     #[error("EXTERNAL_ID must be 2-1224 of a-z A-Z 0-9 + = , . @ : / _ -")]
     BadExternalId,
     #[error("{key} `{value}` must be a whole number from 0 to {max}")]
@@ -170,6 +177,16 @@ impl Config {
             }
         }
 
+        let function_role_arn = get("FUNCTION_ROLE_ARN");
+        if let Some(arn) = &function_role_arn {
+            let role = |account: &str, rest: &str| {
+                is_account(account) && rest.strip_prefix("role/").is_some_and(|n| !n.is_empty())
+            };
+            if !matches!(arn_fields(arn), Some([_, _, "iam", "", a, rest]) if role(a, rest)) {
+                problems.push(ConfigProblem::BadFunctionRole(arn.clone()));
+            }
+        }
+
         let external_id = get("EXTERNAL_ID");
         if let Some(id) = &external_id {
             let ok = (2..=1224).contains(&id.len())
@@ -214,6 +231,7 @@ impl Config {
             alerts_topic_arn,
             cross_account_role_name,
             management_account_role_arn,
+            function_role_arn,
             external_id,
             retention_days: u32::try_from(retention_days).unwrap_or(DEFAULT_RETENTION_DAYS),
             dedupe_window_minutes: u32::try_from(dedupe_window_minutes)
@@ -223,6 +241,14 @@ impl Config {
     }
 
     /// The policy source's settings.
+    /// The roles whose sessions are the function itself.
+    pub fn own_roles(&self) -> OwnRoles {
+        OwnRoles {
+            role_arn: self.function_role_arn.clone(),
+            cross_account_role_name: Some(self.cross_account_role_name.clone()),
+        }
+    }
+
     pub fn aws_settings(&self) -> AwsSettings {
         AwsSettings {
             profile: None,

@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use thiserror::Error;
 use tracing::{debug, error, info, warn};
 
+use super::admission::{admit, OwnRoles};
 use super::config::Config;
 use super::payload::{is_positional_label, Payload};
 use super::sources::PolicySources;
@@ -72,6 +73,7 @@ pub struct Handler {
     sources: PolicySources,
     sink: Arc<dyn ResultSink>,
     notifier: Arc<dyn Notifier>,
+    own: OwnRoles,
 }
 
 fn to_json(result: &DiagnosisResult) -> Value {
@@ -93,7 +95,14 @@ impl Handler {
             sources,
             sink,
             notifier,
+            own: OwnRoles::default(),
         }
+    }
+
+    /// The function's own roles, whose denied calls are never diagnosed.
+    pub fn with_own_roles(mut self, own: OwnRoles) -> Handler {
+        self.own = own;
+        self
     }
 
     /// The production wiring: one SDK configuration, DynamoDB and SNS clients, the AWS policy
@@ -113,7 +122,7 @@ impl Handler {
             config.aws_settings(),
             Duration::from_secs(config.policy_cache_seconds),
         );
-        Handler::new(sources, Arc::new(sink), Arc::new(notifier))
+        Handler::new(sources, Arc::new(sink), Arc::new(notifier)).with_own_roles(config.own_roles())
     }
 
     /// The runtime's entry point: the payload as Lambda delivered it, unparsed.
@@ -140,6 +149,13 @@ impl Handler {
             }
         }
         let envelope_account = labels.account();
+        if let Err(why) = admit(payload.as_bytes(), items.len(), &self.own) {
+            let event_id = labels
+                .event_id()
+                .unwrap_or_else(|| "unknown-event".to_string());
+            warn!(event_id = %event_id, outcome = "Rejected", reason = %why, "payload rejected: not diagnosed, not stored, no alert");
+            return Ok(json!({"EventId": event_id, "Rejected": why.to_string()}));
+        }
         if items.is_empty() {
             let event_id = labels
                 .event_id()

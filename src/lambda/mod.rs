@@ -4,6 +4,10 @@
 //! built once per container (the SDK configuration and its HTTP client, the DynamoDB and SNS
 //! clients, the policy source with its caches) and handles one event per invocation:
 //!
+//! 0. the payload is admitted or rejected before any AWS call ([`admission`]): an envelope must
+//!    come from an AWS source, for the account of its one record, and no denial of the
+//!    function's own sessions is diagnosed; a rejected payload is logged, stored nowhere and
+//!    alerts nobody;
 //! 1. the payload (an EventBridge envelope, or a bare CloudTrail record for manual invocation)
 //!    goes, as the text Lambda delivered ([`payload`]), through the record reader; a payload
 //!    with no access-denied record, or one that cannot be read, is answered with an `Error`
@@ -22,16 +26,18 @@
 //! cache is dropped after `POLICY_CACHE_SECONDS` so a warm container sees policy changes (and
 //! does not keep a transient read error).
 //!
-//! The parts: [`config`] (the environment, validated), [`logging`] (JSON logs for CloudWatch),
+//! The parts: [`admission`] (which payloads are acted on), [`config`] (the environment, validated), [`logging`] (JSON logs for CloudWatch),
 //! [`payload`] (the invocation's text and labels), [`sources`] (the policy source and its cache
 //! lifetime), [`handler`] (one invocation).
 
+pub mod admission;
 pub mod config;
 pub mod handler;
 pub mod logging;
 pub mod payload;
 pub mod sources;
 
+pub use self::admission::{OwnRoles, Rejection};
 pub use self::config::{
     Config, ConfigError, DEFAULT_CROSS_ACCOUNT_ROLE_NAME, DEFAULT_DEDUPE_WINDOW_MINUTES,
     DEFAULT_POLICY_CACHE_SECONDS, DEFAULT_RETENTION_DAYS, ENV_VARS,

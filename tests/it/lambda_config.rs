@@ -58,6 +58,10 @@ fn every_variable_is_read() {
             "MANAGEMENT_ACCOUNT_ROLE_ARN",
             "arn:aws:iam::999999999999:role/org/OrgReader",
         ),
+        (
+            "FUNCTION_ROLE_ARN",
+            "arn:aws:iam::999999999999:role/access-undenied-FunctionRole-AB12",
+        ),
         ("EXTERNAL_ID", "o-abc123/access-undenied"),
         ("RETENTION_DAYS", "0"),
         ("DEDUPE_WINDOW_MINUTES", "1440"),
@@ -70,6 +74,15 @@ fn every_variable_is_read() {
         Some("arn:aws:iam::999999999999:role/org/OrgReader")
     );
     assert_eq!(c.external_id.as_deref(), Some("o-abc123/access-undenied"));
+    assert_eq!(
+        c.own_roles(),
+        access_undenied::lambda::OwnRoles {
+            role_arn: Some(
+                "arn:aws:iam::999999999999:role/access-undenied-FunctionRole-AB12".into()
+            ),
+            cross_account_role_name: Some("Audit.Reader@org".into()),
+        }
+    );
     assert_eq!(c.retention_days, 0);
     assert_eq!(c.dedupe_window_minutes, 1440);
     assert_eq!(c.policy_cache_seconds, 0);

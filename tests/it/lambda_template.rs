@@ -385,6 +385,48 @@ fn the_bus_accepts_only_the_organization() {
         st["Condition"]["StringEquals"]["aws:PrincipalOrgID"],
         json!({"Ref": "OrganizationId"})
     );
+    // Members may forward only what AWS emits: CloudTrail API calls from an `aws.` source.
+    assert_eq!(
+        st["Condition"]["StringEquals"]["events:detail-type"],
+        "AWS API Call via CloudTrail"
+    );
+    assert_eq!(st["Condition"]["StringLike"]["events:source"], "aws.*");
+}
+
+/// Forged events are kept out at the rules (an `aws.` source, which only AWS can set; the member
+/// rule forwards only its own account's events), and read-only denials arrive (the rule state
+/// that receives read-only management events, as a parameter defaulting to it).
+#[test]
+fn the_rules_admit_only_aws_sources_and_every_management_event() {
+    let t = load("template.yaml");
+    let m = load("templates/member-account.yaml");
+    for (name, template) in [("central", &t), ("member", &m)] {
+        let p = &template["Parameters"]["RuleState"];
+        assert_eq!(
+            p["Default"], "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS",
+            "{name}"
+        );
+    }
+    let central = &resources(&t)["AccessUndeniedFunction"]["Properties"]["Events"]["AccessDenied"]
+        ["Properties"];
+    assert_eq!(central["State"], json!({"Ref": "RuleState"}));
+    assert_eq!(central["Pattern"]["source"], json!([{"prefix": "aws."}]));
+    let member = &resources(&m)["ForwardAccessDenied"]["Properties"];
+    assert_eq!(member["State"], json!({"Ref": "RuleState"}));
+    assert_eq!(
+        member["EventPattern"]["source"],
+        json!([{"prefix": "aws."}])
+    );
+    assert_eq!(
+        member["EventPattern"]["account"],
+        json!([{"Ref": "AWS::AccountId"}])
+    );
+    // The function knows its own role, whose denied reads it must ignore.
+    let vars = &resources(&t)["AccessUndeniedFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(
+        vars["FUNCTION_ROLE_ARN"],
+        json!({"Fn::GetAtt": ["FunctionRole", "Arn"]})
+    );
 }
 
 #[test]

@@ -16,6 +16,7 @@ mod bad_inputs;
 mod cli_stdout;
 mod faults;
 mod history;
+mod lambda_admission;
 mod lambda_config;
 mod lambda_handler;
 mod lambda_logs;
