@@ -2,9 +2,9 @@
 //!
 //! The EventBridge rules match `detail-type` and `detail.errorCode`, which anyone can write into
 //! `PutEvents`; the organization's bus admits every member. So the handler admits an EventBridge
-//! envelope only when it can be what AWS sends: its `source` starts with `aws.` (EventBridge
-//! refuses customer events whose source starts with `aws.`: "PutEvents … the source can't start
-//! with 'aws.'"), not `aws.partner/` (partner event sources); its `account` is the record's
+//! envelope only when it can be what AWS sends: its `source` starts with `aws.` (a prefix
+//! reserved for AWS services, which EventBridge refuses in customer events), not `aws.partner/`
+//! (partner event sources); its `account` is the record's
 //! `recipientAccountId`; and it carries exactly one record. And it never diagnoses a denial of
 //! its own sessions (its role, or a session of the cross-account role it assumes): with
 //! read-only management events on, each of its own denied reads would otherwise trigger it again.
