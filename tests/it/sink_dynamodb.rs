@@ -378,3 +378,91 @@ async fn one_delivery_at_a_time_may_send_an_alert() {
 
     claims_follow_the_rules(&MemorySink::new(60)).await;
 }
+
+/// The events of `out_of_order_events_follow_the_window_rule`: (id, time).
+const LATE: [(&str, &str); 4] = [
+    // A repeat 30 min after the first event (10:00).
+    (
+        "77777777-0000-4000-8000-000000000001",
+        "2026-11-20T10:30:00Z",
+    ),
+    // Delivered late, two hours before the first event: a window or more before it.
+    (
+        "77777777-0000-4000-8000-000000000002",
+        "2026-11-20T08:00:00Z",
+    ),
+    // After the first event again: the window did not move back to 08:00.
+    (
+        "77777777-0000-4000-8000-000000000003",
+        "2026-11-20T10:40:00Z",
+    ),
+    // Delivered late, 30 min before the first event: within the window on that side.
+    (
+        "77777777-0000-4000-8000-000000000004",
+        "2026-11-20T09:30:00Z",
+    ),
+];
+
+/// Out-of-order events against a window opened at 10:00 (60 min): a repeat on either side of
+/// the first event within the window, a new finding occurrence a window or more before it,
+/// which leaves the newer window, its counts and `LastSeen` in place.
+async fn out_of_order_events_follow_the_window_rule(sink: &dyn ResultSink) {
+    let (r, m) = diagnose(&kms_envelope()).await;
+    assert_eq!(sink.store(&r, &m).await.unwrap(), StoreOutcome::New);
+    let mut outcomes = Vec::new();
+    for (id, time) in LATE {
+        let (r, m) = diagnose(&kms_envelope_as(id, time)).await;
+        outcomes.push(sink.store(&r, &m).await.unwrap());
+    }
+    let repeat = |count| StoreOutcome::Repeat {
+        first_event_id: KMS_EVENT_ID.into(),
+        count,
+    };
+    assert_eq!(
+        outcomes,
+        vec![repeat(2), StoreOutcome::New, repeat(3), repeat(4)]
+    );
+}
+
+#[tokio::test]
+async fn out_of_order_events_follow_the_window_rule_in_dynamodb() {
+    let _env = support::moto().await;
+    let config = support::config().await;
+    let ddb = create_table(&config, TABLE).await;
+    let sink = DynamoDbSink::new(ddb.clone(), settings(60));
+    out_of_order_events_follow_the_window_rule(&sink).await;
+
+    let items = scan(&ddb, TABLE).await;
+    let first = &items[KMS_EVENT_ID];
+    assert_eq!(n(first, "Count"), 4);
+    assert_eq!(
+        s(first, "LastSeen"),
+        "2026-11-20T10:40:00Z",
+        "LastSeen never moves back"
+    );
+    let finding = &items[&format!("{FINDING_PREFIX}{}", s(first, "FindingKey"))];
+    assert_eq!(s(finding, "FirstEventId"), KMS_EVENT_ID, "the window stays");
+    assert_eq!(n(finding, "WindowStart"), 1_795_168_800, "10:00, not 08:00");
+    assert_eq!(n(finding, "Count"), 4);
+    assert_eq!(s(finding, "LastSeen"), "2026-11-20T10:40:00Z");
+    let old = &items[LATE[1].0];
+    assert_eq!(s(old, "FindingState"), "New");
+    assert_eq!(n(old, "Count"), 1);
+    assert!(!old.contains_key("FirstEventId"));
+    assert_eq!(s(&items[LATE[3].0], "FirstEventId"), KMS_EVENT_ID);
+}
+
+#[tokio::test]
+async fn out_of_order_events_follow_the_window_rule_in_memory() {
+    let sink = MemorySink::new(60);
+    out_of_order_events_follow_the_window_rule(&sink).await;
+    let first = sink.event(KMS_EVENT_ID).unwrap();
+    assert_eq!(first.count, 4);
+    assert_eq!(
+        first.last_seen,
+        access_undenied::sink::parse_time("2026-11-20T10:40:00Z").unwrap()
+    );
+    let old = sink.event(LATE[1].0).unwrap();
+    assert!(old.new_finding);
+    assert_eq!(old.count, 1);
+}
