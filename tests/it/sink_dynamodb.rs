@@ -621,6 +621,19 @@ async fn a_repeat_whose_first_event_is_gone_counts_on_the_finding() {
     let finding = &items[&format!("{FINDING_PREFIX}{}", s(repeat, "FindingKey"))];
     assert_eq!(n(finding, "Count"), 3);
     assert_eq!(s(finding, "FirstEventId"), KMS_EVENT_ID);
+
+    // The first event itself, redelivered: its item is stored again, as the window's first
+    // event (new: whether its alert went out was recorded on the lost item), and the window
+    // keeps its counts.
+    assert_eq!(sink.store(&r, &m).await.unwrap(), StoreOutcome::New);
+    let items = scan(&ddb, TABLE).await;
+    let restored = &items[KMS_EVENT_ID];
+    assert_eq!(s(restored, "FindingState"), "New");
+    assert_eq!(n(restored, "Count"), 3);
+    assert_eq!(s(restored, "LastSeen"), RACER.1);
+    let finding = &items[&format!("{FINDING_PREFIX}{}", s(restored, "FindingKey"))];
+    assert_eq!(n(finding, "Count"), 3, "the window's counts are kept");
+    assert_eq!(s(finding, "LastSeen"), RACER.1);
 }
 
 /// A result whose JSON is over `MAX_RESULT_BYTES` is stored as its summary, flagged

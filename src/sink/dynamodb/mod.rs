@@ -35,7 +35,10 @@
 //!
 //! When the first event's item is gone (expired or deleted) while its window is open, a repeat
 //! is still a repeat: it is counted on the finding item only, and the first event's item is not
-//! recreated.
+//! recreated. Should the first event itself be redelivered, its item is stored again as the
+//! window's first event with the window's `Count` and `LastSeen`, and the finding item is left
+//! as it is; it is `New` (its `Notified` record went with the lost item, so it alerts again:
+//! at least once).
 
 pub mod item;
 
@@ -86,9 +89,15 @@ enum Plan {
     /// This event starts the finding's window; `previous_first` is the first event of the
     /// expired window the finding item still holds.
     New { previous_first: Option<String> },
-    /// A new event a window or more before the finding's open window (whose first event is
-    /// `current_first`): stored as new, the finding item left as it is.
-    Earlier { current_first: String },
+    /// A new event stored beside the finding's open window (whose first event is
+    /// `current_first`), the finding item left as it is: an event a window or more before it
+    /// (`count` 1, `last_seen` its own), or the first event itself redelivered after its item
+    /// was lost (`count` and `last_seen` the window's).
+    Beside {
+        current_first: String,
+        count: i64,
+        last_seen: Option<String>,
+    },
     /// A repeat of `first` (whose finding item counted `count` so far); `advance` when it is
     /// not older than the finding's `LastSeen`, which then moves to it.
     Repeat {
@@ -227,10 +236,12 @@ impl DynamoDbSink {
         let same_first = format!("{} = :first", attr::FIRST_EVENT_ID);
         let mut items = Vec::new();
         match plan {
-            Plan::Earlier { .. } => {
+            Plan::Beside {
+                count, last_seen, ..
+            } => {
                 event.finding_state = Some(FindingState::New);
-                event.count = Some(1);
-                event.last_seen = Some(seen.clone());
+                event.count = Some(*count);
+                event.last_seen = Some(last_seen.clone().unwrap_or_else(|| seen.clone()));
                 items.push(self.put(event.to_item(), &not_stored, None)?);
             }
             Plan::New { previous_first } => {
@@ -270,7 +281,7 @@ impl DynamoDbSink {
             .into_iter()
             .map(|p| TransactWriteItem::builder().put(p).build())
             .collect();
-        if let Plan::Earlier { current_first } = plan {
+        if let Plan::Beside { current_first, .. } = plan {
             // Decided against this window: it must still be the finding's.
             let unchanged = ConditionCheck::builder()
                 .table_name(&self.settings.table)
@@ -419,14 +430,22 @@ impl ResultSink for DynamoDbSink {
                         .as_ref()
                         .is_none_or(|f| event_time >= f.last_seen_at),
                 },
-                None if dedupe::opens_window(open, event_time) => Plan::New {
-                    previous_first: current.as_ref().map(|f| f.first_event_id.clone()),
-                },
-                None => Plan::Earlier {
-                    current_first: current
-                        .as_ref()
-                        .map(|f| f.first_event_id.clone())
-                        .unwrap_or_default(),
+                None => match current.as_ref() {
+                    // The window's first event, redelivered after its item was lost: stored
+                    // again, the window's counts kept (not a new window counted from 1).
+                    Some(f) if f.first_event_id == meta.event_id => Plan::Beside {
+                        current_first: f.first_event_id.clone(),
+                        count: f.count,
+                        last_seen: Some(f.last_seen.clone()).filter(|l| !l.is_empty()),
+                    },
+                    Some(f) if !dedupe::opens_window(open, event_time) => Plan::Beside {
+                        current_first: f.first_event_id.clone(),
+                        count: 1,
+                        last_seen: None,
+                    },
+                    _ => Plan::New {
+                        previous_first: current.as_ref().map(|f| f.first_event_id.clone()),
+                    },
                 },
             };
             let tx = self
@@ -441,7 +460,7 @@ impl ResultSink for DynamoDbSink {
             let err = match sent {
                 Ok(_) => {
                     return Ok(match plan {
-                        Plan::New { .. } | Plan::Earlier { .. } => StoreOutcome::New,
+                        Plan::New { .. } | Plan::Beside { .. } => StoreOutcome::New,
                         Plan::Repeat { first, count, .. } => StoreOutcome::Repeat {
                             first_event_id: first,
                             count: u64::try_from(count.saturating_add(1)).unwrap_or(0),
