@@ -1,5 +1,21 @@
 //! The dedupe rule, pure and in one place: does an event repeat a recent identical finding?
 //! Used by the DynamoDB sink and by the in-memory sink alike.
+//!
+//! The rule, in event time (CloudTrail's `eventTime`; a late delivery counts when it
+//! happened), for a finding whose window was opened by its first event at `start`:
+//!
+//! - an event with `|event_time - start| < window` is a **repeat** of that first event, on
+//!   either side of it: counted on the window (`Count`), no alert; `LastSeen` only moves
+//!   forward (a late repeat counts but does not make the finding look older);
+//! - an event `window` or more **after** `start` is **new**: it alerts and opens the finding's
+//!   next window (it becomes the first event, counted from 1);
+//! - an event `window` or more **before** `start` (delivered very late, or replayed) is
+//!   **new** too — it belongs to an earlier window that the store no longer holds — and alerts,
+//!   but it does **not** open a window: the newer window keeps its first event, its start and
+//!   its counts ([`opens_window`]). Only the newest window is kept, so each such late event is
+//!   new on its own (two late events of the same earlier window alert twice).
+//!
+//! A window of 0 turns dedupe off: every event is new.
 
 /// The window a finding's first event opened, as the store holds it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,9 +31,9 @@ pub fn window_secs(dedupe_window_minutes: u32) -> i64 {
 }
 
 /// The first event that the event `event_id` at `event_time` repeats, if any: dedupe is on,
-/// its finding has a window open, the event came less than `window_secs` after that window's
-/// first event (event time, so a late delivery counts when it happened), and it is not the
-/// first event itself.
+/// its finding has a window open, the event happened less than `window_secs` from that
+/// window's first event — after it or before it (event time, so a late delivery counts when
+/// it happened) — and it is not the first event itself.
 pub fn repeat_of<'a>(
     window_secs: i64,
     open: Option<OpenWindow<'a>>,
@@ -25,8 +41,17 @@ pub fn repeat_of<'a>(
     event_time: i64,
 ) -> Option<&'a str> {
     let open = open?;
-    let within = event_time.saturating_sub(open.start) < window_secs;
-    (window_secs > 0 && within && open.first_event_id != event_id).then_some(open.first_event_id)
+    let window = u64::try_from(window_secs).unwrap_or(0);
+    let within = event_time.abs_diff(open.start) < window;
+    (within && open.first_event_id != event_id).then_some(open.first_event_id)
+}
+
+/// Whether a new event (one [`repeat_of`] says is no repeat) opens its finding's window, i.e.
+/// takes the finding item's place: when there is no window, or the event is not older than the
+/// window's first event. An event a window or more before it is a new occurrence of an
+/// earlier window: it alerts, but the newer window stays with its first event and counts.
+pub fn opens_window(open: Option<OpenWindow<'_>>, event_time: i64) -> bool {
+    open.is_none_or(|open| event_time >= open.start)
 }
 
 #[cfg(test)]
@@ -48,8 +73,33 @@ mod tests {
         assert_eq!(w, 3600);
         assert_eq!(repeat_of(w, open(T0), "e-2", T0 + 1200), Some("first"));
         assert_eq!(repeat_of(w, open(T0), "e-2", T0 + 3599), Some("first"));
-        // An event older than the first one (delivered late) is within it too.
+        // An event older than the first one (delivered late) is within it too, on that side
+        // as on the other.
         assert_eq!(repeat_of(w, open(T0), "e-2", T0 - 60), Some("first"));
+        assert_eq!(repeat_of(w, open(T0), "e-2", T0 - 3599), Some("first"));
+    }
+
+    #[test]
+    fn an_event_a_window_or_more_before_the_first_is_new() {
+        let w = window_secs(60);
+        assert_eq!(repeat_of(w, open(T0), "e-2", T0 - 3600), None);
+        assert_eq!(repeat_of(w, open(T0), "e-2", T0 - 86_400), None);
+        assert_eq!(repeat_of(w, open(T0), "e-2", i64::MIN), None);
+        assert_eq!(repeat_of(w, open(i64::MAX), "e-2", i64::MIN), None);
+        // New, but it does not open the finding's window: the newer window stays.
+        assert!(!opens_window(open(T0), T0 - 3600));
+        assert!(!opens_window(open(T0), i64::MIN));
+    }
+
+    #[test]
+    fn a_new_event_opens_the_window_unless_it_is_older() {
+        assert!(opens_window(None, T0));
+        assert!(opens_window(open(T0), T0 + 3600));
+        assert!(opens_window(open(i64::MIN), T0), "a damaged item's window");
+        assert!(
+            opens_window(open(T0), T0),
+            "the same time: no older window to keep"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! In-memory fakes of both ports, with the rules of the real adapters: [`MemorySink`]
 //! (idempotent per `EventId`, repeats of a finding within the window counted on the first
-//! event) and [`MemoryNotifier`] (records the alerts it built; can be told to fail).
+//! event, the window rule of [`super::dedupe`]) and [`MemoryNotifier`] (records the alerts it
+//! built; can be told to fail).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -98,6 +99,7 @@ impl ResultSink for MemorySink {
             first_event_id: &f.first_event_id,
             start: f.window_start,
         });
+        let opens_window = dedupe::opens_window(open, t);
         let repeat_of = dedupe::repeat_of(window, open, &meta.event_id, t).map(str::to_string);
         let mut stored = StoredEvent {
             result: value,
@@ -115,7 +117,7 @@ impl ResultSink for MemorySink {
                 let count = match state.events.get_mut(&first) {
                     Some(first_event) => {
                         first_event.count += 1;
-                        first_event.last_seen = t;
+                        first_event.last_seen = first_event.last_seen.max(t);
                         first_event.count
                     }
                     None => 2,
@@ -127,7 +129,8 @@ impl ResultSink for MemorySink {
                 }
             }
             None => {
-                if window > 0 {
+                // An event older than the finding's window leaves that window in place.
+                if window > 0 && opens_window {
                     state.findings.insert(
                         finding.key.clone(),
                         FindingState {

@@ -283,54 +283,102 @@ async fn the_production_wiring_runs_against_the_local_stack() {
     assert_eq!(published(&env.url).len(), 1);
 }
 
-/// A notifier that takes its time, so that two deliveries overlap while one publishes.
-struct SlowNotifier {
-    inner: MemoryNotifier,
+/// The sink of the double-delivery test: the real one, telling how many `claim_alert` calls
+/// have returned.
+struct WatchedClaims {
+    inner: Arc<dyn ResultSink>,
+    claims: tokio::sync::watch::Sender<usize>,
 }
 
 #[async_trait::async_trait]
-impl Notifier for SlowNotifier {
+impl ResultSink for WatchedClaims {
+    async fn store(
+        &self,
+        result: &access_undenied::core::explain::DiagnosisResult,
+        meta: &access_undenied::sink::EventMeta,
+    ) -> Result<access_undenied::sink::StoreOutcome, access_undenied::sink::SinkError> {
+        self.inner.store(result, meta).await
+    }
+
+    async fn mark_notified(&self, event_id: &str) -> Result<(), access_undenied::sink::SinkError> {
+        self.inner.mark_notified(event_id).await
+    }
+
+    async fn claim_alert(
+        &self,
+        event_id: &str,
+        lease_secs: u64,
+    ) -> Result<bool, access_undenied::sink::SinkError> {
+        let claimed = self.inner.claim_alert(event_id, lease_secs).await;
+        self.claims.send_modify(|n| *n += 1);
+        claimed
+    }
+
+    async fn release_alert(&self, event_id: &str) -> Result<(), access_undenied::sink::SinkError> {
+        self.inner.release_alert(event_id).await
+    }
+}
+
+/// A notifier that publishes only once both deliveries have been through their claim: the
+/// delivery that claimed the alert is still sending it (not yet recorded as sent) when the
+/// other one asks.
+struct GatedNotifier {
+    inner: MemoryNotifier,
+    claims: tokio::sync::watch::Receiver<usize>,
+}
+
+#[async_trait::async_trait]
+impl Notifier for GatedNotifier {
     async fn notify(
         &self,
         result: &access_undenied::core::explain::DiagnosisResult,
         meta: &access_undenied::sink::EventMeta,
     ) -> Result<String, access_undenied::sink::SinkError> {
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        let mut claims = self.claims.clone();
+        // A guard against a hang if the other delivery never claims, not a synchronisation.
+        tokio::time::timeout(Duration::from_secs(60), claims.wait_for(|n| *n >= 2))
+            .await
+            .expect("the other delivery never reached its claim")
+            .expect("the sink is gone");
         self.inner.notify(result, meta).await
     }
 }
 
 /// EventBridge delivers at least once, sometimes twice at the same moment: the two deliveries
 /// store one item and publish one alert; the one that lost the claim fails retryably and its
-/// retry (after the alert is recorded as sent) publishes nothing.
+/// retry (after the alert is recorded as sent) publishes nothing. Deterministic: the publish
+/// waits until the second delivery has been through its claim.
 #[tokio::test]
 async fn two_simultaneous_deliveries_publish_one_alert() {
     let _env = support::moto().await;
     let config = support::config().await;
     let ddb = create_table(&config, TABLE).await;
-    let notifier = Arc::new(SlowNotifier {
+    let (claims, watched) = tokio::sync::watch::channel(0);
+    let notifier = Arc::new(GatedNotifier {
         inner: MemoryNotifier::new(),
+        claims: watched,
     });
-    let h = handler(sink(&config, 60), notifier.clone());
+    let watched_sink = Arc::new(WatchedClaims {
+        inner: sink(&config, 60),
+        claims,
+    });
+    let h = handler(watched_sink.clone(), notifier.clone());
 
     let (a, b_) = tokio::join!(h.handle(kms_envelope()), h.handle(kms_envelope()));
 
     assert_eq!(
         notifier.inner.sent().len(),
         1,
-        "one alert for two deliveries"
+        "exactly one alert for two deliveries"
     );
-    match (a, b_) {
-        // The usual race: the second finds the claim taken and is retried.
-        (Ok(ok), Err(lost)) | (Err(lost), Ok(ok)) => {
-            assert_eq!(ok["EventId"], KMS_EVENT_ID);
-            assert!(lost.retryable(), "{lost}");
-            assert_eq!(lost.error_type(), "AccessUndenied.PublishFailed.Retryable");
-        }
-        // A slow machine: the second stored only after the alert was recorded as sent.
-        (Ok(first), Ok(second)) => assert_eq!(first, second),
+    assert_eq!(*watched_sink.claims.borrow(), 2, "both asked for the claim");
+    let (ok, lost) = match (a, b_) {
+        (Ok(ok), Err(lost)) | (Err(lost), Ok(ok)) => (ok, lost),
         other => panic!("one delivery publishes, the other is retried: {other:?}"),
-    }
+    };
+    assert_eq!(ok["EventId"], KMS_EVENT_ID);
+    assert!(lost.retryable(), "{lost}");
+    assert_eq!(lost.error_type(), "AccessUndenied.PublishFailed.Retryable");
     assert!(b(&scan(&ddb, TABLE).await[KMS_EVENT_ID], "Notified"));
 
     // The retry of the delivery that lost: answered, nothing sent again.

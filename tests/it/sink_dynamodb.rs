@@ -2,8 +2,10 @@
 //! attributes, idempotent per `EventId`, repeats of a finding counted within the window, the
 //! `Notified` flag, the indexes, and the in-memory fake following the same rules.
 
+use access_undenied::history::HistoryEntry;
 use access_undenied::sink::dynamodb::{
-    DynamoDbSettings, DynamoDbSink, BY_ACCOUNT_INDEX, BY_PRINCIPAL_INDEX, FINDING_PREFIX,
+    DynamoDbSettings, DynamoDbSink, ATTEMPTS, BY_ACCOUNT_INDEX, BY_PRINCIPAL_INDEX, FINDING_PREFIX,
+    MAX_RESULT_BYTES,
 };
 use access_undenied::sink::memory::MemorySink;
 use access_undenied::sink::{now_secs, Finding, ResultSink, SinkError, StoreOutcome};
@@ -14,6 +16,7 @@ use crate::support;
 use crate::support::lambda::{
     b, create_table, diagnose, kms_envelope, kms_envelope_as, n, s, scan, KMS_EVENT_ID, TABLE,
 };
+use crate::support::{Patched, Rule};
 
 fn settings(window: u32) -> DynamoDbSettings {
     DynamoDbSettings {
@@ -377,4 +380,307 @@ async fn one_delivery_at_a_time_may_send_an_alert() {
     assert!(b(item, "Notified"));
 
     claims_follow_the_rules(&MemorySink::new(60)).await;
+}
+
+/// The events of `out_of_order_events_follow_the_window_rule`: (id, time).
+const LATE: [(&str, &str); 4] = [
+    // A repeat 30 min after the first event (10:00).
+    (
+        "77777777-0000-4000-8000-000000000001",
+        "2026-11-20T10:30:00Z",
+    ),
+    // Delivered late, two hours before the first event: a window or more before it.
+    (
+        "77777777-0000-4000-8000-000000000002",
+        "2026-11-20T08:00:00Z",
+    ),
+    // After the first event again: the window did not move back to 08:00.
+    (
+        "77777777-0000-4000-8000-000000000003",
+        "2026-11-20T10:40:00Z",
+    ),
+    // Delivered late, 30 min before the first event: within the window on that side.
+    (
+        "77777777-0000-4000-8000-000000000004",
+        "2026-11-20T09:30:00Z",
+    ),
+];
+
+/// Out-of-order events against a window opened at 10:00 (60 min): a repeat on either side of
+/// the first event within the window, a new finding occurrence a window or more before it,
+/// which leaves the newer window, its counts and `LastSeen` in place.
+async fn out_of_order_events_follow_the_window_rule(sink: &dyn ResultSink) {
+    let (r, m) = diagnose(&kms_envelope()).await;
+    assert_eq!(sink.store(&r, &m).await.unwrap(), StoreOutcome::New);
+    let mut outcomes = Vec::new();
+    for (id, time) in LATE {
+        let (r, m) = diagnose(&kms_envelope_as(id, time)).await;
+        outcomes.push(sink.store(&r, &m).await.unwrap());
+    }
+    let repeat = |count| StoreOutcome::Repeat {
+        first_event_id: KMS_EVENT_ID.into(),
+        count,
+    };
+    assert_eq!(
+        outcomes,
+        vec![repeat(2), StoreOutcome::New, repeat(3), repeat(4)]
+    );
+}
+
+#[tokio::test]
+async fn out_of_order_events_follow_the_window_rule_in_dynamodb() {
+    let _env = support::moto().await;
+    let config = support::config().await;
+    let ddb = create_table(&config, TABLE).await;
+    let sink = DynamoDbSink::new(ddb.clone(), settings(60));
+    out_of_order_events_follow_the_window_rule(&sink).await;
+
+    let items = scan(&ddb, TABLE).await;
+    let first = &items[KMS_EVENT_ID];
+    assert_eq!(n(first, "Count"), 4);
+    assert_eq!(
+        s(first, "LastSeen"),
+        "2026-11-20T10:40:00Z",
+        "LastSeen never moves back"
+    );
+    let finding = &items[&format!("{FINDING_PREFIX}{}", s(first, "FindingKey"))];
+    assert_eq!(s(finding, "FirstEventId"), KMS_EVENT_ID, "the window stays");
+    assert_eq!(n(finding, "WindowStart"), 1_795_168_800, "10:00, not 08:00");
+    assert_eq!(n(finding, "Count"), 4);
+    assert_eq!(s(finding, "LastSeen"), "2026-11-20T10:40:00Z");
+    let old = &items[LATE[1].0];
+    assert_eq!(s(old, "FindingState"), "New");
+    assert_eq!(n(old, "Count"), 1);
+    assert!(!old.contains_key("FirstEventId"));
+    assert_eq!(s(&items[LATE[3].0], "FirstEventId"), KMS_EVENT_ID);
+}
+
+#[tokio::test]
+async fn out_of_order_events_follow_the_window_rule_in_memory() {
+    let sink = MemorySink::new(60);
+    out_of_order_events_follow_the_window_rule(&sink).await;
+    let first = sink.event(KMS_EVENT_ID).unwrap();
+    assert_eq!(first.count, 4);
+    assert_eq!(
+        first.last_seen,
+        access_undenied::sink::parse_time("2026-11-20T10:40:00Z").unwrap()
+    );
+    let old = sink.event(LATE[1].0).unwrap();
+    assert!(old.new_finding);
+    assert_eq!(old.count, 1);
+}
+
+/// A repeat of the bundled event (10:00) five minutes later.
+const RACER: (&str, &str) = (
+    "88888888-0000-4000-8000-000000000001",
+    "2026-11-20T10:05:00Z",
+);
+
+/// Two first events of one finding stored at once, both having read that the finding has no
+/// window (moto's answers to both reads are held until both were read): one transaction wins
+/// and is new, the other loses the race on the finding item, reads again and is its repeat.
+#[tokio::test]
+async fn two_first_events_of_one_finding_racing_make_one_new_and_one_repeat() {
+    let _env = support::moto().await;
+    let config = support::config().await;
+    let ddb = create_table(&config, TABLE).await;
+    let patched = Patched::new(vec![Rule::gather("GetItem", 2)]);
+    let sink = DynamoDbSink::new(patched.dynamodb().await, settings(60));
+    let (ra, ma) = diagnose(&kms_envelope()).await;
+    let (rb, mb) = diagnose(&kms_envelope_as(RACER.0, RACER.1)).await;
+
+    let (a, b_) = tokio::join!(sink.store(&ra, &ma), sink.store(&rb, &mb));
+    let (a, b_) = (a.unwrap(), b_.unwrap());
+    let (new, repeat) = match (&a, &b_) {
+        (StoreOutcome::New, _) => (KMS_EVENT_ID, RACER.0),
+        (_, StoreOutcome::New) => (RACER.0, KMS_EVENT_ID),
+        _ => panic!("one of them is new: {a:?}, {b_:?}"),
+    };
+    let repeated = StoreOutcome::Repeat {
+        first_event_id: new.into(),
+        count: 2,
+    };
+    assert!(a == repeated || b_ == repeated, "{a:?}, {b_:?}");
+    assert_eq!(
+        patched.seen("TransactWriteItems"),
+        3,
+        "the loser's transaction was cancelled and tried again"
+    );
+
+    let items = scan(&ddb, TABLE).await;
+    assert_eq!(items.len(), 3, "two event items and one finding item");
+    assert_eq!(s(&items[new], "FindingState"), "New");
+    assert_eq!(n(&items[new], "Count"), 2);
+    assert_eq!(s(&items[repeat], "FindingState"), "Repeat");
+    assert_eq!(s(&items[repeat], "FirstEventId"), new);
+    let finding = &items[&format!("{FINDING_PREFIX}{}", s(&items[new], "FindingKey"))];
+    assert_eq!(s(finding, "FirstEventId"), new);
+    assert_eq!(n(finding, "Count"), 2);
+    assert_eq!(
+        s(finding, "LastSeen"),
+        RACER.1,
+        "the later of the two, whichever won"
+    );
+}
+
+/// A transaction cancelled by a conflict, or by a condition on the finding item that failed
+/// (another writer changed it since it was read), is read again and retried.
+#[tokio::test]
+async fn a_cancelled_transaction_is_retried() {
+    for codes in [
+        ["None", "TransactionConflict"],
+        ["None", "ConditionalCheckFailed"],
+        ["TransactionConflict", "TransactionConflict"],
+    ] {
+        let _env = support::moto().await;
+        let config = support::config().await;
+        let ddb = create_table(&config, TABLE).await;
+        let patched = Patched::new(vec![Rule::cancel_transaction(&codes, ATTEMPTS - 1)]);
+        let sink = DynamoDbSink::new(patched.dynamodb().await, settings(60));
+        let (r, m) = diagnose(&kms_envelope()).await;
+        assert_eq!(
+            sink.store(&r, &m).await.unwrap(),
+            StoreOutcome::New,
+            "{codes:?}"
+        );
+        assert_eq!(patched.seen("TransactWriteItems"), ATTEMPTS, "{codes:?}");
+        assert_eq!(patched.seen("GetItem"), ATTEMPTS, "read again each time");
+        let items = scan(&ddb, TABLE).await;
+        assert_eq!(items.len(), 2, "{codes:?}: {items:?}");
+        assert_eq!(n(&items[KMS_EVENT_ID], "Count"), 1);
+    }
+}
+
+/// Conflicts on every attempt: a retryable store error after the last attempt, and nothing
+/// written — the repeat is not stored, nothing counted.
+#[tokio::test]
+async fn conflicts_on_every_attempt_fail_retryably_writing_nothing() {
+    let _env = support::moto().await;
+    let config = support::config().await;
+    let ddb = create_table(&config, TABLE).await;
+    let (r, m) = diagnose(&kms_envelope()).await;
+    let plain = DynamoDbSink::new(ddb.clone(), settings(60));
+    assert_eq!(plain.store(&r, &m).await.unwrap(), StoreOutcome::New);
+    let before = scan(&ddb, TABLE).await;
+
+    let patched = Patched::new(vec![Rule::cancel_transaction(
+        &["None", "TransactionConflict", "None"],
+        usize::MAX,
+    )]);
+    let sink = DynamoDbSink::new(patched.dynamodb().await, settings(60));
+    let (r2, m2) = diagnose(&kms_envelope_as(RACER.0, RACER.1)).await;
+    let err = sink.store(&r2, &m2).await.unwrap_err();
+    assert!(matches!(err, SinkError::Store { .. }), "{err:?}");
+    assert!(err.retryable(), "{err}");
+    assert!(err.to_string().contains(RACER.0), "{err}");
+    assert!(
+        err.to_string().contains("kept changing concurrently"),
+        "{err}"
+    );
+    assert_eq!(patched.seen("TransactWriteItems"), ATTEMPTS);
+    assert_eq!(scan(&ddb, TABLE).await, before, "nothing written");
+}
+
+/// The first event's item is gone (deleted, or expired before its window): a repeat is still
+/// a repeat, counted on the finding item only; the first event's item is not recreated.
+#[tokio::test]
+async fn a_repeat_whose_first_event_is_gone_counts_on_the_finding() {
+    let _env = support::moto().await;
+    let config = support::config().await;
+    let ddb = create_table(&config, TABLE).await;
+    let sink = DynamoDbSink::new(ddb.clone(), settings(60));
+    let (r, m) = diagnose(&kms_envelope()).await;
+    assert_eq!(sink.store(&r, &m).await.unwrap(), StoreOutcome::New);
+    ddb.delete_item()
+        .table_name(TABLE)
+        .key("EventId", AttributeValue::S(KMS_EVENT_ID.into()))
+        .send()
+        .await
+        .unwrap();
+
+    for (i, id) in [RACER.0, "88888888-0000-4000-8000-000000000002"]
+        .into_iter()
+        .enumerate()
+    {
+        let (r2, m2) = diagnose(&kms_envelope_as(id, RACER.1)).await;
+        assert_eq!(
+            sink.store(&r2, &m2).await.unwrap(),
+            StoreOutcome::Repeat {
+                first_event_id: KMS_EVENT_ID.into(),
+                count: i as u64 + 2
+            }
+        );
+    }
+    let items = scan(&ddb, TABLE).await;
+    assert!(
+        !items.contains_key(KMS_EVENT_ID),
+        "not recreated: {items:?}"
+    );
+    let repeat = &items[RACER.0];
+    assert_eq!(s(repeat, "FirstEventId"), KMS_EVENT_ID);
+    let finding = &items[&format!("{FINDING_PREFIX}{}", s(repeat, "FindingKey"))];
+    assert_eq!(n(finding, "Count"), 3);
+    assert_eq!(s(finding, "FirstEventId"), KMS_EVENT_ID);
+
+    // The first event itself, redelivered: its item is stored again, as the window's first
+    // event (new: whether its alert went out was recorded on the lost item), and the window
+    // keeps its counts.
+    assert_eq!(sink.store(&r, &m).await.unwrap(), StoreOutcome::New);
+    let items = scan(&ddb, TABLE).await;
+    let restored = &items[KMS_EVENT_ID];
+    assert_eq!(s(restored, "FindingState"), "New");
+    assert_eq!(n(restored, "Count"), 3);
+    assert_eq!(s(restored, "LastSeen"), RACER.1);
+    let finding = &items[&format!("{FINDING_PREFIX}{}", s(restored, "FindingKey"))];
+    assert_eq!(n(finding, "Count"), 3, "the window's counts are kept");
+    assert_eq!(s(finding, "LastSeen"), RACER.1);
+}
+
+/// A result whose JSON is over `MAX_RESULT_BYTES` is stored as its summary, flagged
+/// `ResultTruncated`, and reads back through `history`'s mapping of the item.
+#[tokio::test]
+async fn a_result_over_the_item_size_limit_is_stored_as_its_summary() {
+    let _env = support::moto().await;
+    let config = support::config().await;
+    let ddb = create_table(&config, TABLE).await;
+    let sink = DynamoDbSink::new(ddb.clone(), settings(60));
+    let (mut r, m) = diagnose(&kms_envelope()).await;
+    r.explanation = Some("x".repeat(MAX_RESULT_BYTES));
+    assert_eq!(sink.store(&r, &m).await.unwrap(), StoreOutcome::New);
+
+    let items = scan(&ddb, TABLE).await;
+    let item = &items[KMS_EVENT_ID];
+    assert!(b(item, "ResultTruncated"));
+    assert!(s(item, "Result").len() < 8 * 1024, "a summary");
+    let entry = HistoryEntry::from_item(item);
+    assert_eq!(entry.event_id, KMS_EVENT_ID);
+    assert_eq!(entry.result["EventId"], KMS_EVENT_ID);
+    assert_eq!(entry.result["Truncated"], true);
+    assert_eq!(
+        entry.result["AssessmentResult"],
+        "Missing allow in a resource-based policy"
+    );
+    assert!(entry.result["Explanation"].as_str().unwrap().len() <= 2100);
+    assert!(entry.result.get("ResultUnreadable").is_none());
+    assert_eq!(entry.count, Some(1));
+    assert_eq!(entry.actions, vec!["kms:Decrypt".to_string()]);
+    assert_eq!(entry.resources.len(), 1, "{:?}", entry.resources);
+
+    // Just under the limit: stored whole.
+    let whole = serde_json::to_string(&r).unwrap().len();
+    let (mut r2, m2) = diagnose(&kms_envelope_as(RACER.0, "2026-11-20T12:00:00Z")).await;
+    r2.event_id = RACER.0.into();
+    r2.explanation = Some(String::new());
+    let rest = serde_json::to_string(&r2).unwrap().len();
+    r2.explanation = Some("x".repeat(MAX_RESULT_BYTES - rest));
+    let at_limit = serde_json::to_string(&r2).unwrap().len();
+    assert_eq!(at_limit, MAX_RESULT_BYTES);
+    assert!(whole > MAX_RESULT_BYTES, "{whole}");
+    sink.store(&r2, &m2).await.unwrap();
+    let item = &scan(&ddb, TABLE).await[RACER.0];
+    assert!(!item.contains_key("ResultTruncated"));
+    assert_eq!(
+        serde_json::from_str::<Value>(s(item, "Result")).unwrap(),
+        serde_json::to_value(&r2).unwrap()
+    );
 }

@@ -42,6 +42,8 @@ pub mod attr {
     pub const COUNT: &str = "Count";
     pub const FIRST_SEEN: &str = "FirstSeen";
     pub const LAST_SEEN: &str = "LastSeen";
+    /// `LastSeen` in epoch seconds, on the finding item: it only moves forward.
+    pub const LAST_SEEN_AT: &str = "LastSeenAt";
     pub const WINDOW_START: &str = "WindowStart";
     pub const STORED_AT: &str = "StoredAt";
     /// The TTL attribute (epoch seconds).
@@ -132,6 +134,8 @@ pub struct FindingItem {
     pub window_start: i64,
     pub first_seen: String,
     pub last_seen: String,
+    /// `last_seen` in epoch seconds (event time): the latest event counted.
+    pub last_seen_at: i64,
     pub count: i64,
     pub assessment_result: String,
     pub expires_at: i64,
@@ -279,6 +283,7 @@ impl FindingItem {
             (attr::WINDOW_START.to_string(), n(self.window_start)),
             (attr::FIRST_SEEN.to_string(), s(&self.first_seen)),
             (attr::LAST_SEEN.to_string(), s(&self.last_seen)),
+            (attr::LAST_SEEN_AT.to_string(), n(self.last_seen_at)),
             (attr::COUNT.to_string(), n(self.count)),
             (
                 attr::ASSESSMENT_RESULT.to_string(),
@@ -289,17 +294,24 @@ impl FindingItem {
     }
 
     /// Reads a finding item. What a damaged item lacks reads as a window long closed
-    /// (`WindowStart` the earliest time) counted once.
+    /// (`WindowStart` the earliest time) counted once; an item written before `LastSeenAt`
+    /// reads it from `LastSeen`, else from `WindowStart`.
     pub fn from_item(item: &Item) -> FindingItem {
         let id = get_s(item, attr::EVENT_ID).unwrap_or_default();
+        let window_start = get_n(item, attr::WINDOW_START).unwrap_or(i64::MIN);
+        let last_seen = get_s(item, attr::LAST_SEEN).unwrap_or_default();
+        let last_seen_at = get_n(item, attr::LAST_SEEN_AT)
+            .or_else(|| crate::sink::parse_time(&last_seen))
+            .unwrap_or(window_start);
         FindingItem {
             key: get_s(item, attr::FINDING_KEY)
                 .unwrap_or_else(|| id.strip_prefix(FINDING_PREFIX).unwrap_or(&id).to_string()),
             first_event_id: get_s(item, attr::FIRST_EVENT_ID).unwrap_or_default(),
             last_event_id: get_s(item, attr::LAST_EVENT_ID).unwrap_or_default(),
-            window_start: get_n(item, attr::WINDOW_START).unwrap_or(i64::MIN),
+            window_start,
             first_seen: get_s(item, attr::FIRST_SEEN).unwrap_or_default(),
-            last_seen: get_s(item, attr::LAST_SEEN).unwrap_or_default(),
+            last_seen,
+            last_seen_at,
             count: get_n(item, attr::COUNT).unwrap_or(1),
             assessment_result: get_s(item, attr::ASSESSMENT_RESULT).unwrap_or_default(),
             expires_at: get_n(item, attr::EXPIRES_AT).unwrap_or_default(),
@@ -382,6 +394,7 @@ mod tests {
             window_start: 1_795_168_800,
             first_seen: "2026-11-20T10:00:00Z".into(),
             last_seen: "2026-11-20T10:20:00Z".into(),
+            last_seen_at: 1_795_170_000,
             count: 3,
             assessment_result: "Error".into(),
             expires_at: 1_795_258_800,
@@ -395,6 +408,11 @@ mod tests {
         )]));
         assert_eq!(damaged.key, "xyz");
         assert_eq!(damaged.window_start, i64::MIN);
+        assert_eq!(damaged.last_seen_at, i64::MIN);
         assert_eq!(damaged.count, 1);
+        // Written before LastSeenAt: read from LastSeen.
+        let mut older = f.to_item();
+        older.remove(attr::LAST_SEEN_AT);
+        assert_eq!(FindingItem::from_item(&older).last_seen_at, 1_795_170_000);
     }
 }

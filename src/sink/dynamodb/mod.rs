@@ -12,25 +12,40 @@
 //!   (repeats of its finding, on the first event), `StoredAt`, and `ExpiresAt` (the TTL
 //!   attribute, `RETENTION_DAYS` after storing; absent when retention is 0);
 //! - the **finding item** `FINDING#<FindingKey>`: the first event of the finding in the
-//!   current window (`FirstEventId`, `WindowStart` in epoch seconds), `Count`, `LastSeen`,
-//!   `LastEventId`. It expires a day after its window.
+//!   current window (`FirstEventId`, `WindowStart` in epoch seconds), `Count`, `LastSeen`
+//!   (with `LastSeenAt` in epoch seconds: it only moves forward), `LastEventId` (the event
+//!   of `LastSeen`). It expires a day after its window.
 //!
 //! Every write is one transaction: the event item is put with `attribute_not_exists(EventId)`
 //! (a redelivered event writes nothing: [`StoreOutcome::Duplicate`]) together with either a new
 //! finding item (conditioned on the finding item read just before, so two concurrent first
 //! events cannot both win) or the repeat counters (conditioned on the same first event, so a
-//! window that restarted meanwhile is seen). A lost race is retried a few times.
+//! window that restarted meanwhile is seen), or — for an event a window or more before the
+//! finding's window — a condition check that the finding item still holds that window. A lost
+//! race (a `ConditionalCheckFailed` or `TransactionConflict` on the finding's part) is read
+//! again and retried, [`ATTEMPTS`] times in all; then the store fails retryably, having
+//! written nothing.
 //!
-//! The window is measured in event time (`eventTime`, else now): a repeat is an event less
-//! than `DEDUPE_WINDOW_MINUTES` after the finding's first event ([`super::dedupe`]). 0 turns
-//! dedupe off.
+//! The window is measured in event time (`eventTime`, else now), by the rule of
+//! [`super::dedupe`]: a repeat is an event less than `DEDUPE_WINDOW_MINUTES` from the finding's
+//! first event, after it or before it; counting it moves `LastSeen` only forward. An event a
+//! window or more after the first event opens the next window (the finding item is replaced);
+//! one a window or more before it is new (stored as `New`, alerts) but leaves the finding item
+//! — the newer window, its start and its counts — untouched. 0 turns dedupe off.
+//!
+//! When the first event's item is gone (expired or deleted) while its window is open, a repeat
+//! is still a repeat: it is counted on the finding item only, and the first event's item is not
+//! recreated. Should the first event itself be redelivered, its item is stored again as the
+//! window's first event with the window's `Count` and `LastSeen`, and the finding item is left
+//! as it is; it is `New` (its `Notified` record went with the lost item, so it alerts again:
+//! at least once).
 
 pub mod item;
 
 use access_undenied_core::explain::DiagnosisResult;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
 
 use self::item::{attr, n, s, EventItem, FindingItem, FindingState, Item, StoredResult};
 use super::dedupe::{self, OpenWindow};
@@ -48,8 +63,8 @@ pub const BY_ACCOUNT_INDEX: &str = "ByAccount";
 /// Results larger than this are stored as a summary (`ResultTruncated`): items are limited to
 /// 400 KB.
 pub const MAX_RESULT_BYTES: usize = 300 * 1024;
-/// How often a write that lost a race on the finding item is tried again.
-const ATTEMPTS: usize = 4;
+/// How many times a write that lost a race on the finding item is tried in all.
+pub const ATTEMPTS: usize = 4;
 const DAY: i64 = 86_400;
 
 /// The table and its rules.
@@ -74,8 +89,22 @@ enum Plan {
     /// This event starts the finding's window; `previous_first` is the first event of the
     /// expired window the finding item still holds.
     New { previous_first: Option<String> },
-    /// A repeat of `first` (whose finding item counted `count` so far).
-    Repeat { first: String, count: i64 },
+    /// A new event stored beside the finding's open window (whose first event is
+    /// `current_first`), the finding item left as it is: an event a window or more before it
+    /// (`count` 1, `last_seen` its own), or the first event itself redelivered after its item
+    /// was lost (`count` and `last_seen` the window's).
+    Beside {
+        current_first: String,
+        count: i64,
+        last_seen: Option<String>,
+    },
+    /// A repeat of `first` (whose finding item counted `count` so far); `advance` when it is
+    /// not older than the finding's `LastSeen`, which then moves to it.
+    Repeat {
+        first: String,
+        count: i64,
+        advance: bool,
+    },
 }
 
 impl DynamoDbSink {
@@ -207,6 +236,14 @@ impl DynamoDbSink {
         let same_first = format!("{} = :first", attr::FIRST_EVENT_ID);
         let mut items = Vec::new();
         match plan {
+            Plan::Beside {
+                count, last_seen, ..
+            } => {
+                event.finding_state = Some(FindingState::New);
+                event.count = Some(*count);
+                event.last_seen = Some(last_seen.clone().unwrap_or_else(|| seen.clone()));
+                items.push(self.put(event.to_item(), &not_stored, None)?);
+            }
             Plan::New { previous_first } => {
                 event.finding_state = Some(FindingState::New);
                 event.count = Some(1);
@@ -219,6 +256,7 @@ impl DynamoDbSink {
                     window_start: event_time,
                     first_seen: seen.clone(),
                     last_seen: seen.clone(),
+                    last_seen_at: event_time,
                     count: 1,
                     assessment_result: finding.assessment_result.clone(),
                     expires_at: event_time + self.window_secs() + DAY,
@@ -243,39 +281,71 @@ impl DynamoDbSink {
             .into_iter()
             .map(|p| TransactWriteItem::builder().put(p).build())
             .collect();
-        if let Plan::Repeat { first, .. } = plan {
+        if let Plan::Beside { current_first, .. } = plan {
+            // Decided against this window: it must still be the finding's.
+            let unchanged = ConditionCheck::builder()
+                .table_name(&self.settings.table)
+                .key(attr::EVENT_ID, s(&finding_id))
+                .condition_expression(&same_first)
+                .expression_attribute_values(":first", s(current_first))
+                .build()
+                .map_err(|e| e.to_string())?;
+            tx.push(
+                TransactWriteItem::builder()
+                    .condition_check(unchanged)
+                    .build(),
+            );
+        }
+        if let Plan::Repeat { first, advance, .. } = plan {
             let counter = Update::builder()
                 .table_name(&self.settings.table)
                 .key(attr::EVENT_ID, s(&finding_id))
-                .update_expression(format!(
-                    "SET #count = #count + :one, {} = :seen, {} = :eid",
-                    attr::LAST_SEEN,
-                    attr::LAST_EVENT_ID
-                ))
-                .condition_expression(&same_first)
                 .expression_attribute_names("#count", attr::COUNT)
                 .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":seen", s(&seen))
-                .expression_attribute_values(":eid", s(&meta.event_id))
-                .expression_attribute_values(":first", s(first))
-                .build()
-                .map_err(|e| e.to_string())?;
+                .expression_attribute_values(":first", s(first));
+            let counter = if *advance {
+                // LastSeen moves forward only: a later repeat stored meanwhile fails the
+                // condition, and the retry counts this one without moving it.
+                counter
+                    .update_expression(format!(
+                        "SET #count = #count + :one, {} = :seen, {} = :at, {} = :eid",
+                        attr::LAST_SEEN,
+                        attr::LAST_SEEN_AT,
+                        attr::LAST_EVENT_ID
+                    ))
+                    .condition_expression(format!(
+                        "{same_first} AND (attribute_not_exists({at}) OR {at} <= :at)",
+                        at = attr::LAST_SEEN_AT
+                    ))
+                    .expression_attribute_values(":seen", s(&seen))
+                    .expression_attribute_values(":at", n(event_time))
+                    .expression_attribute_values(":eid", s(&meta.event_id))
+            } else {
+                counter
+                    .update_expression("SET #count = #count + :one")
+                    .condition_expression(&same_first)
+            };
+            let counter = counter.build().map_err(|e| e.to_string())?;
             tx.push(TransactWriteItem::builder().update(counter).build());
             if mirror {
                 // The same counters on the first event's item, so the history shows them.
                 let on_first = Update::builder()
                     .table_name(&self.settings.table)
                     .key(attr::EVENT_ID, s(first))
-                    .update_expression(format!(
-                        "SET #count = if_not_exists(#count, :one) + :one, {} = :seen",
-                        attr::LAST_SEEN
-                    ))
                     .condition_expression(format!("attribute_exists({})", attr::EVENT_ID))
                     .expression_attribute_names("#count", attr::COUNT)
-                    .expression_attribute_values(":one", n(1))
-                    .expression_attribute_values(":seen", s(&seen))
-                    .build()
-                    .map_err(|e| e.to_string())?;
+                    .expression_attribute_values(":one", n(1));
+                let on_first = if *advance {
+                    on_first
+                        .update_expression(format!(
+                            "SET #count = if_not_exists(#count, :one) + :one, {} = :seen",
+                            attr::LAST_SEEN
+                        ))
+                        .expression_attribute_values(":seen", s(&seen))
+                } else {
+                    on_first.update_expression("SET #count = if_not_exists(#count, :one) + :one")
+                };
+                let on_first = on_first.build().map_err(|e| e.to_string())?;
                 tx.push(TransactWriteItem::builder().update(on_first).build());
             }
         }
@@ -356,9 +426,26 @@ impl ResultSink for DynamoDbSink {
                 Some(first) => Plan::Repeat {
                     first: first.to_string(),
                     count: current.as_ref().map_or(1, |f| f.count),
+                    advance: current
+                        .as_ref()
+                        .is_none_or(|f| event_time >= f.last_seen_at),
                 },
-                None => Plan::New {
-                    previous_first: current.as_ref().map(|f| f.first_event_id.clone()),
+                None => match current.as_ref() {
+                    // The window's first event, redelivered after its item was lost: stored
+                    // again, the window's counts kept (not a new window counted from 1).
+                    Some(f) if f.first_event_id == meta.event_id => Plan::Beside {
+                        current_first: f.first_event_id.clone(),
+                        count: f.count,
+                        last_seen: Some(f.last_seen.clone()).filter(|l| !l.is_empty()),
+                    },
+                    Some(f) if !dedupe::opens_window(open, event_time) => Plan::Beside {
+                        current_first: f.first_event_id.clone(),
+                        count: 1,
+                        last_seen: None,
+                    },
+                    _ => Plan::New {
+                        previous_first: current.as_ref().map(|f| f.first_event_id.clone()),
+                    },
                 },
             };
             let tx = self
@@ -373,8 +460,8 @@ impl ResultSink for DynamoDbSink {
             let err = match sent {
                 Ok(_) => {
                     return Ok(match plan {
-                        Plan::New { .. } => StoreOutcome::New,
-                        Plan::Repeat { first, count } => StoreOutcome::Repeat {
+                        Plan::New { .. } | Plan::Beside { .. } => StoreOutcome::New,
+                        Plan::Repeat { first, count, .. } => StoreOutcome::Repeat {
                             first_event_id: first,
                             count: u64::try_from(count.saturating_add(1)).unwrap_or(0),
                         },

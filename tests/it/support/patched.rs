@@ -35,6 +35,60 @@ pub enum Rule {
     /// Leaves the first `times` requests of `action` unanswered (30 s, far past any timeout the
     /// tests set): the endpoint accepted the request and hangs.
     Hang { action: &'static str, times: usize },
+    /// Answers the first `times` requests of `action` with this JSON error body (`__type` and
+    /// all), without asking moto: errors with members, e.g. DynamoDB's cancelled transaction.
+    FailWith {
+        action: &'static str,
+        status: u16,
+        body: serde_json::Value,
+        times: usize,
+    },
+    /// Holds moto's answers to the first `parties` requests of `action` until all of them were
+    /// answered: so many callers read the same state before any of them goes on (a race made
+    /// certain). Built by [`Rule::gather`].
+    Gather {
+        action: &'static str,
+        parties: usize,
+        barrier: Arc<tokio::sync::Barrier>,
+    },
+}
+
+impl Rule {
+    /// [`Rule::Gather`] of `parties` requests of `action`.
+    pub fn gather(action: &'static str, parties: usize) -> Rule {
+        Rule::Gather {
+            action,
+            parties,
+            barrier: Arc::new(tokio::sync::Barrier::new(parties)),
+        }
+    }
+
+    /// DynamoDB's `TransactionCanceledException` with these cancellation reason codes, one per
+    /// item of the transaction (`None` for an item that did not fail), for the first `times`
+    /// `TransactWriteItems` requests.
+    pub fn cancel_transaction(codes: &[&str], times: usize) -> Rule {
+        let reasons: Vec<serde_json::Value> = codes
+            .iter()
+            .map(|code| match *code {
+                "None" => serde_json::json!({"Code": "None"}),
+                code => serde_json::json!({"Code": code, "Message": format!("patched: {code}")}),
+            })
+            .collect();
+        Rule::FailWith {
+            action: "TransactWriteItems",
+            status: 400,
+            body: serde_json::json!({
+                "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+                "Message": format!(
+                    "Transaction cancelled, please refer cancellation reasons for specific \
+                     reasons [{}]",
+                    codes.join(", ")
+                ),
+                "CancellationReasons": reasons,
+            }),
+            times,
+        }
+    }
 }
 
 /// An HTTP client that forwards to moto, applying [`Rule`]s, and counts requests per action.
@@ -58,6 +112,17 @@ impl Patched {
     /// How many requests of `action` went out.
     pub fn seen(&self, action: &str) -> usize {
         self.seen.lock().unwrap().get(action).copied().unwrap_or(0)
+    }
+
+    /// A DynamoDB client (of the environment's configuration) whose calls go through this
+    /// client, without the SDK's own retries: every attempt is the caller's.
+    pub async fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(SharedHttpClient::new(self.clone()))
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .load()
+            .await;
+        aws_sdk_dynamodb::Client::new(&sdk)
     }
 
     /// An adapter whose calls go through this client.
@@ -154,6 +219,34 @@ impl HttpConnector for PatchedConnector {
                 } if *failing == action && count <= *times => {
                     let response = error_response(*status, code, &action, json);
                     return HttpConnectorFuture::ready(Ok(response));
+                }
+                Rule::FailWith {
+                    action: failing,
+                    status,
+                    body,
+                    times,
+                } if *failing == action && count <= *times => {
+                    let mut response = HttpResponse::new(
+                        StatusCode::try_from(*status).expect("status code"),
+                        SdkBody::from(body.to_string()),
+                    );
+                    response
+                        .headers_mut()
+                        .insert("content-type", "application/x-amz-json-1.0");
+                    return HttpConnectorFuture::ready(Ok(response));
+                }
+                Rule::Gather {
+                    action: gathered,
+                    parties,
+                    barrier,
+                } if *gathered == action && count <= *parties => {
+                    let answer = self.inner.call(request);
+                    let barrier = barrier.clone();
+                    return HttpConnectorFuture::new(async move {
+                        let response = answer.await;
+                        barrier.wait().await;
+                        response
+                    });
                 }
                 Rule::Hang {
                     action: hanging,
