@@ -41,6 +41,10 @@ pub enum Rejection {
     NotOneRecord(usize),
     #[error("a denial of the function's own session `{0}`: not diagnosed (it would feed itself)")]
     OwnSession(String),
+    #[error(
+        "event id `{0}` is in the findings' key namespace (`FINDING#`): not a CloudTrail event id"
+    )]
+    ReservedEventId(String),
 }
 
 /// The parts of a payload admission reads.
@@ -53,10 +57,14 @@ struct Envelope {
     detail: Option<Detail>,
     #[serde(rename = "userIdentity")]
     user_identity: Option<Identity>,
+    #[serde(rename = "eventID")]
+    event_id: Option<Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 struct Detail {
+    #[serde(rename = "eventID")]
+    event_id: Option<Value>,
     #[serde(rename = "recipientAccountId")]
     recipient_account_id: Option<Value>,
     #[serde(rename = "Records")]
@@ -105,6 +113,14 @@ pub fn admit(payload: &[u8], records: usize, own: &OwnRoles) -> Result<(), Rejec
         .as_ref()
         .and_then(|d| d.user_identity.as_ref())
         .or(env.user_identity.as_ref());
+    let event_id = env
+        .detail
+        .as_ref()
+        .and_then(|d| text(&d.event_id))
+        .or(text(&env.event_id));
+    if let Some(id) = event_id.filter(|id| id.starts_with(crate::sink::dynamodb::FINDING_PREFIX)) {
+        return Err(Rejection::ReservedEventId(id.to_string()));
+    }
     if let Some(id) = identity {
         let issuer = id
             .session_context
@@ -238,6 +254,13 @@ mod tests {
         v["detail"]["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"] =
             json!("arn:aws:iam::111122223333:role/AccessUndeniedRoleX");
         assert_eq!(check(&v, 1), Ok(()));
+    }
+
+    #[test]
+    fn an_event_id_in_the_findings_namespace_is_rejected() {
+        let mut v = envelope("aws.kms", "111122223333", "111122223333");
+        v["detail"]["eventID"] = json!("FINDING#0123456789abcdef0123456789abcdef");
+        assert!(matches!(check(&v, 1), Err(Rejection::ReservedEventId(_))));
     }
 
     #[test]

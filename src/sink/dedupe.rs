@@ -25,6 +25,20 @@ pub struct OpenWindow<'a> {
     pub start: i64,
 }
 
+/// How far ahead of the ingest time an event may claim to have happened (clock skew) before
+/// the ingest time replaces its `eventTime` for the window.
+pub const MAX_FUTURE_SKEW_SECS: i64 = 300;
+
+/// The time the window counts an event at: its event time, or `now` when it has none or claims
+/// a time more than [`MAX_FUTURE_SKEW_SECS`] ahead — so an event dated 2099 cannot open a window
+/// that turns every later genuine denial of its finding into a silent repeat.
+pub fn window_time(event_time: Option<i64>, now: i64) -> i64 {
+    match event_time {
+        Some(t) if t <= now.saturating_add(MAX_FUTURE_SKEW_SECS) => t,
+        _ => now,
+    }
+}
+
 /// The length of the window in seconds; 0 turns dedupe off.
 pub fn window_secs(dedupe_window_minutes: u32) -> i64 {
     i64::from(dedupe_window_minutes) * 60
@@ -57,6 +71,19 @@ pub fn opens_window(open: Option<OpenWindow<'_>>, event_time: i64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_time_from_the_future_counts_at_the_ingest_time() {
+        let now = 1_795_168_800;
+        assert_eq!(window_time(Some(now - 86_400), now), now - 86_400);
+        assert_eq!(
+            window_time(Some(now + MAX_FUTURE_SKEW_SECS), now),
+            now + 300
+        );
+        assert_eq!(window_time(Some(now + MAX_FUTURE_SKEW_SECS + 1), now), now);
+        assert_eq!(window_time(Some(4_070_908_800), now), now, "2099");
+        assert_eq!(window_time(None, now), now);
+    }
 
     const T0: i64 = 1_795_168_800;
 

@@ -82,12 +82,19 @@ impl ResultSink for MemorySink {
         result: &DiagnosisResult,
         meta: &EventMeta,
     ) -> Result<StoreOutcome, SinkError> {
+        let prefix = crate::sink::dynamodb::FINDING_PREFIX;
+        if meta.event_id.starts_with(prefix) {
+            return Err(SinkError::Encode {
+                event_id: meta.event_id.clone(),
+                message: format!("event id starts with `{prefix}`, the findings' key prefix"),
+            });
+        }
         let value = serde_json::to_value(result).map_err(|e| SinkError::Encode {
             event_id: meta.event_id.clone(),
             message: e.to_string(),
         })?;
         let finding = Finding::of(result, meta);
-        let t = meta.event_epoch().unwrap_or_else(now_secs);
+        let t = dedupe::window_time(meta.event_epoch(), now_secs());
         let window = dedupe::window_secs(self.dedupe_window_minutes);
         let mut state = self.lock();
         if let Some(stored) = state.events.get(&meta.event_id) {

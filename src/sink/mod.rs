@@ -112,8 +112,8 @@ pub fn now_secs() -> i64 {
         .unwrap_or(0)
 }
 
-/// What makes two denials "the same finding": the principal, the action(s), the resource(s)
-/// and the `AssessmentResult`.
+/// What makes two denials "the same finding": the account they were recorded in, the
+/// principal, the action(s), the resource(s) and the `AssessmentResult`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Finding {
@@ -121,7 +121,7 @@ pub struct Finding {
     pub actions: Vec<String>,
     pub resources: Vec<String>,
     pub assessment_result: String,
-    /// A hex SHA-256 (128 bits) of the above.
+    /// A hex SHA-256 (128 bits) of the above, the account included.
     pub key: String,
 }
 
@@ -150,7 +150,10 @@ impl Finding {
         resources.dedup();
         let assessment_result = result.assessment_result.as_str().to_string();
         let mut hasher = Sha256::new();
+        // Per source account: a finding of one account never counts as a repeat of another's.
+        let account = meta.account_id.as_deref().unwrap_or("");
         for part in [
+            account,
             principal.as_str(),
             &actions.join(","),
             &resources.join(","),
@@ -322,6 +325,10 @@ mod tests {
         );
         other.principal = Some("arn:aws:iam::111122223333:user/alice".into());
         assert_ne!(Finding::of(&r, &other).key, f.key);
+        // The same denial recorded in another account is another finding.
+        let mut elsewhere = meta();
+        elsewhere.account_id = Some("444455556666".into());
+        assert_ne!(Finding::of(&r, &elsewhere).key, f.key);
     }
 
     #[test]

@@ -80,6 +80,13 @@ async fn forged_envelopes_and_own_denials_are_rejected_before_any_aws_call() {
         own,
         "the function's own session",
     ));
+    let mut finding_shaped = kms_envelope();
+    finding_shaped["detail"]["eventID"] = json!("FINDING#0123456789abcdef0123456789abcdef");
+    cases.push((
+        "a finding-shaped eventID",
+        finding_shaped,
+        "is in the findings' key namespace",
+    ));
 
     for (name, payload, why) in cases {
         let out = f.handler.handle(payload).await.unwrap();

@@ -684,3 +684,57 @@ async fn a_result_over_the_item_size_limit_is_stored_as_its_summary() {
         serde_json::to_value(&r2).unwrap()
     );
 }
+
+/// Alerts cannot be silenced by a forged event: one dated 2099 counts at its ingest time, so
+/// it holds at most one ordinary window (without the clamp its window would start in 2099 and
+/// last until then); one whose id is in the findings' key namespace is refused without touching
+/// the finding.
+async fn forged_events_cannot_silence_a_finding(sink: &dyn ResultSink) {
+    let forged_id = "99999999-0000-4000-8000-000000000001";
+    let (r, m) = diagnose(&kms_envelope_as(forged_id, "2099-01-01T00:00:00Z")).await;
+    assert_eq!(sink.store(&r, &m).await.unwrap(), StoreOutcome::New);
+    // A genuine event of now: inside the forgery's window, which is counted from now (a 2099
+    // window would make this event lie a window and more before its start: a new finding, and
+    // every later one too, since that window never ends before 2099).
+    let now = access_undenied::sink::format_time(now_secs());
+    let (r1, m1) = diagnose(&kms_envelope_as(
+        "99999999-0000-4000-8000-000000000003",
+        &now,
+    ))
+    .await;
+    assert_eq!(
+        sink.store(&r1, &m1).await.unwrap(),
+        StoreOutcome::Repeat {
+            first_event_id: forged_id.into(),
+            count: 2
+        }
+    );
+    // A genuine event a window and more before now is a new finding.
+    let earlier = access_undenied::sink::format_time(now_secs() - 2 * 3600);
+    let (r2, m2) = diagnose(&kms_envelope_as(
+        "99999999-0000-4000-8000-000000000002",
+        &earlier,
+    ))
+    .await;
+    assert_eq!(sink.store(&r2, &m2).await.unwrap(), StoreOutcome::New);
+
+    let mut m3 = m2.clone();
+    m3.event_id = format!("FINDING#{}", Finding::of(&r2, &m2).key);
+    let err = sink.store(&r2, &m3).await.unwrap_err();
+    assert!(!err.retryable(), "{err}");
+    assert!(err.to_string().contains("FINDING#"), "{err}");
+}
+
+#[tokio::test]
+async fn forged_events_cannot_silence_a_finding_in_dynamodb() {
+    let _env = support::moto().await;
+    let config = support::config().await;
+    create_table(&config, TABLE).await;
+    let sink = DynamoDbSink::new(aws_sdk_dynamodb::Client::new(&config), settings(60));
+    forged_events_cannot_silence_a_finding(&sink).await;
+}
+
+#[tokio::test]
+async fn forged_events_cannot_silence_a_finding_in_memory() {
+    forged_events_cannot_silence_a_finding(&MemorySink::new(60)).await;
+}

@@ -403,9 +403,19 @@ impl ResultSink for DynamoDbSink {
         result: &DiagnosisResult,
         meta: &EventMeta,
     ) -> Result<StoreOutcome, SinkError> {
+        // Event and finding items share the key space: an event id in the findings' namespace
+        // would overwrite a finding (and fail every later store of it). CloudTrail ids are UUIDs.
+        if meta.event_id.starts_with(FINDING_PREFIX) {
+            return Err(SinkError::Encode {
+                event_id: meta.event_id.clone(),
+                message: format!(
+                    "event id starts with `{FINDING_PREFIX}`, the findings' key prefix"
+                ),
+            });
+        }
         let finding = Finding::of(result, meta);
         let now = now_secs();
-        let event_time = meta.event_epoch().unwrap_or(now);
+        let event_time = dedupe::window_time(meta.event_epoch(), now);
         let event = self.event_item(result, meta, &finding, event_time, now)?;
         if self.settings.dedupe_window_minutes == 0 {
             return self.store_plain(event, meta).await;
