@@ -318,7 +318,11 @@ fn the_function_is_built_and_configured_as_the_binary_expects() {
             .unwrap()
             <= 2
     );
-    assert!(p["ReservedConcurrentExecutions"]["Fn::If"].is_array());
+    assert_eq!(
+        p["ReservedConcurrentExecutions"],
+        json!({"Ref": "ReservedConcurrency"}),
+        "always reserved: never uncapped"
+    );
     for output in [
         "ResultsTableName",
         "AlertsTopicArn",
@@ -461,4 +465,64 @@ fn the_member_role_trusts_only_the_function_role_and_only_reads() {
     );
     let targets = &resources(&m)["ForwardAccessDenied"]["Properties"]["Targets"];
     assert_eq!(targets[0]["Arn"], json!({"Ref": "CentralEventBusArn"}));
+}
+
+/// The alerts topic: only the function publishes, only over TLS, always encrypted at rest; the
+/// function is never uncapped; alarms watch what could otherwise fail silently.
+#[test]
+fn the_topic_is_locked_the_function_capped_and_failures_alarmed() {
+    let t = load("template.yaml");
+    let r = resources(&t);
+    let policy = &r["AlertsTopicPolicy"]["Properties"];
+    assert_eq!(policy["Topics"], json!([{"Ref": "AlertsTopic"}]));
+    let statements = list(&policy["PolicyDocument"]["Statement"]);
+    let publish = statements
+        .iter()
+        .find(|s| s["Sid"] == "OnlyTheFunctionPublishes")
+        .unwrap();
+    assert_eq!(publish["Effect"], "Deny");
+    assert_eq!(publish["Action"], "sns:Publish");
+    assert_eq!(
+        publish["Condition"]["ArnNotEquals"]["aws:PrincipalArn"],
+        json!({"Fn::GetAtt": ["FunctionRole", "Arn"]})
+    );
+    let tls = statements.iter().find(|s| s["Sid"] == "TlsOnly").unwrap();
+    assert_eq!(tls["Effect"], "Deny");
+    assert_eq!(tls["Condition"]["Bool"]["aws:SecureTransport"], "false");
+    assert_eq!(
+        r["AlertsTopic"]["Properties"]["KmsMasterKeyId"],
+        json!({"Fn::If": ["HasKmsKey", {"Ref": "AlertsKmsKeyArn"}, "alias/aws/sns"]}),
+        "encrypted with the given key, else AWS's SNS key"
+    );
+
+    assert_eq!(t["Parameters"]["ReservedConcurrency"]["MinValue"], 1);
+    assert_eq!(
+        r["AccessUndeniedFunction"]["Properties"]["ReservedConcurrentExecutions"],
+        json!({"Ref": "ReservedConcurrency"})
+    );
+
+    let mut alarmed: Vec<(String, String)> = r
+        .values()
+        .filter(|v| v["Type"] == "AWS::CloudWatch::Alarm")
+        .map(|v| {
+            let p = &v["Properties"];
+            (
+                p["Namespace"].as_str().unwrap().to_string(),
+                p["MetricName"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    alarmed.sort();
+    assert_eq!(
+        alarmed,
+        vec![
+            ("AWS/Lambda".to_string(), "AsyncEventsDropped".to_string()),
+            ("AWS/Lambda".into(), "Errors".into()),
+            ("AWS/Lambda".into(), "Throttles".into()),
+            (
+                "AWS/SQS".into(),
+                "ApproximateNumberOfMessagesVisible".into()
+            ),
+        ]
+    );
 }
