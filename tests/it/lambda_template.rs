@@ -213,6 +213,13 @@ fn the_central_template_is_least_privilege() {
         st["Resource"][0]["Fn::Sub"],
         "arn:${AWS::Partition}:iam::*:role/${CrossAccountRoleName}"
     );
+    // ... and only in the organization (or this account without one).
+    assert_eq!(
+        st["Condition"],
+        json!({"Fn::If": ["HasOrganization",
+            {"StringEquals": {"aws:ResourceOrgID": {"Ref": "OrganizationId"}}},
+            {"StringEquals": {"aws:ResourceAccount": {"Ref": "AWS::AccountId"}}}]})
+    );
 }
 
 #[test]
