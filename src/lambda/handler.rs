@@ -10,7 +10,7 @@ use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use thiserror::Error;
-use tracing::{debug, error, info, warn};
+use tracing::{debug, error, info, trace, warn};
 
 use super::admission::{admit, OwnRoles};
 use super::config::Config;
@@ -280,7 +280,8 @@ impl Handler {
             "diagnosed"
         );
         let value = to_json(&result);
-        debug!(event_id = %meta.event_id, result = %value, "result");
+        // The full result quotes policy statements: only at `trace`, never at `debug` or above.
+        trace!(event_id = %meta.event_id, result = %value, "result");
         Ok(value)
     }
 }

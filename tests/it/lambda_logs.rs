@@ -79,9 +79,14 @@ async fn info_logs_name_the_event_but_never_quote_a_policy() {
 }
 
 #[tokio::test]
-async fn debug_logs_add_the_result() {
-    // The check above is able to see a policy document when one is logged.
+async fn only_trace_logs_add_the_result() {
+    // No level below `trace` quotes a policy: `debug` is for operators too.
     let (logs, _) = logs_of_one_diagnosis("debug").await;
+    for forbidden in ["Statement", "\"Effect", "Principal\":{", "kms:*"] {
+        assert!(!logs.contains(forbidden), "`{forbidden}` at debug: {logs}");
+    }
+    // The check is able to see a policy document when one is logged.
+    let (logs, _) = logs_of_one_diagnosis("trace").await;
     assert!(logs.contains("Statement"), "{logs}");
 }
 
