@@ -16,6 +16,8 @@ pub const DEFAULT_RETENTION_DAYS: u32 = 90;
 pub const DEFAULT_DEDUPE_WINDOW_MINUTES: u32 = 60;
 /// The default of `POLICY_CACHE_SECONDS`.
 pub const DEFAULT_POLICY_CACHE_SECONDS: u64 = 300;
+/// Alerts per account and hour before the rest of the hour's findings are only stored.
+pub const DEFAULT_ALERT_BUDGET_PER_HOUR: u64 = 50;
 /// Every variable [`Config`] reads (`RUST_LOG` is read by [`super::init_logging`]).
 pub const ENV_VARS: &[&str] = &[
     "RESULTS_TABLE",
@@ -27,6 +29,7 @@ pub const ENV_VARS: &[&str] = &[
     "RETENTION_DAYS",
     "DEDUPE_WINDOW_MINUTES",
     "POLICY_CACHE_SECONDS",
+    "ALERT_BUDGET_PER_HOUR",
 ];
 
 /// The function's settings, from the environment.
@@ -51,6 +54,9 @@ pub struct Config {
     pub dedupe_window_minutes: u32,
     /// `POLICY_CACHE_SECONDS`: how long a warm container reuses the policies it read.
     pub policy_cache_seconds: u64,
+    /// `ALERT_BUDGET_PER_HOUR`: alerts per account and hour; past it, findings are stored and
+    /// counted, one "alerts suppressed" notice is sent, no alert (default 50; 0: no budget).
+    pub alert_budget_per_hour: u64,
 }
 
 /// Why the environment was rejected (every problem at once).
@@ -222,6 +228,11 @@ impl Config {
         );
         let policy_cache_seconds =
             number("POLICY_CACHE_SECONDS", DEFAULT_POLICY_CACHE_SECONDS, 86_400);
+        let alert_budget_per_hour = number(
+            "ALERT_BUDGET_PER_HOUR",
+            DEFAULT_ALERT_BUDGET_PER_HOUR,
+            100_000,
+        );
 
         if !problems.is_empty() {
             return Err(ConfigError::Invalid(problems));
@@ -237,6 +248,7 @@ impl Config {
             dedupe_window_minutes: u32::try_from(dedupe_window_minutes)
                 .unwrap_or(DEFAULT_DEDUPE_WINDOW_MINUTES),
             policy_cache_seconds,
+            alert_budget_per_hour,
         })
     }
 

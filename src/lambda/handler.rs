@@ -74,6 +74,8 @@ pub struct Handler {
     sink: Arc<dyn ResultSink>,
     notifier: Arc<dyn Notifier>,
     own: OwnRoles,
+    /// Alerts per account and hour; 0: no budget.
+    alert_budget: u64,
 }
 
 fn to_json(result: &DiagnosisResult) -> Value {
@@ -96,7 +98,15 @@ impl Handler {
             sink,
             notifier,
             own: OwnRoles::default(),
+            alert_budget: 0,
         }
+    }
+
+    /// At most `per_hour` alerts per account and hour (0: no budget): past it, findings are
+    /// stored and counted, the account's one "alerts suppressed" notice goes out, no alert.
+    pub fn with_alert_budget(mut self, per_hour: u64) -> Handler {
+        self.alert_budget = per_hour;
+        self
     }
 
     /// The function's own roles, whose denied calls are never diagnosed.
@@ -122,7 +132,9 @@ impl Handler {
             config.aws_settings(),
             Duration::from_secs(config.policy_cache_seconds),
         );
-        Handler::new(sources, Arc::new(sink), Arc::new(notifier)).with_own_roles(config.own_roles())
+        Handler::new(sources, Arc::new(sink), Arc::new(notifier))
+            .with_own_roles(config.own_roles())
+            .with_alert_budget(config.alert_budget_per_hour)
     }
 
     /// The runtime's entry point: the payload as Lambda delivered it, unparsed.
@@ -232,6 +244,13 @@ impl Handler {
                     retryable: true,
                 }));
             }
+            if self.over_budget(&meta).await? {
+                // Deliberately not sent: recorded as handled, so a redelivery does not send it.
+                if let Err(e) = self.sink.mark_notified(&meta.event_id).await {
+                    warn!(event_id = %meta.event_id, error = %e, "suppressed alert not recorded");
+                }
+                return Ok(self.finish(result, &meta, &outcome, false, started, diagnosed));
+            }
             let sent = self.notifier.notify(&result, &meta).await;
             let message_id = match sent {
                 Ok(id) => id,
@@ -250,7 +269,58 @@ impl Handler {
                 warn!(event_id = %meta.event_id, error = %e, "alert sent but not recorded as sent");
             }
         }
-        let (first_event_id, count) = match &outcome {
+        Ok(self.finish(result, &meta, &outcome, alerted, started, diagnosed))
+    }
+
+    /// Whether this alert is past its account's hourly budget; sends the account's one
+    /// "alerts suppressed" notice when it is the first one past.
+    async fn over_budget(&self, meta: &EventMeta) -> Result<bool, HandlerError> {
+        let Some(account) = meta.account_id.as_deref().filter(|_| self.alert_budget > 0) else {
+            return Ok(false);
+        };
+        let now = crate::sink::now_secs();
+        let hour_start = now - now.rem_euclid(3600);
+        let n = self
+            .sink
+            .count_alert(account, hour_start)
+            .await
+            .map_err(|e| {
+                error!(event_id = %meta.event_id, error = %e, retryable = e.retryable(), "cannot count the alert");
+                HandlerError::from(e)
+            })?;
+        if n <= self.alert_budget {
+            return Ok(false);
+        }
+        if n == self.alert_budget + 1 {
+            let hour = crate::sink::format_time(hour_start);
+            match self
+                .notifier
+                .notify_suppressed(account, self.alert_budget, &hour)
+                .await
+            {
+                Ok(_) => {
+                    warn!(account_id = %account, budget = self.alert_budget, "alert budget reached: further alerts of this account this hour are suppressed")
+                }
+                Err(e) => {
+                    warn!(account_id = %account, error = %e, "alert budget reached, and the notice could not be sent")
+                }
+            }
+        }
+        info!(event_id = %meta.event_id, account_id = %account, count = n, outcome = "AlertSuppressed", "alert suppressed by the account's hourly budget");
+        Ok(true)
+    }
+
+    /// Logs the event's outcome and gives its result JSON.
+    fn finish(
+        &self,
+        result: DiagnosisResult,
+        meta: &EventMeta,
+        outcome: &crate::sink::StoreOutcome,
+        alerted: bool,
+        started: Instant,
+        diagnosed: Duration,
+    ) -> Value {
+        let (first_event_id, count) = match outcome {
             crate::sink::StoreOutcome::Repeat {
                 first_event_id,
                 count,
@@ -282,7 +352,7 @@ impl Handler {
         let value = to_json(&result);
         // The full result quotes policy statements: only at `trace`, never at `debug` or above.
         trace!(event_id = %meta.event_id, result = %value, "result");
-        Ok(value)
+        value
     }
 }
 

@@ -39,8 +39,8 @@ pub mod sources;
 
 pub use self::admission::{OwnRoles, Rejection};
 pub use self::config::{
-    Config, ConfigError, DEFAULT_CROSS_ACCOUNT_ROLE_NAME, DEFAULT_DEDUPE_WINDOW_MINUTES,
-    DEFAULT_POLICY_CACHE_SECONDS, DEFAULT_RETENTION_DAYS, ENV_VARS,
+    Config, ConfigError, DEFAULT_ALERT_BUDGET_PER_HOUR, DEFAULT_CROSS_ACCOUNT_ROLE_NAME,
+    DEFAULT_DEDUPE_WINDOW_MINUTES, DEFAULT_POLICY_CACHE_SECONDS, DEFAULT_RETENTION_DAYS, ENV_VARS,
 };
 pub use self::handler::{Handler, HandlerError, ALERT_LEASE_SECS};
 pub use self::logging::{init_logging, log_level_from_env, log_subscriber};

@@ -43,6 +43,8 @@ struct FindingState {
 struct State {
     events: BTreeMap<String, StoredEvent>,
     findings: BTreeMap<String, FindingState>,
+    /// `(account, hour start)` → alerts counted.
+    budgets: BTreeMap<(String, i64), u64>,
 }
 
 /// The in-memory history.
@@ -189,6 +191,16 @@ impl ResultSink for MemorySink {
         }
         Ok(())
     }
+
+    async fn count_alert(&self, account: &str, hour_start: i64) -> Result<u64, SinkError> {
+        let mut state = self.lock();
+        let n = state
+            .budgets
+            .entry((account.to_string(), hour_start))
+            .or_insert(0);
+        *n += 1;
+        Ok(*n)
+    }
 }
 
 /// The in-memory alert channel.
@@ -196,6 +208,7 @@ impl ResultSink for MemorySink {
 pub struct MemoryNotifier {
     sent: Mutex<Vec<(EventMeta, Alert)>>,
     failures_left: AtomicUsize,
+    suppressed: Mutex<Vec<(String, u64, String)>>,
 }
 
 impl MemoryNotifier {
@@ -208,6 +221,7 @@ impl MemoryNotifier {
         MemoryNotifier {
             sent: Mutex::default(),
             failures_left: AtomicUsize::new(failures),
+            suppressed: Mutex::default(),
         }
     }
 
@@ -215,10 +229,29 @@ impl MemoryNotifier {
     pub fn sent(&self) -> Vec<(EventMeta, Alert)> {
         self.sent.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
+
+    /// The "alerts suppressed" notices sent so far: `(account, budget, hour)`.
+    pub fn suppressed(&self) -> Vec<(String, u64, String)> {
+        self.suppressed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
 }
 
 #[async_trait]
 impl Notifier for MemoryNotifier {
+    async fn notify_suppressed(
+        &self,
+        account: &str,
+        budget: u64,
+        hour: &str,
+    ) -> Result<String, SinkError> {
+        let mut s = self.suppressed.lock().unwrap_or_else(|p| p.into_inner());
+        s.push((account.to_string(), budget, hour.to_string()));
+        Ok(format!("suppressed-{}", s.len()))
+    }
+
     async fn notify(
         &self,
         result: &DiagnosisResult,

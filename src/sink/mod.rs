@@ -263,6 +263,13 @@ pub trait ResultSink: Send + Sync {
     /// Gives a claim back after a failed publish, so that the retry need not wait for the
     /// lease to lapse.
     async fn release_alert(&self, event_id: &str) -> Result<(), SinkError>;
+
+    /// Counts one alert of `account` in the hour starting at `hour_start` (epoch seconds) and
+    /// returns how many that hour has counted, this one included; 0 when the sink keeps no
+    /// count (no budget applies).
+    async fn count_alert(&self, _account: &str, _hour_start: i64) -> Result<u64, SinkError> {
+        Ok(0)
+    }
 }
 
 /// The alert port.
@@ -271,6 +278,17 @@ pub trait Notifier: Send + Sync {
     /// Sends the alert of one new finding; returns the message id.
     async fn notify(&self, result: &DiagnosisResult, meta: &EventMeta)
         -> Result<String, SinkError>;
+
+    /// Sends the one notice that `account` used its hourly alert budget (`budget` alerts in the
+    /// hour from `hour`): its further findings that hour are stored and counted, not alerted.
+    async fn notify_suppressed(
+        &self,
+        _account: &str,
+        _budget: u64,
+        _hour: &str,
+    ) -> Result<String, SinkError> {
+        Ok(String::new())
+    }
 }
 
 /// The message (with the HTTP status) and retryability of an SDK error, for a [`SinkError`].

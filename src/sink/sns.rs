@@ -1,7 +1,8 @@
 //! The SNS adapter of [`Notifier`]: one `Publish` per new finding with
 //! `MessageStructure=json` (bodies from [`crate::render::alert`]), a short `Subject`, and `String`
 //! message attributes (`AssessmentResult`, `Cause`, `AccountId`, `EventSource`, `EventName`,
-//! `Region`, `FixVerified`) for subscription filter policies.
+//! `Region`, `FixVerified`) for subscription filter policies; and the one "alerts suppressed"
+//! notice of an account past its hourly alert budget (`Cause` = `AlertsSuppressed`).
 
 use access_undenied_core::explain::DiagnosisResult;
 use async_trait::async_trait;
@@ -60,6 +61,41 @@ impl Notifier for SnsNotifier {
         let out = request.send().await.map_err(|e| {
             let (message, retryable) = describe_sdk_error(&e);
             fail(message, retryable)
+        })?;
+        Ok(out.message_id().unwrap_or_default().to_string())
+    }
+
+    async fn notify_suppressed(
+        &self,
+        account: &str,
+        budget: u64,
+        hour: &str,
+    ) -> Result<String, SinkError> {
+        let message = format!(
+            "Account {account} reached its alert budget: {budget} alerts in the hour from {hour}. \
+             Its further findings this hour are diagnosed and stored (access-undenied history \
+             --account {account}) but not alerted."
+        );
+        let attribute = MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value("AlertsSuppressed")
+            .build();
+        let mut request = self
+            .client
+            .publish()
+            .topic_arn(&self.topic_arn)
+            .subject(format!("Access Undenied: alerts suppressed for {account}"))
+            .message(message);
+        if let Ok(a) = attribute {
+            request = request.message_attributes("Cause", a);
+        }
+        let out = request.send().await.map_err(|e| {
+            let (message, retryable) = describe_sdk_error(&e);
+            SinkError::Publish {
+                event_id: format!("alert-budget-{account}-{hour}"),
+                message,
+                retryable,
+            }
         })?;
         Ok(out.message_id().unwrap_or_default().to_string())
     }

@@ -224,8 +224,10 @@ fn numeric_and_length_limits_hold_at_their_boundaries() {
         ("RETENTION_DAYS", "36500"),
         ("DEDUPE_WINDOW_MINUTES", "43200"),
         ("POLICY_CACHE_SECONDS", "86400"),
+        ("ALERT_BUDGET_PER_HOUR", "100000"),
     ])
     .unwrap();
+    assert_eq!(c.alert_budget_per_hour, 100_000);
     assert_eq!(
         (
             c.retention_days,
@@ -253,6 +255,7 @@ fn numeric_and_length_limits_hold_at_their_boundaries() {
         ("RETENTION_DAYS", "36501", "36500"),
         ("DEDUPE_WINDOW_MINUTES", "43201", "43200"),
         ("POLICY_CACHE_SECONDS", "86401", "86400"),
+        ("ALERT_BUDGET_PER_HOUR", "100001", "100000"),
     ] {
         let mut v = base.to_vec();
         v.push((key, value));

@@ -387,3 +387,50 @@ async fn two_simultaneous_deliveries_publish_one_alert() {
     assert_eq!(notifier.inner.sent().len(), 1);
     assert_eq!(n(&scan(&ddb, TABLE).await[KMS_EVENT_ID], "Count"), 1);
 }
+
+/// A storm of denials from one account: every one is diagnosed and stored, the first
+/// `budget` alert, then one "alerts suppressed" notice, then silence for the hour.
+#[tokio::test]
+async fn an_accounts_alert_budget_caps_a_storm_with_one_notice() {
+    // Offline, but 1,000 diagnoses: run apart from the log-capturing tests (which hold this
+    // lock), whose per-thread subscribers can miss a callsite another thread registers at the
+    // same moment.
+    let _env = support::moto().await;
+    let sink = Arc::new(MemorySink::new(0)); // no dedupe: every event is a new finding
+    let notifier = Arc::new(MemoryNotifier::new());
+    let h = Handler::new(
+        PolicySources::Fixed(snapshot_source()),
+        sink.clone(),
+        notifier.clone(),
+    )
+    .with_alert_budget(20);
+    for i in 0..1000 {
+        let out = h
+            .handle(kms_envelope_as(
+                &format!("55555555-0000-4000-8000-{i:012}"),
+                "2026-11-20T10:00:00Z",
+            ))
+            .await
+            .unwrap();
+        assert_eq!(
+            out["AssessmentResult"],
+            "Missing allow in a resource-based policy"
+        );
+    }
+    assert_eq!(sink.events().len(), 1000, "every denial stored");
+    assert_eq!(notifier.sent().len(), 20, "the budget's alerts");
+    let notices = notifier.suppressed();
+    assert_eq!(notices.len(), 1, "one notice: {notices:?}");
+    assert_eq!(notices[0].0, "111122223333");
+    assert_eq!(notices[0].1, 20);
+    // Suppressed alerts are handled: a redelivery does not send them.
+    let again = h
+        .handle(kms_envelope_as(
+            "55555555-0000-4000-8000-000000000999",
+            "2026-11-20T10:00:00Z",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(again["EventId"], "55555555-0000-4000-8000-000000000999");
+    assert_eq!(notifier.sent().len(), 20);
+}

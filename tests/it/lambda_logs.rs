@@ -45,6 +45,9 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
 
 /// The snapshot handler's logs for the bundled KMS denial at `level`, and its result.
 async fn logs_of_one_diagnosis(level: &str) -> (String, serde_json::Value) {
+    // Under the global test lock: tests diagnosing on other threads at the same moment can make
+    // a per-thread subscriber miss a callsite (tracing's interest cache).
+    let _env = support::moto().await;
     let captured = Captured::default();
     let _guard = tracing::subscriber::set_default(log_subscriber(level, captured.clone()));
     let h = Handler::new(

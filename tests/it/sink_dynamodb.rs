@@ -738,3 +738,36 @@ async fn forged_events_cannot_silence_a_finding_in_dynamodb() {
 async fn forged_events_cannot_silence_a_finding_in_memory() {
     forged_events_cannot_silence_a_finding(&MemorySink::new(60)).await;
 }
+
+/// The alert budget's counter: per account and hour, atomic, and kept out of the events' key
+/// namespace (so neither an event nor `history` ever sees it).
+#[tokio::test]
+async fn alert_budgets_count_per_account_and_hour() {
+    let _env = support::moto().await;
+    let config = support::config().await;
+    let ddb = create_table(&config, TABLE).await;
+    let sink = DynamoDbSink::new(aws_sdk_dynamodb::Client::new(&config), settings(60));
+    let hour = 1_795_168_800;
+    assert_eq!(sink.count_alert("111122223333", hour).await.unwrap(), 1);
+    assert_eq!(sink.count_alert("111122223333", hour).await.unwrap(), 2);
+    assert_eq!(sink.count_alert("444455556666", hour).await.unwrap(), 1);
+    assert_eq!(
+        sink.count_alert("111122223333", hour + 3600).await.unwrap(),
+        1
+    );
+    let items = scan(&ddb, TABLE).await;
+    assert_eq!(items.len(), 3);
+    assert!(
+        items.keys().all(|k| k.starts_with(FINDING_PREFIX)),
+        "{:?}",
+        items.keys()
+    );
+    // Joined: the count is atomic.
+    let (a, b) = tokio::join!(
+        sink.count_alert("222222222222", hour),
+        sink.count_alert("222222222222", hour)
+    );
+    let mut got = vec![a.unwrap(), b.unwrap()];
+    got.sort_unstable();
+    assert_eq!(got, vec![1, 2]);
+}

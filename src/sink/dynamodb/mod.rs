@@ -550,6 +550,39 @@ impl ResultSink for DynamoDbSink {
         }
     }
 
+    async fn count_alert(&self, account: &str, hour_start: i64) -> Result<u64, SinkError> {
+        let id = format!(
+            "{FINDING_PREFIX}BUDGET#{account}#{}",
+            format_time(hour_start)
+        );
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.settings.table)
+            .key(attr::EVENT_ID, s(&id))
+            // `Count` is a reserved word in expressions: named through placeholders.
+            .update_expression("ADD #count :one SET #expires = :expires")
+            .expression_attribute_names("#count", attr::COUNT)
+            .expression_attribute_names("#expires", attr::EXPIRES_AT)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":expires", n(hour_start + 2 * DAY))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .send()
+            .await;
+        match out {
+            Ok(o) => Ok(o
+                .attributes()
+                .and_then(|a| a.get(attr::COUNT))
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)),
+            Err(e) => {
+                let (message, retryable) = describe_sdk_error(&e);
+                Err(self.store_error(&id, format!("count alert: {message}"), retryable))
+            }
+        }
+    }
+
     async fn release_alert(&self, event_id: &str) -> Result<(), SinkError> {
         let out = self
             .client
