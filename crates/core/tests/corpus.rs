@@ -66,16 +66,6 @@ const KNOWN_GAPS: &[(&str, &str, &str)] = &[
         "error",
         "rds `%%many%` template",
     ),
-    (
-        "panther-analysis-rule-tests#11",
-        "actions",
-        "map's unconditional iam:PassRole",
-    ),
-    (
-        "panther-analysis-rule-tests#11",
-        "resource",
-        "map's role/* for iam:PassRole",
-    ),
     // A sanitised record: no `requestParameters` (so no service name) and a placeholder
     // message (`iam:Action on resource: …:resource`); the role the call would create cannot
     // be named, and the map's `role/*` stands in for it.

@@ -6,7 +6,8 @@
 //! against `requestParameters` (`if VersionId Exists`, actions whose every resource is
 //! `%%iftruthy%${Param}%...` when `Param` was not sent), and S3's documented extra permissions
 //! are applied: the `*Version` actions when a `versionId` is given, `s3:PutObjectAcl` only
-//! with an ACL header, `s3:PutObjectTagging` only with a tagging header.
+//! with an ACL header, `s3:PutObjectTagging` only with a tagging header. `iam:PassRole` is kept
+//! only when the request names a role (its resource is that role, however deeply nested).
 //!
 //! Resources come from the message, from `resources[]` (choosing the ARN whose type the
 //! action takes — by CloudTrail's `type` first, so `s3:ListBucket` gets the bucket and
@@ -113,6 +114,14 @@ fn needed_actions(event: &AccessDeniedEvent, list: Vec<String>) -> Vec<String> {
             if m.notes.iter().any(|n| note_holds(n, params) == Some(false)) {
                 return false;
             }
+            // A request that names no role passes none (`DeleteBucketReplication`, a
+            // `ModifyDBInstance` without `MonitoringRoleArn`); without parameters, unknown.
+            if action.eq_ignore_ascii_case("iam:PassRole")
+                && params.is_object()
+                && !names_role(params)
+            {
+                return false;
+            }
             let conditional: Vec<&str> = m
                 .arn_templates
                 .iter()
@@ -131,6 +140,36 @@ fn needed_actions(event: &AccessDeniedEvent, list: Vec<String>) -> Vec<String> {
         list
     } else {
         kept
+    }
+}
+
+/// Whether request parameters name a role to pass: a key naming a role or instance profile
+/// (`roleArn`, `executionRoleArn`, `iamInstanceProfile`, `ReplicationConfiguration.Role`)
+/// with a value, or a role ARN, at any depth.
+fn names_role(params: &Value) -> bool {
+    match params {
+        Value::Object(o) => o.iter().any(|(k, v)| {
+            let k = k.to_ascii_lowercase();
+            ((k.contains("role") || k.contains("instanceprofile")) && truthy(v)) || names_role(v)
+        }),
+        Value::Array(a) => a.iter().any(names_role),
+        Value::String(s) => is_role_arn(s),
+        _ => false,
+    }
+}
+
+fn is_role_arn(s: &str) -> bool {
+    crate::arn::Arn::parse(s).is_some_and(|a| a.service == "iam" && a.resource.starts_with("role/"))
+}
+
+/// The first role ARN anywhere in `params` (the role a call passes may be nested:
+/// `ReplicationConfiguration.Role`, `targets[].roleArn`).
+fn nested_role_arn(params: &Value) -> Option<&str> {
+    match params {
+        Value::Object(o) => o.values().find_map(nested_role_arn),
+        Value::Array(a) => a.iter().find_map(nested_role_arn),
+        Value::String(s) => is_role_arn(s).then_some(s.as_str()),
+        _ => None,
     }
 }
 
@@ -559,6 +598,12 @@ pub fn resource_for(event: &AccessDeniedEvent, action: &str) -> Result<Target, E
             .filter_map(Value::as_str)
             .find(|v| v.starts_with("arn:") && fits(v))
         {
+            return Ok(target(arn.to_string()));
+        }
+    }
+    // 2c. The role `iam:PassRole` passes, wherever the request names it.
+    if action.eq_ignore_ascii_case("iam:PassRole") {
+        if let Some(arn) = nested_role_arn(&event.request_parameters).filter(|a| fits(a)) {
             return Ok(target(arn.to_string()));
         }
     }
