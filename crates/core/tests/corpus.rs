@@ -56,16 +56,6 @@ const KNOWN_GAPS: &[(&str, &str, &str)] = &[
         "error",
         "IAMUser identity without arn",
     ),
-    (
-        "panther-analysis-rule-tests#3",
-        "error",
-        "rds `%%many%` template",
-    ),
-    (
-        "panther-analysis-rule-tests#6",
-        "error",
-        "rds `%%many%` template",
-    ),
     // A sanitised record: no `requestParameters` (so no service name) and a placeholder
     // message (`iam:Action on resource: …:resource`); the role the call would create cannot
     // be named, and the map's `role/*` stands in for it.

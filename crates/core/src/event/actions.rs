@@ -13,7 +13,8 @@
 //! action takes — by CloudTrail's `type` first, so `s3:ListBucket` gets the bucket and
 //! `s3:GetObject` the object), or are built from `requestParameters` with the map's ARN
 //! templates (an SQS `queueUrl` gives the queue's name and owner; a copy's reads act on the
-//! `x-amz-copy-source` object); `*` only for actions without a resource type.
+//! `x-amz-copy-source` object; of several resources, `%%many%…%%`, the first the request
+//! names); `*` only for actions without a resource type.
 
 use serde_json::Value;
 
@@ -684,7 +685,17 @@ fn partition(region: Option<&str>) -> &'static str {
 
 /// Fills `${...}` from the event: Partition, Region, Account, then `requestParameters` (keys
 /// matched case-insensitively, with CloudTrail's S3 spellings). `None` when any stays unknown.
+/// A `%%many%<a>%<b>%%` part (the action acts on each of several resources: RDS's
+/// `db:%%many%${DBInstanceIdentifier}%${NewDBInstanceIdentifier}%%`) gives the first
+/// alternative that can be filled, the one the request is about.
 fn fill_template(tpl: &str, event: &AccessDeniedEvent) -> Option<String> {
+    if let Some((before, rest)) = tpl.split_once("%%many%") {
+        let (body, after) = rest.split_once("%%")?;
+        return body
+            .split('%')
+            .filter(|alt| !alt.is_empty())
+            .find_map(|alt| fill_template(&format!("{before}{alt}{after}"), event));
+    }
     if tpl.contains("%%") {
         return None;
     }
