@@ -6,13 +6,15 @@
 //! against `requestParameters` (`if VersionId Exists`, actions whose every resource is
 //! `%%iftruthy%${Param}%...` when `Param` was not sent), and S3's documented extra permissions
 //! are applied: the `*Version` actions when a `versionId` is given, `s3:PutObjectAcl` only
-//! with an ACL header, `s3:PutObjectTagging` only with a tagging header.
+//! with an ACL header, `s3:PutObjectTagging` only with a tagging header. `iam:PassRole` is kept
+//! only when the request names a role (its resource is that role, however deeply nested).
 //!
 //! Resources come from the message, from `resources[]` (choosing the ARN whose type the
 //! action takes — by CloudTrail's `type` first, so `s3:ListBucket` gets the bucket and
 //! `s3:GetObject` the object), or are built from `requestParameters` with the map's ARN
 //! templates (an SQS `queueUrl` gives the queue's name and owner; a copy's reads act on the
-//! `x-amz-copy-source` object); `*` only for actions without a resource type.
+//! `x-amz-copy-source` object; of several resources, `%%many%…%%`, the first the request
+//! names); `*` only for actions without a resource type.
 
 use serde_json::Value;
 
@@ -113,6 +115,14 @@ fn needed_actions(event: &AccessDeniedEvent, list: Vec<String>) -> Vec<String> {
             if m.notes.iter().any(|n| note_holds(n, params) == Some(false)) {
                 return false;
             }
+            // A request that names no role passes none (`DeleteBucketReplication`, a
+            // `ModifyDBInstance` without `MonitoringRoleArn`); without parameters, unknown.
+            if action.eq_ignore_ascii_case("iam:PassRole")
+                && params.is_object()
+                && !names_role(params)
+            {
+                return false;
+            }
             let conditional: Vec<&str> = m
                 .arn_templates
                 .iter()
@@ -131,6 +141,36 @@ fn needed_actions(event: &AccessDeniedEvent, list: Vec<String>) -> Vec<String> {
         list
     } else {
         kept
+    }
+}
+
+/// Whether request parameters name a role to pass: a key naming a role or instance profile
+/// (`roleArn`, `executionRoleArn`, `iamInstanceProfile`, `ReplicationConfiguration.Role`)
+/// with a value, or a role ARN, at any depth.
+fn names_role(params: &Value) -> bool {
+    match params {
+        Value::Object(o) => o.iter().any(|(k, v)| {
+            let k = k.to_ascii_lowercase();
+            ((k.contains("role") || k.contains("instanceprofile")) && truthy(v)) || names_role(v)
+        }),
+        Value::Array(a) => a.iter().any(names_role),
+        Value::String(s) => is_role_arn(s),
+        _ => false,
+    }
+}
+
+fn is_role_arn(s: &str) -> bool {
+    crate::arn::Arn::parse(s).is_some_and(|a| a.service == "iam" && a.resource.starts_with("role/"))
+}
+
+/// The first role ARN anywhere in `params` (the role a call passes may be nested:
+/// `ReplicationConfiguration.Role`, `targets[].roleArn`).
+fn nested_role_arn(params: &Value) -> Option<&str> {
+    match params {
+        Value::Object(o) => o.values().find_map(nested_role_arn),
+        Value::Array(a) => a.iter().find_map(nested_role_arn),
+        Value::String(s) => is_role_arn(s).then_some(s.as_str()),
+        _ => None,
     }
 }
 
@@ -562,6 +602,12 @@ pub fn resource_for(event: &AccessDeniedEvent, action: &str) -> Result<Target, E
             return Ok(target(arn.to_string()));
         }
     }
+    // 2c. The role `iam:PassRole` passes, wherever the request names it.
+    if action.eq_ignore_ascii_case("iam:PassRole") {
+        if let Some(arn) = nested_role_arn(&event.request_parameters).filter(|a| fits(a)) {
+            return Ok(target(arn.to_string()));
+        }
+    }
     // 3. Built from requestParameters with the map's templates for this action.
     for m in iam_data::event_action_mappings(&event.event_source, &event.event_name) {
         if !m.action.eq_ignore_ascii_case(action) {
@@ -639,7 +685,17 @@ fn partition(region: Option<&str>) -> &'static str {
 
 /// Fills `${...}` from the event: Partition, Region, Account, then `requestParameters` (keys
 /// matched case-insensitively, with CloudTrail's S3 spellings). `None` when any stays unknown.
+/// A `%%many%<a>%<b>%%` part (the action acts on each of several resources: RDS's
+/// `db:%%many%${DBInstanceIdentifier}%${NewDBInstanceIdentifier}%%`) gives the first
+/// alternative that can be filled, the one the request is about.
 fn fill_template(tpl: &str, event: &AccessDeniedEvent) -> Option<String> {
+    if let Some((before, rest)) = tpl.split_once("%%many%") {
+        let (body, after) = rest.split_once("%%")?;
+        return body
+            .split('%')
+            .filter(|alt| !alt.is_empty())
+            .find_map(|alt| fill_template(&format!("{before}{alt}{after}"), event));
+    }
     if tpl.contains("%%") {
         return None;
     }

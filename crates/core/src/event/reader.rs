@@ -6,7 +6,8 @@
 //! The input is scanned byte by byte: the elements of a top-level `Records` / `Events` list are
 //! cut out one at a time, so memory stays flat however large the file. Records that are not
 //! access denials are counted and skipped (most without being parsed: a record without the text
-//! `errorCode` cannot be one). A record that cannot be read becomes an error item (naming the
+//! `errorCode` cannot be one). A denial without `eventID` gets an id derived from its content
+//! ([`derived_event_id`]). A record that cannot be read becomes an error item (naming the
 //! field of a wrong type); the rest go on. In NDJSON a broken line (cut off, or not JSON at all)
 //! is one error and reading resumes at the next line; a cut-off list or object elsewhere ends
 //! the read with one error, since nothing after the break can be located reliably.
@@ -596,13 +597,16 @@ impl<R: Read> RecordReader<R> {
             .and_then(Value::as_str)
             .map(str::to_string)
             .unwrap_or_else(|| self.record_label());
-        let raw = match RawRecord::deserialize(&value) {
+        let mut raw = match RawRecord::deserialize(&value) {
             Ok(r) => r,
             Err(e) => {
                 let detail = shape::describe(&value).unwrap_or_else(|| e.to_string());
                 return self.push_error(id, EventError::Shape(detail));
             }
         };
+        if raw.event_id.is_none() {
+            raw.event_id = Some(derived_event_id(&value));
+        }
         match AccessDeniedEvent::from_raw(raw) {
             Ok(ev) => {
                 self.counts.denials += 1;
@@ -616,6 +620,18 @@ impl<R: Read> RecordReader<R> {
         self.counts.errors += 1;
         self.pending.push_back(Item::Error { event_id, error });
     }
+}
+
+/// The id of a record without `eventID` (records pasted into rule tests and tickets often lose
+/// it): `derived-` and the FNV-1a 64 hash of the record's JSON as read, in hex, so the same
+/// record gets the same id on every read and different records (almost surely) different ones.
+pub fn derived_event_id(record: &Value) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in record.to_string().bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("derived-{hash:016x}")
 }
 
 /// EventBridge envelopes, LookupEvents entries and nested `Records` → plain records.
