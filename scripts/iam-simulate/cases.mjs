@@ -6,19 +6,11 @@
 //     key policy, attached to every account's own key)), from a fixed seed so every run is the same.
 //   node scripts/iam-simulate/cases.mjs [COUNT] > cases.ndjson
 
+import { prng } from './prng.mjs';
+
 const COUNT = Number(process.argv[2] ?? 1000);
 
-// mulberry32: small deterministic PRNG.
-let seed = 0x5eed1234;
-function rand() {
-  seed |= 0;
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-const pick = (xs) => xs[Math.floor(rand() * xs.length)];
-const chance = (p) => rand() < p;
+const { rand, pick, chance } = prng(0x5eed1234);
 
 const doc = (...Statement) => ({ Version: '2012-10-17', Statement });
 const named = (Name, Document) => ({ Name, Document });

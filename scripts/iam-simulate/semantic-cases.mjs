@@ -19,19 +19,11 @@
 //   xacct/<same|cross>       same vs cross account × how the resource policy names the caller ×
 //                            identity policy × permissions boundary × session policy × resource kind
 
+import { prng } from './prng.mjs';
+
 const COUNT = Number(process.argv[2] ?? 12000);
 
-// mulberry32: small deterministic PRNG.
-let seed = 0x0d1ff5ee;
-function rand() {
-  seed |= 0;
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-const pick = (xs) => xs[Math.floor(rand() * xs.length)];
-const chance = (p) => rand() < p;
+const { rand, pick, chance } = prng(0x0d1ff5ee);
 const some = (xs, max = 2) => {
   const n = 1 + Math.floor(rand() * max);
   const out = [];

@@ -107,6 +107,12 @@ pub enum ConfigProblem {
 
 pub(super) use access_undenied_core::arn::is_account_id as is_account;
 
+/// Whether `arn` is an IAM role ARN (`arn:<partition>:iam::<account>:role/<path/name>`).
+fn is_role_arn(arn: &str) -> bool {
+    matches!(arn_fields(arn), Some([_, _, "iam", "", account, rest])
+        if is_account(account) && rest.strip_prefix("role/").is_some_and(|n| !n.is_empty()))
+}
+
 /// `arn:<partition>:<service>:<region>:<account>:<rest>` split, when it has that shape.
 fn arn_fields(arn: &str) -> Option<[&str; 6]> {
     Arn::parse(arn)
@@ -174,23 +180,16 @@ impl Config {
         }
 
         let management_account_role_arn = get("MANAGEMENT_ACCOUNT_ROLE_ARN");
-        if let Some(arn) = &management_account_role_arn {
-            let role = |account: &str, rest: &str| {
-                is_account(account) && rest.strip_prefix("role/").is_some_and(|n| !n.is_empty())
-            };
-            if !matches!(arn_fields(arn), Some([_, _, "iam", "", a, rest]) if role(a, rest)) {
-                problems.push(ConfigProblem::BadManagementRole(arn.clone()));
-            }
+        if let Some(arn) = management_account_role_arn
+            .as_ref()
+            .filter(|a| !is_role_arn(a))
+        {
+            problems.push(ConfigProblem::BadManagementRole(arn.clone()));
         }
 
         let function_role_arn = get("FUNCTION_ROLE_ARN");
-        if let Some(arn) = &function_role_arn {
-            let role = |account: &str, rest: &str| {
-                is_account(account) && rest.strip_prefix("role/").is_some_and(|n| !n.is_empty())
-            };
-            if !matches!(arn_fields(arn), Some([_, _, "iam", "", a, rest]) if role(a, rest)) {
-                problems.push(ConfigProblem::BadFunctionRole(arn.clone()));
-            }
+        if let Some(arn) = function_role_arn.as_ref().filter(|a| !is_role_arn(a)) {
+            problems.push(ConfigProblem::BadFunctionRole(arn.clone()));
         }
 
         let external_id = get("EXTERNAL_ID");
