@@ -36,7 +36,7 @@ pub(super) fn run(args: EventsArgs) -> anyhow::Result<ExitCode> {
         failed |= v.status == "Error";
         match args.format {
             Format::Json => super::stdout::line(serde_json::to_string(&v)?)?,
-            Format::Text => super::stdout::line(serde_json::to_string_pretty(&v)?)?,
+            Format::Text => super::stdout::line(access_undenied::render::text::event_text(&v))?,
         }
     }
     let c = reader.counts;

@@ -355,3 +355,50 @@ fn the_bundled_simulate_examples_give_their_results() {
         );
     }
 }
+
+/// `events --format text`: readable lines per event, like `analyze --format text` (it printed
+/// pretty JSON).
+#[test]
+fn events_text_format_is_text() {
+    let out = cli_with_stdin(
+        &[
+            "events",
+            "--events-file",
+            "events/sample-batch.json",
+            "--format",
+            "text",
+        ],
+        b"",
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the batch holds one unreadable record"
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        !text.contains('{') || !text.trim_start().starts_with('{'),
+        "{text}"
+    );
+    let first: Vec<&str> = text.lines().take(3).collect();
+    assert_eq!(
+        first[0],
+        "11111111-0000-4000-8000-000000000001: Requests (s3.amazonaws.com GetObject)"
+    );
+    assert_eq!(
+        first[1],
+        "  principal: arn:aws:sts::111122223333:assumed-role/Developer/alice (AssumedRole)"
+    );
+    assert_eq!(
+        first[2],
+        "  request: s3:GetObject on arn:aws:s3:::example-reports/2026/q3.csv"
+    );
+    assert!(
+        text.contains("  message names: ServiceControlPolicy"),
+        "{text}"
+    );
+    assert!(
+        text.contains("11111111-0000-4000-8000-000000000006: Error\n  record has no `eventSource`"),
+        "{text}"
+    );
+}
