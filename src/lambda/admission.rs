@@ -10,8 +10,10 @@
 //! read-only management events on, each of its own denied reads would otherwise trigger it again.
 //! A rejected payload is logged and counted, stored nowhere, alerts nobody.
 
-use serde::Deserialize;
+use access_undenied_core::arn::Arn;
 use serde_json::Value;
+
+use super::payload::Labels;
 
 /// The function's own roles.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -47,66 +49,24 @@ pub enum Rejection {
     ReservedEventId(String),
 }
 
-/// The parts of a payload admission reads.
-#[derive(Debug, Default, Deserialize)]
-struct Envelope {
-    source: Option<Value>,
-    #[serde(rename = "detail-type")]
-    detail_type: Option<Value>,
-    account: Option<Value>,
-    detail: Option<Detail>,
-    #[serde(rename = "userIdentity")]
-    user_identity: Option<Identity>,
-    #[serde(rename = "eventID")]
-    event_id: Option<Value>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct Detail {
-    #[serde(rename = "eventID")]
-    event_id: Option<Value>,
-    #[serde(rename = "recipientAccountId")]
-    recipient_account_id: Option<Value>,
-    #[serde(rename = "Records")]
-    records: Option<Value>,
-    #[serde(rename = "userIdentity")]
-    user_identity: Option<Identity>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct Identity {
-    arn: Option<Value>,
-    #[serde(rename = "sessionContext")]
-    session_context: Option<SessionContext>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct SessionContext {
-    #[serde(rename = "sessionIssuer")]
-    session_issuer: Option<Issuer>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct Issuer {
-    arn: Option<Value>,
-}
-
 fn text(v: &Option<Value>) -> Option<&str> {
     v.as_ref().and_then(Value::as_str)
 }
 
-/// The role name of a role ARN (`…:role/path/Name` → `Name`).
+/// The role name of a role ARN (`…:role/path/Name`) or of a role-session ARN
+/// (`…:assumed-role/Name/session`).
 fn role_name(arn: &str) -> Option<&str> {
-    let resource = arn.splitn(6, ':').nth(5)?;
-    resource.strip_prefix("role/")?.rsplit('/').next()
+    let resource = Arn::parse(arn)?.resource;
+    match resource.strip_prefix("role/") {
+        Some(path) => path.rsplit('/').next(),
+        None => resource.strip_prefix("assumed-role/")?.split('/').next(),
+    }
 }
 
 /// Whether the payload may be acted on; `records` is how many items the reader found in it.
 /// A payload that is not an EventBridge envelope (a bare record: a direct invocation, which
 /// needs `lambda:InvokeFunction`) is admitted unless it is a denial of the function itself.
-pub fn admit(payload: &[u8], records: usize, own: &OwnRoles) -> Result<(), Rejection> {
-    // Unreadable payloads are the reader's to report (as that event's `Error`).
-    let env: Envelope = serde_json::from_slice(payload).unwrap_or_default();
+pub(super) fn admit(env: &Labels, records: usize, own: &OwnRoles) -> Result<(), Rejection> {
     let envelope = env.detail.is_some() && (env.source.is_some() || env.detail_type.is_some());
     let identity = env
         .detail
@@ -128,19 +88,13 @@ pub fn admit(payload: &[u8], records: usize, own: &OwnRoles) -> Result<(), Rejec
             .and_then(|c| c.session_issuer.as_ref())
             .and_then(|i| text(&i.arn));
         let session = text(&id.arn);
+        // A session of a role names the role as its issuer and in its own ARN.
         let own_role = |arn: &str| {
             own.role_arn.as_deref() == Some(arn)
-                || (role_name(arn).is_some()
-                    && role_name(arn) == own.cross_account_role_name.as_deref())
+                || own.cross_account_role_name.is_some()
+                    && role_name(arn) == own.cross_account_role_name.as_deref()
         };
-        // A session of a role shows the role as its issuer; `assumed-role/<name>/…` otherwise.
-        let session_role = session.and_then(|s| {
-            let resource = s.splitn(6, ':').nth(5)?;
-            resource.strip_prefix("assumed-role/")?.split('/').next()
-        });
-        if issuer.is_some_and(own_role)
-            || (session_role.is_some() && session_role == own.cross_account_role_name.as_deref())
-        {
+        if issuer.is_some_and(own_role) || session.is_some_and(own_role) {
             let who = session.or(issuer).unwrap_or_default().to_string();
             return Err(Rejection::OwnSession(who));
         }
@@ -182,6 +136,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
+    use crate::lambda::Payload;
     use serde_json::json;
 
     fn own() -> OwnRoles {
@@ -201,7 +156,8 @@ mod tests {
     }
 
     fn check(v: &Value, records: usize) -> Result<(), Rejection> {
-        admit(v.to_string().as_bytes(), records, &own())
+        // Unreadable payloads have no labels: the reader reports them (as that event's `Error`).
+        admit(&Payload::from(v.to_string()).labels(), records, &own())
     }
 
     #[test]

@@ -161,7 +161,7 @@ impl Handler {
             }
         }
         let envelope_account = labels.account();
-        if let Err(why) = admit(payload.as_bytes(), items.len(), &self.own) {
+        if let Err(why) = admit(&labels, items.len(), &self.own) {
             let event_id = labels
                 .event_id()
                 .unwrap_or_else(|| "unknown-event".to_string());

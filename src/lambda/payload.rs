@@ -53,21 +53,53 @@ impl From<Value> for Payload {
     }
 }
 
-/// The payload's own labels: the EventBridge envelope's `account` and `id`, the record's
-/// `eventID`.
+/// What the handler reads of the payload as a whole, in one parse: the labels that name it (the
+/// envelope's `account` and `id`, the record's `eventID`) and what admission checks (`source`,
+/// `detail-type`, `recipientAccountId`, a `Records` list, the caller's ARNs).
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct Labels {
-    account: Option<Value>,
+    pub(super) source: Option<Value>,
+    #[serde(rename = "detail-type")]
+    pub(super) detail_type: Option<Value>,
+    pub(super) account: Option<Value>,
     id: Option<Value>,
     #[serde(rename = "eventID")]
-    event_id: Option<Value>,
-    detail: Option<DetailLabels>,
+    pub(super) event_id: Option<Value>,
+    #[serde(rename = "userIdentity")]
+    pub(super) user_identity: Option<Identity>,
+    pub(super) detail: Option<Detail>,
+}
+
+/// The envelope's `detail`: the record.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct Detail {
+    #[serde(rename = "eventID")]
+    pub(super) event_id: Option<Value>,
+    #[serde(rename = "recipientAccountId")]
+    pub(super) recipient_account_id: Option<Value>,
+    #[serde(rename = "Records")]
+    pub(super) records: Option<Value>,
+    #[serde(rename = "userIdentity")]
+    pub(super) user_identity: Option<Identity>,
+}
+
+/// A record's `userIdentity`, as far as admission reads it.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct Identity {
+    pub(super) arn: Option<Value>,
+    #[serde(rename = "sessionContext")]
+    pub(super) session_context: Option<SessionContext>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-struct DetailLabels {
-    #[serde(rename = "eventID")]
-    event_id: Option<Value>,
+pub(super) struct SessionContext {
+    #[serde(rename = "sessionIssuer")]
+    pub(super) session_issuer: Option<Issuer>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct Issuer {
+    pub(super) arn: Option<Value>,
 }
 
 impl Labels {

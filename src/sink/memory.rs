@@ -84,13 +84,7 @@ impl ResultSink for MemorySink {
         result: &DiagnosisResult,
         meta: &EventMeta,
     ) -> Result<StoreOutcome, SinkError> {
-        let prefix = crate::sink::dynamodb::FINDING_PREFIX;
-        if meta.event_id.starts_with(prefix) {
-            return Err(SinkError::Encode {
-                event_id: meta.event_id.clone(),
-                message: format!("event id starts with `{prefix}`, the findings' key prefix"),
-            });
-        }
+        super::check_event_id(&meta.event_id)?;
         let value = serde_json::to_value(result).map_err(|e| SinkError::Encode {
             event_id: meta.event_id.clone(),
             message: e.to_string(),

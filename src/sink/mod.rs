@@ -90,6 +90,20 @@ impl EventMeta {
     }
 }
 
+/// Refuses an event id in the findings' key namespace: event and finding items share the key
+/// space, so such an id would overwrite a finding (and fail every later store of it). CloudTrail
+/// ids are UUIDs. Both sinks call it before storing.
+pub(crate) fn check_event_id(event_id: &str) -> Result<(), SinkError> {
+    let prefix = dynamodb::FINDING_PREFIX;
+    if event_id.starts_with(prefix) {
+        return Err(SinkError::Encode {
+            event_id: event_id.to_string(),
+            message: format!("event id starts with `{prefix}`, the findings' key prefix"),
+        });
+    }
+    Ok(())
+}
+
 /// Seconds since the epoch of an ISO 8601 / RFC 3339 time.
 pub fn parse_time(text: &str) -> Option<i64> {
     DateTime::from_str(text, Format::DateTime)

@@ -403,16 +403,7 @@ impl ResultSink for DynamoDbSink {
         result: &DiagnosisResult,
         meta: &EventMeta,
     ) -> Result<StoreOutcome, SinkError> {
-        // Event and finding items share the key space: an event id in the findings' namespace
-        // would overwrite a finding (and fail every later store of it). CloudTrail ids are UUIDs.
-        if meta.event_id.starts_with(FINDING_PREFIX) {
-            return Err(SinkError::Encode {
-                event_id: meta.event_id.clone(),
-                message: format!(
-                    "event id starts with `{FINDING_PREFIX}`, the findings' key prefix"
-                ),
-            });
-        }
+        super::check_event_id(&meta.event_id)?;
         let finding = Finding::of(result, meta);
         let now = now_secs();
         let event_time = dedupe::window_time(meta.event_epoch(), now);
