@@ -19,6 +19,7 @@ import argparse
 import base64
 import http.client
 import json
+import os
 import re
 import signal
 import sys
@@ -436,7 +437,7 @@ def main():
     signal.signal(signal.SIGTERM, stop)
     if args.exit_on_stdin_close:
         def watch_stdin():
-            while sys.stdin.buffer.read(4096):
+            while os.read(sys.stdin.fileno(), 4096):   # unbuffered: no lock held at exit
                 pass
             server.shutdown()
         threading.Thread(target=watch_stdin, daemon=True).start()
