@@ -205,11 +205,12 @@ class Handler(BaseHTTPRequestHandler):
                 return {}
             if (method, path) == ("POST", "/_standin/encoded-messages"):
                 fault = data.get("Fault")
-                if not isinstance(data["DecodedMessage"], str) or not valid_fault(fault, STS_FAULTS):
+                decoded = data["DecodedMessage"]
+                if not isinstance(decoded, str) or not valid_fault(fault, STS_FAULTS):
                     raise ValueError("DecodedMessage must be a string; Fault one of "
                                      f"{sorted(STS_FAULTS)}, ThrottleTimes or Error")
                 state.messages[str(data["EncodedMessage"])] = {
-                    "DecodedMessage": data["DecodedMessage"], "Fault": fault, "Calls": 0}
+                    "DecodedMessage": decoded, "Fault": fault, "Calls": 0}
                 return {}
             if (method, path) == ("POST", "/_standin/fault"):
                 service, fault = data["Service"], data.get("Fault")
@@ -232,7 +233,7 @@ class Handler(BaseHTTPRequestHandler):
         parts = url.path[len("/authorization-details/"):].split("/")
         entry = {"Service": "iam-toolbox"}
         try:
-            if self.command != "GET" or len(parts) > 2 or (len(parts) == 2 and parts[1] != "policy"):
+            if self.command != "GET" or parts[1:] not in ([], ["policy"]):
                 raise ApiError(404, "UnknownOperationException",
                                f"No operation matches {self.command} {url.path}")
             auth_id = urllib.parse.unquote(parts[0])

@@ -172,9 +172,10 @@ class StandinTest(unittest.TestCase):
         return json.loads(urllib.request.urlopen(request, timeout=10).read())
 
     def requests(self):
-        return json.loads(urllib.request.urlopen(f"{self.url}/_standin/requests", timeout=10).read())
+        answer = urllib.request.urlopen(f"{self.url}/_standin/requests", timeout=10)
+        return json.loads(answer.read())
 
-    def assert_raises(self, client, exception, message_part, call):
+    def assert_raises(self, exception, message_part, call):
         with self.assertRaises(exception) as caught:
             call()
         error = caught.exception.response["Error"]
@@ -209,7 +210,7 @@ class StandinTest(unittest.TestCase):
         self.assertEqual(tokens[:3], [None, pages[0]["nextToken"], pages[1]["nextToken"]])
 
     def test_bad_next_token_is_a_validation_error(self):
-        self.assert_raises(self.toolbox, self.toolbox.exceptions.ValidationException, "nextToken",
+        self.assert_raises(self.toolbox.exceptions.ValidationException, "nextToken",
                            lambda: self.toolbox.get_request_authorization_details(
                                authorizationId=AUTH_ID, nextToken="bogus"))
 
@@ -221,14 +222,14 @@ class StandinTest(unittest.TestCase):
 
     def test_unknown_authorization_or_policy_is_not_found(self):
         not_found = self.toolbox.exceptions.ResourceNotFoundException
-        error = self.assert_raises(self.toolbox, not_found, "do not exist",
+        error = self.assert_raises(not_found, "do not exist",
                                    lambda: self.toolbox.get_request_authorization_details(
                                        authorizationId="unknown0"))
         self.assertEqual(error["Code"], "ResourceNotFoundException")
-        self.assert_raises(self.toolbox, not_found, "do not exist",
+        self.assert_raises(not_found, "do not exist",
                            lambda: self.toolbox.get_request_authorization_policy(
                                authorizationId="unknown0", policyUri=DENY_URI))
-        self.assert_raises(self.toolbox, not_found, "arn:aws:iam::aws:policy/Other",
+        self.assert_raises(not_found, "arn:aws:iam::aws:policy/Other",
                            lambda: self.toolbox.get_request_authorization_policy(
                                authorizationId=AUTH_ID, policyUri="arn:aws:iam::aws:policy/Other"))
 
@@ -236,10 +237,10 @@ class StandinTest(unittest.TestCase):
         validation = self.toolbox.exceptions.ValidationException
         for bad in ("ABC123", "a-b", "a" * 257):
             with self.subTest(bad=bad[:10]):
-                self.assert_raises(self.toolbox, validation, "authorizationId",
+                self.assert_raises(validation, "authorizationId",
                                    lambda: self.toolbox.get_request_authorization_details(
                                        authorizationId=bad))
-        self.assert_raises(self.toolbox, validation, "authorizationId",
+        self.assert_raises(validation, "authorizationId",
                            lambda: self.toolbox.get_request_authorization_policy(
                                authorizationId="Upper", policyUri=DENY_URI))
         self.toolbox.get_request_authorization_details(authorizationId=AUTH_ID)  # still fine
@@ -253,15 +254,15 @@ class StandinTest(unittest.TestCase):
                 self.control("authorizations", AuthorizationId=AUTH_ID, Details=DETAILS,
                              Policies=POLICIES, Fault=fault)
                 exception = getattr(self.toolbox_once.exceptions, name)
-                self.assert_raises(self.toolbox_once, exception, message,
+                self.assert_raises(exception, message,
                                    lambda: self.toolbox_once.get_request_authorization_details(
                                        authorizationId=AUTH_ID))
-                self.assert_raises(self.toolbox_once, exception, message,
+                self.assert_raises(exception, message,
                                    lambda: self.toolbox_once.get_request_authorization_policy(
                                        authorizationId=AUTH_ID, policyUri=DENY_URI))
         self.control("authorizations", AuthorizationId=AUTH_ID, Details=DETAILS,
                      Fault={"Error": "AccessDenied", "Message": "User: x is not authorized"})
-        self.assert_raises(self.toolbox_once, self.toolbox_once.exceptions.AccessDeniedException,
+        self.assert_raises(self.toolbox_once.exceptions.AccessDeniedException,
                            "User: x is not authorized",
                            lambda: self.toolbox_once.get_request_authorization_details(
                                authorizationId=AUTH_ID))
@@ -288,7 +289,7 @@ class StandinTest(unittest.TestCase):
     def test_global_fault_applies_to_every_toolbox_call(self):
         self.control("fault", Service="iam-toolbox", Fault="AccessDenied")
         for auth_id in (AUTH_ID, "unknown0"):
-            self.assert_raises(self.toolbox_once, self.toolbox_once.exceptions.AccessDeniedException,
+            self.assert_raises(self.toolbox_once.exceptions.AccessDeniedException,
                                "not authorized",
                                lambda: self.toolbox_once.get_request_authorization_details(
                                    authorizationId=auth_id))
@@ -310,11 +311,11 @@ class StandinTest(unittest.TestCase):
 
     def test_unknown_message_is_invalid(self):
         exception = self.sts.exceptions.InvalidAuthorizationMessageException
-        self.assert_raises(self.sts, exception, "invalid",
+        self.assert_raises(exception, "invalid",
                            lambda: self.sts.decode_authorization_message(EncodedMessage="nope"))
         self.control("encoded-messages", EncodedMessage=ENCODED, DecodedMessage=DECODED,
                      Fault="Invalid")
-        self.assert_raises(self.sts, exception, "invalid",
+        self.assert_raises(exception, "invalid",
                            lambda: self.sts.decode_authorization_message(EncodedMessage=ENCODED))
 
     def test_decode_access_denied_is_a_403_access_denied(self):
@@ -340,8 +341,9 @@ class StandinTest(unittest.TestCase):
 
     def test_other_sts_calls_are_answered_by_moto(self):
         iam = boto3.client("iam", endpoint_url=self.moto_url, **CREDENTIALS)
-        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                 "Principal": {"AWS": "arn:aws:iam::123456789012:root"}}]}
+        trust = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "sts:AssumeRole",
+             "Principal": {"AWS": "arn:aws:iam::123456789012:root"}}]}
         name = f"standin-{time.time_ns()}"
         role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]
         assumed = self.sts.assume_role(RoleArn=role["Arn"], RoleSessionName="tests")
@@ -369,7 +371,8 @@ class StandinTest(unittest.TestCase):
         conn = http.client.HTTPConnection(host, int(port), timeout=10)
         try:
             for _ in range(2):   # both on one connection
-                conn.request("GET", f"/authorization-details/{AUTH_ID}/policy?policyUri={INLINE_URI}")
+                conn.request("GET",
+                             f"/authorization-details/{AUTH_ID}/policy?policyUri={INLINE_URI}")
                 answer = conn.getresponse()
                 self.assertEqual(answer.status, 200)
                 self.assertIsNotNone(answer.getheader("Content-Length"))
