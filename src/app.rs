@@ -8,6 +8,8 @@ use access_undenied_core::assemble::{assemble, Facts, Lookup};
 use access_undenied_core::eval::Principal;
 use access_undenied_core::event::reader::Item;
 use access_undenied_core::event::{read_event, AccessDeniedEvent, PrincipalInfo, Reading};
+use access_undenied_core::evidence::troubleshooter::CapturedAuthorization;
+use access_undenied_core::evidence::{from_message, with_troubleshooter, Evidence, EvidenceSource};
 use access_undenied_core::explain::{diagnose, DiagnosisResult};
 use access_undenied_core::policy::PolicyCache;
 use futures::future::join_all;
@@ -32,13 +34,34 @@ impl<'s> Pipeline<'s> {
     /// Diagnoses one item of the record reader.
     pub async fn diagnose_item(&self, item: &Item) -> DiagnosisResult {
         match item {
-            Item::Error { event_id, error } => DiagnosisResult::error(event_id, error.to_string()),
+            Item::Error { event_id, error } => {
+                let mut result = DiagnosisResult::error(event_id, error.to_string());
+                result.evidence = Evidence::current(self.source.offline());
+                result
+            }
             Item::Denial(ev) => self.diagnose_event(ev).await,
         }
     }
 
-    /// Diagnoses one validated event.
+    /// Diagnoses one validated event, and says where the verdict came from.
     pub async fn diagnose_event(&self, ev: &AccessDeniedEvent) -> DiagnosisResult {
+        let mut result = self.verdict(ev).await;
+        if self.source.offline() && result.evidence.source == EvidenceSource::CurrentPolicies {
+            result.evidence.source = EvidenceSource::Snapshot;
+        }
+        if result.evidence.engine_agrees == Some(false) {
+            tracing::warn!(
+                event_id = %ev.event_id,
+                source = ?result.evidence.source,
+                disagreement = true,
+                "AWS's evidence and the engine disagree: {}",
+                result.evidence.notes.join("; ")
+            );
+        }
+        result
+    }
+
+    async fn verdict(&self, ev: &AccessDeniedEvent) -> DiagnosisResult {
         let resolved = match &ev.principal {
             PrincipalInfo::Known(_) => None,
             PrincipalInfo::Unresolved {
@@ -69,7 +92,15 @@ impl<'s> Pipeline<'s> {
             }
             Err(e) => return DiagnosisResult::error(&ev.event_id, e.to_string()),
         };
-        let facts = fetch(self.source, &lookups).await;
+        let principal = requests.first().map(|r| r.request.principal.clone());
+        let account = principal
+            .as_ref()
+            .and_then(|p| p.account.clone())
+            .unwrap_or_default();
+        let (facts, recorded) = futures::join!(
+            fetch(self.source, &lookups),
+            self.recorded_evaluation(ev, &account)
+        );
         let items: Vec<_> = {
             // A poisoned cache only loses sharing: start a fresh one.
             let mut cache = self.cache.lock().unwrap_or_else(|p| {
@@ -82,7 +113,48 @@ impl<'s> Pipeline<'s> {
                 .map(|er| assemble(er, &facts, &mut cache))
                 .collect()
         };
-        diagnose(&ev.event_id, &items, Some(&ev.hint))
+        match (recorded, principal) {
+            (Some((id, Ok(captured))), Some(principal)) => {
+                let mut cache = self.cache.lock().unwrap_or_else(|p| {
+                    let mut g = p.into_inner();
+                    *g = PolicyCache::default();
+                    g
+                });
+                with_troubleshooter(
+                    &ev.event_id,
+                    id,
+                    &captured,
+                    &principal,
+                    &items,
+                    Some(&ev.hint),
+                    &mut cache,
+                )
+            }
+            (recorded, _) => {
+                let mut result = diagnose(&ev.event_id, &items, Some(&ev.hint));
+                result.evidence = from_message(&ev.hint, &result, self.source.offline());
+                if let Some((id, Err(e))) = recorded {
+                    result.evidence.authorization_id = Some(id.to_string());
+                    result.evidence.notes.push(format!(
+                        "AWS's recorded evaluation ({id}) could not be read, so the verdict rests on the policies read now: {e}"
+                    ));
+                }
+                result
+            }
+        }
+    }
+
+    /// AWS's recorded evaluation, when the message carries an authorization ID.
+    async fn recorded_evaluation<'e>(
+        &self,
+        ev: &'e AccessDeniedEvent,
+        account: &str,
+    ) -> Option<(
+        &'e str,
+        Result<CapturedAuthorization, access_undenied_core::assemble::CollectError>,
+    )> {
+        let id = ev.hint.authorization_id.as_deref()?;
+        Some((id, self.source.authorization(account, id).await))
     }
 }
 

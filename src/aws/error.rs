@@ -182,6 +182,21 @@ impl SdkFailure {
     pub fn is_not_found(&self) -> bool {
         is_not_found(self.code())
     }
+
+    /// Whether AWS throttled the call (after the SDK's own retries).
+    pub fn is_throttled(&self) -> bool {
+        self.status == Some(429)
+            || matches!(
+                self.code(),
+                "Throttling"
+                    | "ThrottlingException"
+                    | "ThrottledException"
+                    | "TooManyRequestsException"
+                    | "RequestLimitExceeded"
+                    | "RequestThrottled"
+                    | "SlowDown"
+            )
+    }
 }
 
 #[cfg(test)]

@@ -21,10 +21,12 @@ mod iam;
 mod org;
 mod resources;
 mod session;
+mod troubleshooter;
 
 use std::sync::Arc;
 
 use access_undenied_core::eval::ResourceKind;
+use access_undenied_core::evidence::troubleshooter::CapturedAuthorization;
 use async_trait::async_trait;
 use aws_config::SdkConfig;
 use serde_json::Value;
@@ -85,6 +87,8 @@ pub struct AwsSource {
     organizations: OnceMap<Result<Option<OrgData>, CollectError>>,
     /// `<Kind>|<holder-arn>` → resource policy.
     resources: OnceMap<Result<ResourcePolicyData, CollectError>>,
+    /// Authorization ID → AWS's recorded evaluation.
+    authorizations: OnceMap<Result<CapturedAuthorization, CollectError>>,
 }
 
 impl AwsSource {
@@ -121,6 +125,7 @@ impl AwsSource {
             org_policies: OnceMap::default(),
             organizations: OnceMap::default(),
             resources: OnceMap::default(),
+            authorizations: OnceMap::default(),
         }
     }
 
@@ -180,6 +185,18 @@ impl PolicySource for AwsSource {
                   snapshot file (`VpcEndpoints`) to include it"
                 .into(),
         })
+    }
+
+    async fn authorization(
+        &self,
+        account: &str,
+        authorization_id: &str,
+    ) -> Result<CapturedAuthorization, CollectError> {
+        self.authorizations
+            .get_or_init(authorization_id, || {
+                self.load_authorization(account, authorization_id)
+            })
+            .await
     }
 }
 

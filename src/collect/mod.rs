@@ -10,6 +10,7 @@ pub mod aws;
 pub mod snapshot;
 
 use access_undenied_core::eval::ResourceKind;
+use access_undenied_core::evidence::troubleshooter::CapturedAuthorization;
 use async_trait::async_trait;
 
 pub use access_undenied_core::assemble::{
@@ -41,4 +42,15 @@ pub trait PolicySource: Send + Sync {
         region: &str,
         endpoint_id: &str,
     ) -> Result<PolicyDoc, CollectError>;
+    /// AWS's recorded evaluation of a denial (IAM Access Troubleshooter) by the authorization
+    /// ID of its message, with every policy document as captured; `account` is the principal's.
+    async fn authorization(
+        &self,
+        account: &str,
+        authorization_id: &str,
+    ) -> Result<CapturedAuthorization, CollectError>;
+    /// Whether the answers come from an offline snapshot rather than from AWS now.
+    fn offline(&self) -> bool {
+        false
+    }
 }

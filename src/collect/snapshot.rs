@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use access_undenied_core::eval::ResourceKind;
+use access_undenied_core::evidence::troubleshooter::CapturedAuthorization;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +29,8 @@ pub struct Snapshot {
     pub resource_policies: BTreeMap<String, Result<ResourcePolicyData, CollectError>>,
     /// `<account>|<region>|<vpce-id>` → endpoint policy.
     pub vpc_endpoints: BTreeMap<String, Result<PolicyDoc, CollectError>>,
+    /// Authorization ID → AWS's recorded evaluation (IAM Access Troubleshooter).
+    pub authorizations: BTreeMap<String, Result<CapturedAuthorization, CollectError>>,
 }
 
 /// Why a snapshot file could not be used.
@@ -143,6 +146,26 @@ impl PolicySource for SnapshotSource {
             .cloned()
             .unwrap_or_else(|| Err(missing(format!("VPC endpoint `{key}`"))))
     }
+
+    async fn authorization(
+        &self,
+        _account: &str,
+        authorization_id: &str,
+    ) -> Result<CapturedAuthorization, CollectError> {
+        self.snapshot
+            .authorizations
+            .get(authorization_id)
+            .cloned()
+            .unwrap_or_else(|| {
+                Err(missing(format!(
+                    "authorization details `{authorization_id}`"
+                )))
+            })
+    }
+
+    fn offline(&self) -> bool {
+        true
+    }
 }
 
 /// Wraps a source and records every answer into a snapshot.
@@ -235,6 +258,23 @@ impl<S: PolicySource> PolicySource for Recording<S> {
         });
         r
     }
+
+    async fn authorization(
+        &self,
+        account: &str,
+        authorization_id: &str,
+    ) -> Result<CapturedAuthorization, CollectError> {
+        let r = self.inner.authorization(account, authorization_id).await;
+        self.record(|s| {
+            s.authorizations
+                .insert(authorization_id.to_string(), r.clone());
+        });
+        r
+    }
+
+    fn offline(&self) -> bool {
+        self.inner.offline()
+    }
 }
 
 /// The file `get-scps` writes and `analyze --scp-file` reads: each account's organization path
@@ -299,6 +339,16 @@ impl<S: PolicySource> PolicySource for WithOrganizations<S> {
             .vpc_endpoint_policy(account, region, endpoint_id)
             .await
     }
+    async fn authorization(
+        &self,
+        account: &str,
+        authorization_id: &str,
+    ) -> Result<CapturedAuthorization, CollectError> {
+        self.inner.authorization(account, authorization_id).await
+    }
+    fn offline(&self) -> bool {
+        self.inner.offline()
+    }
 }
 
 #[async_trait]
@@ -332,5 +382,15 @@ impl PolicySource for Box<dyn PolicySource> {
         self.as_ref()
             .vpc_endpoint_policy(account, region, endpoint_id)
             .await
+    }
+    async fn authorization(
+        &self,
+        account: &str,
+        authorization_id: &str,
+    ) -> Result<CapturedAuthorization, CollectError> {
+        self.as_ref().authorization(account, authorization_id).await
+    }
+    fn offline(&self) -> bool {
+        self.as_ref().offline()
     }
 }

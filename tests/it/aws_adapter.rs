@@ -1345,7 +1345,7 @@ async fn throttling_is_retried_a_bounded_number_of_times() {
     // GetCallerIdentity, GetRole, ListRolePolicies, ListAttachedRolePolicies: one call each.
     assert_eq!(source.calls(), 4);
 
-    // Always throttled: three attempts, then a service error.
+    // Always throttled: three attempts, then a throttling error.
     let always = Patched::new(vec![Rule::Fail {
         action: "GetRole",
         status: 400,
@@ -1354,11 +1354,11 @@ async fn throttling_is_retried_a_bounded_number_of_times() {
     }]);
     let source = always.source(support::settings()).await;
     match source.identity(&role).await {
-        Err(CollectError::Service { what, message }) => {
+        Err(CollectError::Throttled { what, message }) => {
             assert!(what.starts_with("iam:GetRole "), "{what}");
             assert!(message.starts_with("Throttling"), "{message}");
         }
-        other => panic!("expected Service, got {other:?}"),
+        other => panic!("expected Throttled, got {other:?}"),
     }
     assert_eq!(always.seen("GetRole"), 3);
 }

@@ -38,6 +38,7 @@ async fn fixtures_replay_offline() {
         let expected = doc["Expected"].as_array().unwrap();
         assert!(!expected.is_empty(), "{}: no results", file.display());
         let got = analyze_with(&SnapshotSource { snapshot }, records).await;
+        let expected = &crate::support::run::as_replayed(expected);
         if &got != expected {
             failures.push(format!(
                 "{}:\nexpected {}\n     got {}",

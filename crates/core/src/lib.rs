@@ -11,6 +11,7 @@ pub mod arn;
 pub mod assemble;
 pub mod eval;
 pub mod event;
+pub mod evidence;
 pub mod explain;
 pub mod iam_data;
 pub mod json;

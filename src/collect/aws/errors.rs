@@ -18,6 +18,11 @@ impl AwsError {
                 what,
                 message: self.describe(),
             }
+        } else if self.is_throttled() {
+            CollectError::Throttled {
+                what,
+                message: self.describe(),
+            }
         } else if self.is_not_found() {
             CollectError::NotFound {
                 what: format!("{what} ({})", self.describe()),
@@ -114,7 +119,7 @@ mod tests {
         let e = err("Throttling").into_collect("iam:GetRole r");
         assert_eq!(
             e,
-            CollectError::Service {
+            CollectError::Throttled {
                 what: "iam:GetRole r".into(),
                 message: "Throttling: msg".into()
             }

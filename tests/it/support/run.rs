@@ -26,3 +26,18 @@ pub async fn analyze_with(source: &dyn PolicySource, records: &[Value]) -> Vec<V
 pub fn allow(action: &str, resource: &str) -> Value {
     json!({"Effect": "Allow", "Action": action, "Resource": resource})
 }
+
+/// Results as an offline replay of the same answers gives them: identical, except that a
+/// verdict resting on the policies read now says it rests on the snapshot.
+pub fn as_replayed(results: &[Value]) -> Vec<Value> {
+    results
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            if r["Evidence"]["Source"] == "CurrentPolicies" {
+                r["Evidence"]["Source"] = Value::from("Snapshot");
+            }
+            r
+        })
+        .collect()
+}

@@ -8,6 +8,7 @@ use serde_json::Value;
 use thiserror::Error;
 
 use crate::eval::ResourceKind;
+use crate::evidence::troubleshooter::CapturedAuthorization;
 
 /// Why something could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, Error, Serialize, Deserialize)]
@@ -22,6 +23,8 @@ pub enum CollectError {
     NotInSnapshot { what: String },
     #[error("{what} is not supported: {why}")]
     Unsupported { what: String, why: String },
+    #[error("throttled while reading {what} (retries exhausted): {message}")]
+    Throttled { what: String, message: String },
     #[error("aws call failed while reading {what}: {message}")]
     Service { what: String, message: String },
 }
@@ -111,4 +114,6 @@ pub struct Facts {
     pub resource_policies: BTreeMap<String, Result<ResourcePolicyData, CollectError>>,
     /// VPC endpoint id → endpoint policy.
     pub vpc_endpoints: BTreeMap<String, Result<PolicyDoc, CollectError>>,
+    /// Authorization ID → AWS's recorded evaluation (IAM Access Troubleshooter).
+    pub authorizations: BTreeMap<String, Result<CapturedAuthorization, CollectError>>,
 }

@@ -200,6 +200,10 @@ pub enum Unreadable {
         endpoint_id: String,
         error: CollectError,
     },
+    /// A policy AWS captured with the request (IAM Access Troubleshooter) that could not be
+    /// fetched.
+    #[error("policy {uri} as captured with the request: {error}")]
+    Captured { uri: String, error: CollectError },
     #[error("policy `{arn}`: {error}")]
     MalformedPolicy { arn: String, error: PolicyError },
     /// Given as text (simulate input).

@@ -94,6 +94,14 @@ pub struct MessageHint {
     /// an action or a deny context), and the caller, resource, policy ARN and blob are not
     /// searched.
     pub malformed_request: bool,
+    /// The IAM Access Troubleshooter authorization ID (`... call the
+    /// GetRequestAuthorizationDetails API with the following authorization id: <id>`, or the
+    /// last segment of the console link): the key to AWS's own recorded evaluation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization_id: Option<String>,
+    /// The console link to the same evaluation (`https://…/iam/home…#/authorization-details/<id>`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub console_link: Option<String>,
 }
 
 /// Messages at least this long (in characters) may have been truncated by CloudTrail.
@@ -223,6 +231,10 @@ pub fn parse_message(message: &str) -> MessageHint {
         hint.encoded_message = Some(blob.to_string());
         hint.encoded_truncated = truncated;
     }
+
+    let (link, id) = parse_authorization(message);
+    hint.console_link = link.map(str::to_string);
+    hint.authorization_id = id.map(str::to_string);
 
     let is_denial = hint.action.is_some() || hint.explicit_deny.is_some();
     hint.malformed_request = !is_denial && looks_malformed(message, &hint);
@@ -445,6 +457,39 @@ fn parse_encoded(message: &str) -> Option<(&str, bool)> {
     Some((blob, long && !ends_cleanly))
 }
 
+/// The console link and the authorization ID of an Access Troubleshooter message. The ID is
+/// the token after `authorization id:`; without that sentence (CloudTrail may cut it off), the
+/// link's last segment. Both are alphanumeric runs (AWS's API pattern is `[0-9a-z]+`, its
+/// documentation's example mixes cases), at most 256 characters like the API's.
+fn parse_authorization(message: &str) -> (Option<&str>, Option<&str>) {
+    const MARKER: &str = "#/authorization-details/";
+    let link = message.find(MARKER).and_then(|at| {
+        let start = message.get(..at)?.rfind("https://")?;
+        let rest = message.get(start..)?;
+        let end = rest
+            .find(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+            .unwrap_or(rest.len());
+        let link = rest.get(..end)?.trim_end_matches(['.', ',', ';', ')']);
+        Some(link).filter(|l| l.len() > MARKER.len())
+    });
+    let from_sentence =
+        find_words(message, &["authorization", "id"]).and_then(|(_, after)| id_token(after));
+    let from_link = link
+        .and_then(|l| l.find(MARKER).and_then(|i| l.get(i + MARKER.len()..)))
+        .and_then(id_token);
+    (link, from_sentence.or(from_link))
+}
+
+/// The alphanumeric token after an optional `:` (an authorization ID).
+fn id_token(s: &str) -> Option<&str> {
+    let s = s.trim_start();
+    let s = s.strip_prefix(':').unwrap_or(s).trim_start();
+    let end = s
+        .find(|c: char| !c.is_ascii_alphanumeric())
+        .unwrap_or(s.len());
+    s.get(..end).filter(|t| !t.is_empty() && t.len() <= 256)
+}
+
 /// Base64 / base64url characters.
 fn is_blob_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '_' | '-')
@@ -459,6 +504,7 @@ fn looks_malformed(message: &str, hint: &MessageHint) -> bool {
         &hint.resource,
         &hint.policy_arn,
         &hint.encoded_message,
+        &hint.console_link,
     ];
     for value in values.into_iter().flatten() {
         prose = prose.replacen(value.as_str(), " ", 1);
@@ -853,6 +899,64 @@ mod tests {
             h.policy_arn.as_deref(),
             Some("arn:aws:organizations::987654321098:policy/o-qv5af4abcd/service_control_policy/p-2kgnabcd")
         );
+    }
+
+    /// The IAM User Guide's Access Troubleshooter example, whole.
+    const TROUBLESHOOTER_EXAMPLE: &str = "User: arn:aws:iam::123456789012:user/janedoe is not \
+        authorized to perform: iam:CreateInstanceProfile on resource: \
+        arn:aws:iam::123456789012:instance-profile/my-instance-profile with an explicit deny in \
+        an identity-based policy: arn:aws:iam::123456789012:policy/ExampleDenyPolicy. Go to \
+        https://us-east-1.console.aws.amazon.com/iam/home?region=us-east-1#/authorization-details/EXAMPLE1a2b3c4d5e6f7g8h9i0j \
+        for complete details, or call the GetRequestAuthorizationDetails API with the following \
+        authorization id: EXAMPLE1a2b3c4d5e6f7g8h9i0j";
+
+    #[test]
+    fn troubleshooter_authorization_id_and_link() {
+        let h = parse_message(TROUBLESHOOTER_EXAMPLE);
+        assert_eq!(
+            h.authorization_id.as_deref(),
+            Some("EXAMPLE1a2b3c4d5e6f7g8h9i0j")
+        );
+        assert_eq!(
+            h.console_link.as_deref(),
+            Some("https://us-east-1.console.aws.amazon.com/iam/home?region=us-east-1#/authorization-details/EXAMPLE1a2b3c4d5e6f7g8h9i0j")
+        );
+        assert_eq!(h.explicit_deny, Some(true));
+        assert_eq!(
+            h.policy_arn.as_deref(),
+            Some("arn:aws:iam::123456789012:policy/ExampleDenyPolicy")
+        );
+        assert!(!h.malformed_request);
+    }
+
+    #[test]
+    fn authorization_id_from_the_link_when_the_sentence_is_cut() {
+        let cut = TROUBLESHOOTER_EXAMPLE
+            .split(" for complete details")
+            .next()
+            .unwrap_or_default();
+        let h = parse_message(cut);
+        assert_eq!(
+            h.authorization_id.as_deref(),
+            Some("EXAMPLE1a2b3c4d5e6f7g8h9i0j")
+        );
+        // A link cut inside its marker gives neither.
+        let h = parse_message("User: arn:aws:iam::1:user/x is not authorized to perform: s3:GetObject. Go to https://x#/authorization-de");
+        assert_eq!((h.authorization_id, h.console_link), (None, None));
+    }
+
+    #[test]
+    fn no_authorization_id_in_other_prose() {
+        for m in [
+            "Access Denied",
+            "User: arn:aws:iam::1:user/x is not authorized to perform: s3:GetObject because no identity-based policy allows the s3:GetObject action",
+            "the authorization identity is unknown",
+            "authorization id: ",
+        ] {
+            let h = parse_message(m);
+            assert_eq!(h.authorization_id, None, "{m}");
+            assert_eq!(h.console_link, None, "{m}");
+        }
     }
 
     #[test]

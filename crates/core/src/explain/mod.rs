@@ -20,6 +20,7 @@ use crate::eval::{
     UnevaluatedReport,
 };
 use crate::event::{MessageHint, PolicyTypeHint};
+use crate::evidence::Evidence;
 
 /// One denying statement (`ResultDetails.ExplicitDenyPolicies[]`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -93,6 +94,9 @@ pub struct DiagnosisResult {
     /// Anything else worth knowing (e.g. an encoded authorization message to decode).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Where the verdict came from (CONTRACT §1b): AWS's recorded evaluation, the error
+    /// message, or the policies read now.
+    pub evidence: Evidence,
 }
 
 fn briefly<S: serde::Serializer>(list: &[UnevaluatedReport], s: S) -> Result<S::Ok, S::Error> {
@@ -114,6 +118,7 @@ impl DiagnosisResult {
             fix_remaining: Vec::new(),
             hint_disagreement: None,
             notes: Vec::new(),
+            evidence: Evidence::default(),
         }
     }
 

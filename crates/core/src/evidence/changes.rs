@@ -1,0 +1,112 @@
+//! `ChangedSince`: which policies differ between the set AWS captured with the request and the
+//! set read now. Managed policies, SCPs and RCPs are matched by ARN; inline and resource
+//! policies (whose captured URI is opaque) by the entity they are attached to and their
+//! document. Session and VPC endpoint policies are left out: the current reading has no
+//! counterpart to compare them with. A policy gone from the entity is `Detached`: telling a
+//! deleted managed policy from a detached one would take another call.
+
+use std::collections::BTreeSet;
+
+use crate::eval::{NamedPolicy, PolicySet};
+
+use super::{Change, PolicyChange};
+
+/// The comparable policies of a set: identity, boundary, SCPs, RCPs and the resource policy.
+fn comparable(set: &PolicySet) -> Vec<&NamedPolicy> {
+    set.identity
+        .iter()
+        .chain(set.permissions_boundary.iter())
+        .chain(levels(&set.scps))
+        .chain(levels(&set.rcps))
+        .chain(set.resource.iter().filter_map(|r| r.policy.as_ref()))
+        .collect()
+}
+
+/// The policies of every level of an SCP or RCP tree.
+fn levels(l: &Option<Vec<crate::eval::OrgLevel>>) -> impl Iterator<Item = &NamedPolicy> {
+    l.iter().flatten().flat_map(|level| level.policies.iter())
+}
+
+fn is_arn(p: &NamedPolicy) -> bool {
+    p.arn.as_deref().is_some_and(|a| a.starts_with("arn:")) && !is_inline(p)
+}
+
+/// An inline or resource policy: its ARN is `<holder>/<name>` (ours) or an opaque URI (AWS's),
+/// so only the holder and the document identify it.
+fn is_inline(p: &NamedPolicy) -> bool {
+    match (p.arn.as_deref(), p.attached_to.as_deref()) {
+        (Some(arn), Some(holder)) => arn.starts_with(holder) || !arn.starts_with("arn:"),
+        (None, _) => true,
+        _ => false,
+    }
+}
+
+fn label(p: &NamedPolicy) -> String {
+    p.arn.clone().unwrap_or_else(|| p.name.clone())
+}
+
+/// The policies that changed between `captured` (request time) and `current` (now), sorted.
+pub fn changed_since(captured: &PolicySet, current: &PolicySet) -> Vec<PolicyChange> {
+    let then = comparable(captured);
+    let now = comparable(current);
+    let mut out = BTreeSet::new();
+    for p in then.iter().filter(|p| is_arn(p)) {
+        match now.iter().find(|q| is_arn(q) && q.arn == p.arn) {
+            Some(q) if q.policy != p.policy => {
+                out.insert(change(p, Change::Modified));
+            }
+            Some(_) => {}
+            None => {
+                out.insert(change(p, Change::Detached));
+            }
+        }
+    }
+    for q in now.iter().filter(|q| is_arn(q)) {
+        if !then.iter().any(|p| is_arn(p) && p.arn == q.arn) {
+            out.insert(change(q, Change::Attached));
+        }
+    }
+    // Inline policies: per holder, documents present on one side only. A pair on the same
+    // holder is one modification (named by today's policy); the rest were removed or added.
+    let holders: BTreeSet<&str> = then
+        .iter()
+        .chain(now.iter())
+        .filter(|p| is_inline(p))
+        .filter_map(|p| p.attached_to.as_deref())
+        .collect();
+    for holder in holders {
+        let on = |set: &[&NamedPolicy]| -> Vec<NamedPolicy> {
+            set.iter()
+                .filter(|p| is_inline(p) && p.attached_to.as_deref() == Some(holder))
+                .map(|p| (*p).clone())
+                .collect()
+        };
+        let (a, b) = (on(&then), on(&now));
+        let gone: Vec<&NamedPolicy> = a
+            .iter()
+            .filter(|p| !b.iter().any(|q| q.policy == p.policy))
+            .collect();
+        let added: Vec<&NamedPolicy> = b
+            .iter()
+            .filter(|q| !a.iter().any(|p| p.policy == q.policy))
+            .collect();
+        let pairs = gone.len().min(added.len());
+        for q in added.iter().take(pairs) {
+            out.insert(change(q, Change::Modified));
+        }
+        for p in gone.iter().skip(pairs) {
+            out.insert(change(p, Change::Detached));
+        }
+        for q in added.iter().skip(pairs) {
+            out.insert(change(q, Change::Attached));
+        }
+    }
+    out.into_iter().collect()
+}
+
+fn change(p: &NamedPolicy, change: Change) -> PolicyChange {
+    PolicyChange {
+        policy_arn: label(p),
+        change,
+    }
+}
