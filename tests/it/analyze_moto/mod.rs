@@ -15,6 +15,7 @@ mod bench;
 mod boundary;
 mod conditions;
 mod cross_account;
+mod evidence;
 mod get_scps;
 mod identity;
 mod pipeline;

@@ -17,6 +17,7 @@ pub mod lambda;
 mod moto;
 mod patched;
 pub mod run;
+pub mod standin;
 pub mod world;
 pub mod worlds;
 

@@ -208,6 +208,8 @@ pub fn set_aws_env(url: &str) {
         std::env::set_var(key, value);
     }
     for key in [
+        "AWS_ENDPOINT_URL_IAM_TOOLBOX",
+        "AWS_ENDPOINT_URL_STS",
         "AWS_SESSION_TOKEN",
         "AWS_PROFILE",
         "AWS_DEFAULT_PROFILE",

@@ -2,7 +2,7 @@
 //! and policies AWS captured, its decision is compared with AWS's, the cause is quoted as it
 //! was at request time, and the fix is computed (and verified) on the policies as they are now.
 
-use crate::eval::{evaluate, Decision, PolicySet, Principal, Request};
+use crate::eval::{evaluate, Decision, GateKind, PolicySet, Principal, Request};
 use crate::event::MessageHint;
 use crate::explain::{diagnose, Assessment, DiagnosisResult};
 use crate::policy::PolicyCache;
@@ -50,6 +50,9 @@ pub fn with_troubleshooter(
         ..Evidence::default()
     };
     let mut agree = Some(true);
+    // Gates that blocked at request time but that today's reading cannot see (session policies
+    // come with the session; a VPC endpoint policy only with the endpoint).
+    let mut unseen: Vec<GateKind> = Vec::new();
     for (e, (request, set)) in evaluations.iter().zip(&then) {
         let Some(aws) = aws_decision(e) else {
             agree = agree.and(None);
@@ -70,6 +73,16 @@ pub fn with_troubleshooter(
             }
         }
         let engine = evaluate(request, set);
+        for g in engine.gates.iter().filter(|g| g.blocking) {
+            let visible_now = match g.kind {
+                GateKind::Session => current.iter().any(|(_, s)| !s.session.is_empty()),
+                GateKind::VpcEndpoint => current.iter().any(|(_, s)| !s.vpc_endpoints.is_empty()),
+                _ => true,
+            };
+            if !visible_now && !unseen.contains(&g.kind) {
+                unseen.push(g.kind);
+            }
+        }
         if !engine.conclusive {
             if agree == Some(true) {
                 agree = None;
@@ -125,7 +138,14 @@ pub fn with_troubleshooter(
     evidence.changed_since.sort();
 
     // The fix is what must change now.
-    if now.assessment_result == Assessment::Allowed && denied_then {
+    if !unseen.is_empty() && denied_then {
+        let words: Vec<&str> = unseen.iter().map(|g| super::gate_words(*g)).collect();
+        evidence.notes.push(format!(
+            "the {} that blocked at request time cannot be read now (it comes with the session or the endpoint, not with the principal): the denial holds wherever it applies, so it is not reported as fixed since",
+            words.join(" and ")
+        ));
+        result.result_details.policies_to_add = now.result_details.policies_to_add.clone();
+    } else if now.assessment_result == Assessment::Allowed && denied_then {
         evidence.fixed_since = true;
         result.result_details.policies_to_add.clear();
         result.fix_verified = None;

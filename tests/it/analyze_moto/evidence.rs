@@ -1,0 +1,529 @@
+//! AWS's own evidence first, the engine as cross-check: IAM Access Troubleshooter answers served
+//! by the stand-in (`support::standin`, the real rest-json wire protocol) while the policies of
+//! today live in moto. Each scenario checks the result and its `Evidence` (CONTRACT §1b).
+
+use serde_json::{json, Value};
+
+use super::{add, analyze_one, deny, dynamodb, own, table};
+use crate::support::events::{iam_user, message, RecordExt};
+use crate::support::run::allow;
+use crate::support::standin::{evidence, EvidenceEnv};
+use crate::support::world::policy;
+use crate::support::ACCOUNT;
+
+const ID: &str = "a1b2c3d4e5f6g7h8i9j0";
+
+fn alice() -> Value {
+    iam_user(ACCOUNT, "/", "alice")
+}
+
+fn alice_arn() -> String {
+    format!("arn:aws:iam::{ACCOUNT}:user/alice")
+}
+
+/// A Troubleshooter-era message: the denial, then the link and the authorization ID.
+fn troubleshooter_message(action: &str, because: &str) -> String {
+    format!(
+        "{}. Go to https://us-east-1.console.aws.amazon.com/iam/home?region=us-east-1#/authorization-details/{ID} for complete details, or call the GetRequestAuthorizationDetails API with the following authorization id: {ID}",
+        message(&alice(), action, &table(ACCOUNT, "orders"), because)
+    )
+}
+
+/// alice's denied `dynamodb:GetItem` on `orders`, with the Troubleshooter message.
+fn get_item(n: u32, because: &str) -> Value {
+    dynamodb(n, &alice(), "GetItem", "orders", ACCOUNT)
+        .msg(troubleshooter_message("dynamodb:GetItem", because))
+}
+
+/// `GetRequestAuthorizationDetails`' output for alice's GetItem: `effect`, the evaluated
+/// policies `(type, uri, attached to)`, and the statements AWS matched.
+fn details(effect: &str, policies: &[(&str, &str, &str)], matched: Value) -> Value {
+    json!({
+        "requestContext": {
+            "aws:PrincipalArn": alice_arn(),
+            "aws:SecureTransport": true,
+            "aws:SourceIp": "203.0.113.7",
+            "aws:RequestedRegion": "us-east-1"
+        },
+        "evaluations": [{
+            "action": "dynamodb:GetItem",
+            "resource": table(ACCOUNT, "orders"),
+            "evaluatedEffect": effect,
+            "matchedPolicies": matched
+        }],
+        "policies": policies.iter().map(|(t, uri, at)| json!({
+            "type": t,
+            "inline": !uri.starts_with("arn:"),
+            "uri": uri,
+            "attachedTo": [{"arn": at}]
+        })).collect::<Vec<_>>()
+    })
+}
+
+fn matched(uri: &str, sid: &str, effect: &str) -> Value {
+    json!([{"uri": uri, "matchedStatements": [{"sid": sid, "evaluatedEffect": effect}]}])
+}
+
+fn deny_get_item() -> Value {
+    json!({"Sid": "NoReads", "Effect": "Deny", "Action": "dynamodb:GetItem", "Resource": "*"})
+}
+
+fn get_item_allowed() -> Value {
+    policy(json!([allow("dynamodb:*", "*")]))
+}
+
+/// alice with an inline allow of everything in DynamoDB, plus a managed `DenyReads` when
+/// `with_deny`; returns the managed policy's ARN (created either way, attached only then).
+async fn alice_world(with_deny: Option<&Value>) -> String {
+    let a = own().await;
+    a.user("alice", "/", &[]).await;
+    a.user_policy("alice", "dynamodb-access", &get_item_allowed())
+        .await;
+    let deny_doc = with_deny
+        .cloned()
+        .unwrap_or_else(|| policy(json!([deny_get_item()])));
+    let arn = a.managed("DenyReads", &deny_doc).await;
+    if with_deny.is_some() {
+        a.attach_user("alice", &arn).await;
+    }
+    arn
+}
+
+fn seed_identity_deny(env: &EvidenceEnv, deny_arn: &str, fault: Value) {
+    env.authorization(
+        ID,
+        details(
+            "EXPLICIT_DENY",
+            &[
+                ("IDENTITY_BASED_POLICY", deny_arn, &alice_arn()),
+                ("IDENTITY_BASED_POLICY", "inline1dynamodbaccess", &alice_arn()),
+            ],
+            matched(deny_arn, "NoReads", "DENY"),
+        ),
+        json!({deny_arn: policy(json!([deny_get_item()])), "inline1dynamodbaccess": get_item_allowed()}),
+        fault,
+    );
+}
+
+#[track_caller]
+fn expect_evidence(r: &Value, source: &str, as_of: &str, agrees: Value) {
+    let pretty = serde_json::to_string_pretty(r).unwrap();
+    let e = &r["Evidence"];
+    assert_eq!(e["Source"], json!(source), "{pretty}");
+    assert_eq!(e["PoliciesAsOf"], json!(as_of), "{pretty}");
+    assert_eq!(e["EngineAgrees"], agrees, "{pretty}");
+}
+
+#[tokio::test]
+async fn troubleshooter_identity_deny_agrees_with_the_engine() {
+    let env = evidence().await;
+    let deny_doc = policy(json!([deny_get_item()]));
+    let deny_arn = alice_world(Some(&deny_doc)).await;
+    seed_identity_deny(&env, &deny_arn, Value::Null);
+    let because = format!("with an explicit deny in an identity-based policy: {deny_arn}");
+
+    let r = analyze_one(get_item(101, &because)).await;
+
+    assert_eq!(
+        r["AssessmentResult"],
+        "Explicit deny in an identity-based policy"
+    );
+    assert_eq!(
+        r["ResultDetails"]["ExplicitDenyPolicies"],
+        json!([deny(&alice_arn(), &deny_arn, "DenyReads", &deny_get_item())])
+    );
+    expect_evidence(&r, "AccessTroubleshooter", "EventTime", json!(true));
+    let e = &r["Evidence"];
+    assert_eq!(e["AuthorizationId"], ID);
+    assert_eq!(e["AwsDecision"], "ExplicitDeny");
+    assert_eq!(
+        e["AwsDenying"],
+        json!([{"PolicyArn": deny_arn, "PolicyType": "IdentityBased", "Sids": ["NoReads"]}])
+    );
+    assert_eq!(e["ChangedSince"], json!([]));
+    assert_eq!(e["FixedSince"], false);
+    // Details, then one captured document per policy.
+    let ops: Vec<String> = env
+        .requests()
+        .iter()
+        .filter(|q| q["Service"] == "iam-toolbox")
+        .map(|q| q["Operation"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            "GetRequestAuthorizationDetails",
+            "GetRequestAuthorizationPolicy",
+            "GetRequestAuthorizationPolicy"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn troubleshooter_policy_changed_since_quotes_then_fixes_now() {
+    let env = evidence().await;
+    // Today the deny covers another table only, and alice lost her allow.
+    let a = own().await;
+    a.user("alice", "/", &[]).await;
+    let narrowed = json!({"Sid": "NoReads", "Effect": "Deny", "Action": "dynamodb:GetItem", "Resource": table(ACCOUNT, "audit")});
+    let deny_arn = a.managed("DenyReads", &policy(json!([narrowed]))).await;
+    a.attach_user("alice", &deny_arn).await;
+    seed_identity_deny(&env, &deny_arn, Value::Null);
+    let because = format!("with an explicit deny in an identity-based policy: {deny_arn}");
+
+    let r = analyze_one(get_item(102, &because)).await;
+
+    assert_eq!(
+        r["AssessmentResult"],
+        "Explicit deny in an identity-based policy"
+    );
+    assert_eq!(
+        r["ResultDetails"]["ExplicitDenyPolicies"][0]["PolicyStatement"],
+        deny_get_item(),
+        "quoted as captured"
+    );
+    assert_eq!(
+        r["ResultDetails"]["PoliciesToAdd"],
+        json!([add(
+            &alice_arn(),
+            json!({"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": table(ACCOUNT, "orders")})
+        )]),
+        "the allow missing today"
+    );
+    assert_eq!(r["FixVerified"], true);
+    expect_evidence(&r, "AccessTroubleshooter", "EventTime", json!(true));
+    let changed = &r["Evidence"]["ChangedSince"];
+    assert!(
+        changed
+            .as_array()
+            .unwrap()
+            .contains(&json!({"PolicyArn": deny_arn, "Change": "Modified"})),
+        "{changed}"
+    );
+}
+
+#[tokio::test]
+async fn troubleshooter_fixed_since_when_today_allows() {
+    let env = evidence().await;
+    let deny_arn = alice_world(None).await; // the deny exists but is no longer attached
+    seed_identity_deny(&env, &deny_arn, Value::Null);
+    let because = format!("with an explicit deny in an identity-based policy: {deny_arn}");
+
+    let r = analyze_one(get_item(103, &because)).await;
+
+    assert_eq!(
+        r["AssessmentResult"],
+        "Explicit deny in an identity-based policy"
+    );
+    assert_eq!(r["ResultDetails"]["PoliciesToAdd"], json!([]));
+    assert_eq!(r["Evidence"]["FixedSince"], true);
+    assert_eq!(
+        r["Evidence"]["ChangedSince"],
+        json!([{"PolicyArn": deny_arn, "Change": "Detached"}])
+    );
+    assert!(r["Explanation"].as_str().unwrap().contains("fixed since"));
+}
+
+/// Session and VPC endpoint policies are invisible in CloudTrail; AWS's record shows them.
+#[tokio::test]
+async fn troubleshooter_session_and_vpc_endpoint_denies_become_visible_gates() {
+    for (n, t, uri, at, assessment) in [
+        (
+            104,
+            "SESSION_POLICY",
+            "sessionpolicy1",
+            alice_arn(),
+            "Explicit deny in a session policy",
+        ),
+        (
+            105,
+            "VPC_ENDPOINT_POLICY",
+            "vpcepolicy1",
+            format!("arn:aws:ec2:us-east-1:{ACCOUNT}:vpc-endpoint/vpce-0abc"),
+            "Explicit deny in a VPC endpoint policy",
+        ),
+    ] {
+        let env = evidence().await;
+        alice_world(None).await;
+        env.authorization(
+            ID,
+            details(
+                "EXPLICIT_DENY",
+                &[
+                    ("IDENTITY_BASED_POLICY", "inline1dynamodbaccess", &alice_arn()),
+                    (t, uri, &at),
+                ],
+                matched(uri, "NoReads", "DENY"),
+            ),
+            json!({uri: policy(json!([deny_get_item()])), "inline1dynamodbaccess": get_item_allowed()}),
+            Value::Null,
+        );
+        let words = if t == "SESSION_POLICY" {
+            "a session policy"
+        } else {
+            "a VPC endpoint policy"
+        };
+        let r = analyze_one(get_item(n, &format!("with an explicit deny in {words}"))).await;
+        assert_eq!(r["AssessmentResult"], assessment, "{r:#}");
+        expect_evidence(&r, "AccessTroubleshooter", "EventTime", json!(true));
+        // Today's reading cannot see that policy: not claimed fixed, and said why.
+        assert_eq!(r["Evidence"]["FixedSince"], false, "{r:#}");
+        assert!(
+            r["Evidence"]["Notes"]
+                .to_string()
+                .contains("cannot be read now"),
+            "{r:#}"
+        );
+        assert_eq!(r["ResultDetails"]["PoliciesToAdd"], json!([]));
+        drop(env);
+    }
+}
+
+#[tokio::test]
+async fn troubleshooter_scp_and_boundary_from_the_captured_set() {
+    let env = evidence().await;
+    alice_world(None).await;
+    let scp =
+        "arn:aws:organizations::999999999999:policy/o-exampleorg/service_control_policy/p-deny";
+    let full = "arn:aws:organizations::aws:policy/service_control_policy/p-FullAWSAccess";
+    let root = "arn:aws:organizations::999999999999:root/o-exampleorg/r-ab12";
+    let boundary = format!("arn:aws:iam::{ACCOUNT}:policy/Boundary");
+    env.authorization(
+        ID,
+        details(
+            "EXPLICIT_DENY",
+            &[
+                (
+                    "IDENTITY_BASED_POLICY",
+                    "inline1dynamodbaccess",
+                    &alice_arn(),
+                ),
+                ("PERMISSIONS_BOUNDARY", &boundary, &alice_arn()),
+                ("SERVICE_CONTROL_POLICY", full, root),
+                ("SERVICE_CONTROL_POLICY", scp, root),
+            ],
+            matched(scp, "NoReads", "DENY"),
+        ),
+        json!({
+            "inline1dynamodbaccess": get_item_allowed(),
+            boundary.clone(): policy(json!([allow("s3:*", "*")])),
+            full: policy(json!([allow("*", "*")])),
+            scp: policy(json!([deny_get_item()])),
+        }),
+        Value::Null,
+    );
+
+    let r = analyze_one(get_item(
+        106,
+        "with an explicit deny in a service control policy",
+    ))
+    .await;
+
+    assert_eq!(
+        r["AssessmentResult"],
+        "Explicit deny in a service-control policy"
+    );
+    assert_eq!(
+        r["AllReasons"],
+        json!([
+            "Explicit deny in a service-control policy",
+            "Missing allow in a permissions boundary policy"
+        ])
+    );
+    expect_evidence(&r, "AccessTroubleshooter", "EventTime", json!(true));
+    assert_eq!(r["Evidence"]["AwsDenying"][0]["PolicyType"], "Scp");
+}
+
+#[tokio::test]
+async fn troubleshooter_missing_allow_in_a_boundary() {
+    let env = evidence().await;
+    alice_world(None).await;
+    let boundary = format!("arn:aws:iam::{ACCOUNT}:policy/Boundary");
+    env.authorization(
+        ID,
+        details(
+            "IMPLICIT_DENY",
+            &[
+                (
+                    "IDENTITY_BASED_POLICY",
+                    "inline1dynamodbaccess",
+                    &alice_arn(),
+                ),
+                ("PERMISSIONS_BOUNDARY", &boundary, &alice_arn()),
+            ],
+            matched("inline1dynamodbaccess", "", "ALLOW"),
+        ),
+        json!({
+            "inline1dynamodbaccess": get_item_allowed(),
+            boundary.clone(): policy(json!([allow("s3:*", "*")])),
+        }),
+        Value::Null,
+    );
+
+    let r = analyze_one(get_item(
+        107,
+        "because no permissions boundary allows the dynamodb:GetItem action",
+    ))
+    .await;
+
+    assert_eq!(
+        r["AssessmentResult"],
+        "Missing allow in a permissions boundary policy"
+    );
+    expect_evidence(&r, "AccessTroubleshooter", "EventTime", json!(true));
+    assert_eq!(
+        r["Evidence"]["AwsDenying"],
+        json!([{"PolicyArn": null, "PolicyType": "PermissionsBoundary", "Sids": []}])
+    );
+}
+
+/// Every way of not getting AWS's record falls back to the policies of today, says why, and
+/// never ends the batch.
+#[tokio::test]
+async fn troubleshooter_unavailable_falls_back_with_the_reason() {
+    let cases: [(u32, &str, Value, &str); 4] = [
+        (108, "expired", json!("NotFound"), "not found"),
+        (109, "access denied", json!("AccessDenied"), "access denied"),
+        (
+            110,
+            "organization not ours",
+            json!({"Error": "AccessDenied", "Message": "The caller does not belong to the organization recorded for this request"}),
+            "organization recorded",
+        ),
+        (
+            111,
+            "internal error",
+            json!("Internal"),
+            "InternalServerException",
+        ),
+    ];
+    for (n, case, fault, needle) in cases {
+        let env = evidence().await;
+        let deny_doc = policy(json!([deny_get_item()]));
+        let deny_arn = alice_world(Some(&deny_doc)).await;
+        seed_identity_deny(&env, &deny_arn, fault);
+        let because = format!("with an explicit deny in an identity-based policy: {deny_arn}");
+        let r = analyze_one(get_item(n, &because)).await;
+        assert_eq!(
+            r["AssessmentResult"], "Explicit deny in an identity-based policy",
+            "{case}: {r:#}"
+        );
+        expect_evidence(&r, "ErrorMessage", "Now", json!(true));
+        assert_eq!(r["Evidence"]["AuthorizationId"], ID, "{case}");
+        let notes = r["Evidence"]["Notes"].to_string();
+        assert!(notes.contains(needle), "{case}: `{needle}` not in {notes}");
+        drop(env);
+    }
+}
+
+#[tokio::test]
+async fn troubleshooter_throttled_then_read() {
+    let env = evidence().await;
+    let deny_doc = policy(json!([deny_get_item()]));
+    let deny_arn = alice_world(Some(&deny_doc)).await;
+    seed_identity_deny(&env, &deny_arn, json!({"ThrottleTimes": 2}));
+    let because = format!("with an explicit deny in an identity-based policy: {deny_arn}");
+
+    let r = analyze_one(get_item(112, &because)).await;
+
+    expect_evidence(&r, "AccessTroubleshooter", "EventTime", json!(true));
+    let statuses: Vec<i64> = env
+        .requests()
+        .iter()
+        .filter(|q| q["Operation"] == "GetRequestAuthorizationDetails")
+        .map(|q| q["Status"].as_i64().unwrap_or_default())
+        .collect();
+    assert_eq!(statuses, [429, 429, 200]);
+}
+
+/// AWS and the engine disagree: the result says so and keeps both answers.
+#[tokio::test]
+async fn troubleshooter_disagreement_is_in_the_result() {
+    let env = evidence().await;
+    alice_world(None).await;
+    // AWS says nothing allowed, but the captured inline policy allows the request.
+    env.authorization(
+        ID,
+        details(
+            "IMPLICIT_DENY",
+            &[(
+                "IDENTITY_BASED_POLICY",
+                "inline1dynamodbaccess",
+                &alice_arn(),
+            )],
+            json!([]),
+        ),
+        json!({"inline1dynamodbaccess": get_item_allowed()}),
+        Value::Null,
+    );
+
+    let r = analyze_one(get_item(
+        113,
+        "because no identity-based policy allows the dynamodb:GetItem action",
+    ))
+    .await;
+
+    expect_evidence(&r, "AccessTroubleshooter", "Now", json!(false));
+    assert!(
+        r["Evidence"]["Notes"].to_string().contains("decides allow"),
+        "{r:#}"
+    );
+}
+
+/// Without a record, the message's named policy is checked: AWS names a deny the policies of
+/// today do not show, and the contradiction is flagged rather than a bare `Allowed`.
+#[tokio::test]
+async fn message_names_a_policy_we_cannot_see() {
+    let _env = evidence().await;
+    alice_world(None).await;
+    let gone = format!("arn:aws:iam::{ACCOUNT}:policy/RemovedDeny");
+    let ev = dynamodb(114, &alice(), "GetItem", "orders", ACCOUNT).msg(message(
+        &alice(),
+        "dynamodb:GetItem",
+        &table(ACCOUNT, "orders"),
+        &format!("with an explicit deny in an identity-based policy: {gone}"),
+    ));
+
+    let r = analyze_one(ev).await;
+
+    assert_eq!(r["AssessmentResult"], "Allowed");
+    expect_evidence(&r, "ErrorMessage", "Now", json!(false));
+    assert!(
+        r["Evidence"]["Notes"].to_string().contains("RemovedDeny"),
+        "{r:#}"
+    );
+}
+
+/// The function may not call iam-toolbox at all: every event of the batch falls back, none is
+/// lost.
+#[tokio::test]
+async fn troubleshooter_denied_for_the_whole_batch() {
+    let env = evidence().await;
+    let deny_doc = policy(json!([deny_get_item()]));
+    let deny_arn = alice_world(Some(&deny_doc)).await;
+    seed_identity_deny(&env, &deny_arn, Value::Null);
+    env.service_fault("iam-toolbox", json!("AccessDenied"));
+    let because = format!("with an explicit deny in an identity-based policy: {deny_arn}");
+
+    let results = super::analyze(&[get_item(115, &because), get_item(116, &because)]).await;
+
+    assert_eq!(results.len(), 2);
+    for r in &results {
+        assert_eq!(
+            r["AssessmentResult"],
+            "Explicit deny in an identity-based policy"
+        );
+        expect_evidence(r, "ErrorMessage", "Now", json!(true));
+        assert!(
+            r["Evidence"]["Notes"].to_string().contains("access denied"),
+            "{r:#}"
+        );
+    }
+    // One authorization ID is read once per batch, failure included.
+    let calls = env
+        .requests()
+        .iter()
+        .filter(|q| q["Service"] == "iam-toolbox")
+        .count();
+    assert_eq!(calls, 1);
+}
