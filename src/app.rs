@@ -5,12 +5,14 @@
 use std::sync::Mutex;
 
 use access_undenied_core::assemble::{assemble, Facts, Lookup};
+use access_undenied_core::eval::Decision;
 use access_undenied_core::eval::Principal;
 use access_undenied_core::event::reader::Item;
 use access_undenied_core::event::{read_event, AccessDeniedEvent, PrincipalInfo, Reading};
+use access_undenied_core::evidence::decoded::DecodedMessage;
 use access_undenied_core::evidence::troubleshooter::CapturedAuthorization;
 use access_undenied_core::evidence::{from_message, with_troubleshooter, Evidence, EvidenceSource};
-use access_undenied_core::explain::{diagnose, DiagnosisResult};
+use access_undenied_core::explain::{diagnose, Assessment, DiagnosisResult};
 use access_undenied_core::policy::PolicyCache;
 use futures::future::join_all;
 
@@ -79,19 +81,28 @@ impl<'s> Pipeline<'s> {
                 }
             },
         };
-        let (requests, lookups) = match read_event(ev, resolved) {
-            Ok(Reading::Requests { requests, lookups }) => (requests, lookups),
-            Ok(Reading::InvalidAction(why)) => {
-                return DiagnosisResult::invalid_action(&ev.event_id, why)
-            }
-            Ok(Reading::NeedsPrincipal(n)) => {
-                return DiagnosisResult::error(
-                    &ev.event_id,
-                    format!("the caller could not be resolved: {n:?}"),
-                )
-            }
-            Err(e) => return DiagnosisResult::error(&ev.event_id, e.to_string()),
+        let decoded = self.decoded_message(ev).await;
+        let decoded_event = match &decoded {
+            Some(Ok(d)) => Some(d.event_with(ev)),
+            _ => None,
         };
+        let (mut requests, lookups) =
+            match read_event(decoded_event.as_ref().unwrap_or(ev), resolved) {
+                Ok(Reading::Requests { requests, lookups }) => (requests, lookups),
+                Ok(Reading::InvalidAction(why)) => {
+                    return DiagnosisResult::invalid_action(&ev.event_id, why)
+                }
+                Ok(Reading::NeedsPrincipal(n)) => {
+                    return DiagnosisResult::error(
+                        &ev.event_id,
+                        format!("the caller could not be resolved: {n:?}"),
+                    )
+                }
+                Err(e) => return DiagnosisResult::error(&ev.event_id, e.to_string()),
+            };
+        if let Some(Ok(d)) = &decoded {
+            d.add_context(&mut requests);
+        }
         let principal = requests.first().map(|r| r.request.principal.clone());
         let account = principal
             .as_ref()
@@ -132,7 +143,16 @@ impl<'s> Pipeline<'s> {
             }
             (recorded, _) => {
                 let mut result = diagnose(&ev.event_id, &items, Some(&ev.hint));
-                result.evidence = from_message(&ev.hint, &result, self.source.offline());
+                result.evidence = match &decoded {
+                    Some(Ok(d)) => {
+                        result.notes.retain(|n| !n.starts_with(ENCODED_NOTE));
+                        d.evidence(engine_decision(&result, &d.action))
+                    }
+                    _ => from_message(&ev.hint, &result, self.source.offline()),
+                };
+                if let Some(Err(why)) = &decoded {
+                    result.evidence.notes.push(why.clone());
+                }
                 if let Some((id, Err(e))) = recorded {
                     result.evidence.authorization_id = Some(id.to_string());
                     result.evidence.notes.push(format!(
@@ -142,6 +162,32 @@ impl<'s> Pipeline<'s> {
                 result
             }
         }
+    }
+
+    /// The decoded authorization message, when the message carries one (`Err`: why it could
+    /// not be used).
+    async fn decoded_message(
+        &self,
+        ev: &AccessDeniedEvent,
+    ) -> Option<Result<DecodedMessage, String>> {
+        let blob = ev.hint.encoded_message.as_deref()?;
+        if ev.hint.encoded_truncated {
+            return Some(Err(
+                "the encoded authorization message was cut off by CloudTrail: not decoded".into(),
+            ));
+        }
+        let account = match &ev.principal {
+            PrincipalInfo::Known(p) => p.account.clone(),
+            PrincipalInfo::Unresolved { account, .. } => Some(account.clone()),
+        }
+        .or_else(|| ev.recipient_account.clone())
+        .unwrap_or_default();
+        Some(match self.source.decode_message(&account, blob).await {
+            Ok(text) => DecodedMessage::parse(&text).map_err(|e| e.to_string()),
+            Err(e) => Err(format!(
+                "the encoded authorization message could not be decoded, so the request is read from the event: {e}"
+            )),
+        })
     }
 
     /// AWS's recorded evaluation, when the message carries an authorization ID.
@@ -156,6 +202,25 @@ impl<'s> Pipeline<'s> {
         let id = ev.hint.authorization_id.as_deref()?;
         Some((id, self.source.authorization(account, id).await))
     }
+}
+
+/// The start of the result note about an encoded message left to the user (dropped once the
+/// message is decoded here).
+const ENCODED_NOTE: &str = "the error message carries an encoded authorization message";
+
+/// The engine's decision on the request of `action`, when it reached one.
+fn engine_decision(result: &DiagnosisResult, action: &str) -> Option<Decision> {
+    if matches!(
+        result.assessment_result,
+        Assessment::Error | Assessment::InvalidAction
+    ) {
+        return None;
+    }
+    result
+        .request
+        .iter()
+        .find(|r| r.action.eq_ignore_ascii_case(action))
+        .map(|r| r.decision)
 }
 
 /// Executes the lookup plan concurrently; every answer, failures included, becomes a fact.

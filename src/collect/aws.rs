@@ -89,6 +89,8 @@ pub struct AwsSource {
     resources: OnceMap<Result<ResourcePolicyData, CollectError>>,
     /// Authorization ID → AWS's recorded evaluation.
     authorizations: OnceMap<Result<CapturedAuthorization, CollectError>>,
+    /// Encoded message → decoded JSON text.
+    decoded: OnceMap<Result<String, CollectError>>,
 }
 
 impl AwsSource {
@@ -126,6 +128,7 @@ impl AwsSource {
             organizations: OnceMap::default(),
             resources: OnceMap::default(),
             authorizations: OnceMap::default(),
+            decoded: OnceMap::default(),
         }
     }
 
@@ -196,6 +199,12 @@ impl PolicySource for AwsSource {
             .get_or_init(authorization_id, || {
                 self.load_authorization(account, authorization_id)
             })
+            .await
+    }
+
+    async fn decode_message(&self, account: &str, encoded: &str) -> Result<String, CollectError> {
+        self.decoded
+            .get_or_init(encoded, || self.load_decoded(account, encoded))
             .await
     }
 }

@@ -49,6 +49,9 @@ pub trait PolicySource: Send + Sync {
         account: &str,
         authorization_id: &str,
     ) -> Result<CapturedAuthorization, CollectError>;
+    /// `sts:DecodeAuthorizationMessage` of an encoded denial message, with `account`'s
+    /// credentials (the principal's: the message is decodable in the account it was issued in).
+    async fn decode_message(&self, account: &str, encoded: &str) -> Result<String, CollectError>;
     /// Whether the answers come from an offline snapshot rather than from AWS now.
     fn offline(&self) -> bool {
         false

@@ -31,6 +31,8 @@ pub struct Snapshot {
     pub vpc_endpoints: BTreeMap<String, Result<PolicyDoc, CollectError>>,
     /// Authorization ID → AWS's recorded evaluation (IAM Access Troubleshooter).
     pub authorizations: BTreeMap<String, Result<CapturedAuthorization, CollectError>>,
+    /// Encoded authorization message → `sts:DecodeAuthorizationMessage`'s `DecodedMessage`.
+    pub decoded_messages: BTreeMap<String, Result<String, CollectError>>,
 }
 
 /// Why a snapshot file could not be used.
@@ -163,6 +165,14 @@ impl PolicySource for SnapshotSource {
             })
     }
 
+    async fn decode_message(&self, _account: &str, encoded: &str) -> Result<String, CollectError> {
+        self.snapshot
+            .decoded_messages
+            .get(encoded)
+            .cloned()
+            .unwrap_or_else(|| Err(missing("the decoded authorization message".to_string())))
+    }
+
     fn offline(&self) -> bool {
         true
     }
@@ -272,6 +282,14 @@ impl<S: PolicySource> PolicySource for Recording<S> {
         r
     }
 
+    async fn decode_message(&self, account: &str, encoded: &str) -> Result<String, CollectError> {
+        let r = self.inner.decode_message(account, encoded).await;
+        self.record(|s| {
+            s.decoded_messages.insert(encoded.to_string(), r.clone());
+        });
+        r
+    }
+
     fn offline(&self) -> bool {
         self.inner.offline()
     }
@@ -346,6 +364,9 @@ impl<S: PolicySource> PolicySource for WithOrganizations<S> {
     ) -> Result<CapturedAuthorization, CollectError> {
         self.inner.authorization(account, authorization_id).await
     }
+    async fn decode_message(&self, account: &str, encoded: &str) -> Result<String, CollectError> {
+        self.inner.decode_message(account, encoded).await
+    }
     fn offline(&self) -> bool {
         self.inner.offline()
     }
@@ -389,6 +410,9 @@ impl PolicySource for Box<dyn PolicySource> {
         authorization_id: &str,
     ) -> Result<CapturedAuthorization, CollectError> {
         self.as_ref().authorization(account, authorization_id).await
+    }
+    async fn decode_message(&self, account: &str, encoded: &str) -> Result<String, CollectError> {
+        self.as_ref().decode_message(account, encoded).await
     }
     fn offline(&self) -> bool {
         self.as_ref().offline()

@@ -1,4 +1,4 @@
-//! IAM Access Troubleshooter through `aws-sdk-iamtoolbox`: `GetRequestAuthorizationDetails`
+//! AWS's own evidence about a denial. IAM Access Troubleshooter through `aws-sdk-iamtoolbox`: `GetRequestAuthorizationDetails`
 //! (every page) and, for each policy AWS evaluated, `GetRequestAuthorizationPolicy` (the
 //! document as captured with the request).
 //!
@@ -12,6 +12,9 @@
 //! /authorization-details/{id}/policy?policyUri=…`, botocore ≥ 1.44.8) is sent through the same
 //! client with the request path rewritten before signing, and its JSON body is read by an
 //! interceptor, so endpoint resolution, signing, retries and timeouts stay the SDK's own.
+//!
+//! Also `sts:DecodeAuthorizationMessage` of an encoded denial message, in the principal's
+//! account.
 
 use std::sync::{Arc, Mutex};
 
@@ -100,6 +103,27 @@ impl AwsSource {
             captured.documents.insert(uri, doc);
         }
         Ok(captured)
+    }
+
+    /// `sts:DecodeAuthorizationMessage` in `account`.
+    pub(super) async fn load_decoded(
+        &self,
+        account: &str,
+        encoded: &str,
+    ) -> Result<String, CollectError> {
+        let config = self.account_config(account).await?;
+        let what = || format!("sts:DecodeAuthorizationMessage in account {account}");
+        let out = self
+            .sts_client(&config, None)
+            .decode_authorization_message()
+            .encoded_message(encoded)
+            .send()
+            .await
+            .aws()
+            .map_err(|e| e.into_collect(what()))?;
+        out.decoded_message()
+            .map(str::to_string)
+            .ok_or_else(|| super::errors::missing_field(&what(), "DecodedMessage"))
     }
 
     /// `GetRequestAuthorizationPolicy`: one policy as captured with the request.

@@ -527,3 +527,211 @@ async fn troubleshooter_denied_for_the_whole_batch() {
         .count();
     assert_eq!(calls, 1);
 }
+
+/// An EC2 denial whose message carries only the encoded blob.
+fn ec2_denial(n: u32, event: &str, params: Value, blob: &str) -> Value {
+    crate::support::events::record(
+        n,
+        &iam_user(ACCOUNT, "/", "bob"),
+        "ec2.amazonaws.com",
+        event,
+        params,
+        ACCOUNT,
+    )
+    .set("errorCode", json!("Client.UnauthorizedOperation"))
+    .msg(format!(
+        "You are not authorized to perform this operation. Encoded authorization failure message: {blob}"
+    ))
+}
+
+/// `DecodeAuthorizationMessage`'s JSON for bob: `action` on `resource` with `conditions`.
+fn decoded(action: &str, resource: &str, explicit: bool, conditions: &[(&str, &str)]) -> Value {
+    json!({
+        "allowed": false,
+        "explicitDeny": explicit,
+        "matchedStatements": {"items": []},
+        "failures": {"items": []},
+        "context": {
+            "principal": {"id": "AIDAEXAMPLEBOB", "name": "bob", "arn": format!("arn:aws:iam::{ACCOUNT}:user/bob")},
+            "action": action,
+            "resource": resource,
+            "conditions": {"items": conditions.iter().map(|(k, v)| json!({
+                "key": k, "values": {"items": [{"value": v}]}
+            })).collect::<Vec<_>>()}
+        }
+    })
+}
+
+async fn bob_with(statements: Value) {
+    let a = own().await;
+    a.user("bob", "/", &[]).await;
+    a.user_policy("bob", "ec2-access", &policy(statements))
+        .await;
+}
+
+fn run_instances_params() -> Value {
+    json!({
+        "instancesSet": {"items": [{"imageId": "ami-0abcdef1234567890", "minCount": 1, "maxCount": 1}]},
+        "instanceType": "m5.large",
+        "iamInstanceProfile": {"arn": format!("arn:aws:iam::{ACCOUNT}:instance-profile/app")}
+    })
+}
+
+/// `RunInstances` with an instance profile: the failed check was `iam:PassRole` on the role,
+/// which only the decoded message says.
+#[tokio::test]
+async fn encoded_run_instances_needs_pass_role() {
+    let env = evidence().await;
+    bob_with(json!([allow("ec2:RunInstances", "*")])).await;
+    let role = format!("arn:aws:iam::{ACCOUNT}:role/app-role");
+    let blob = "EncodedPassRoleExample0123456789abcdefABCDEF";
+    env.encoded_message(
+        blob,
+        &decoded(
+            "iam:PassRole",
+            &role,
+            false,
+            &[("iam:PassedToService", "ec2.amazonaws.com")],
+        ),
+        Value::Null,
+    );
+
+    let r = analyze_one(ec2_denial(
+        117,
+        "RunInstances",
+        run_instances_params(),
+        blob,
+    ))
+    .await;
+
+    assert_eq!(
+        r["AssessmentResult"], "Missing allow in an identity-based policy",
+        "{r:#}"
+    );
+    assert_eq!(r["Request"][0]["Action"], "iam:PassRole");
+    assert_eq!(r["Request"][0]["Resource"], json!(role));
+    assert_eq!(
+        r["ResultDetails"]["PoliciesToAdd"][0]["Policy"]["Statement"][0]["Action"],
+        "iam:PassRole"
+    );
+    assert_eq!(r["FixVerified"], true);
+    expect_evidence(&r, "DecodedMessage", "Now", json!(true));
+    assert_eq!(r["Evidence"]["AwsDecision"], "ImplicitDeny");
+    assert!(!r["Notes"]
+        .to_string()
+        .contains("decode-authorization-message"));
+}
+
+/// A condition on `ec2:InstanceType`: the decoded context gives its value.
+#[tokio::test]
+async fn encoded_instance_type_condition_is_evaluated() {
+    let env = evidence().await;
+    bob_with(json!([{
+        "Effect": "Allow", "Action": "ec2:RunInstances", "Resource": "*",
+        "Condition": {"StringEquals": {"ec2:InstanceType": "t3.micro"}}
+    }]))
+    .await;
+    let blob = "EncodedInstanceTypeExample0123456789abcdef";
+    let instance = format!("arn:aws:ec2:us-east-1:{ACCOUNT}:instance/*");
+    env.encoded_message(
+        blob,
+        &decoded(
+            "ec2:RunInstances",
+            &instance,
+            false,
+            &[
+                ("ec2:InstanceType", "m5.large"),
+                ("aws:Region", "us-east-1"),
+            ],
+        ),
+        Value::Null,
+    );
+
+    let r = analyze_one(ec2_denial(
+        118,
+        "RunInstances",
+        run_instances_params(),
+        blob,
+    ))
+    .await;
+
+    assert_eq!(
+        r["AssessmentResult"], "Missing allow in an identity-based policy",
+        "{r:#}"
+    );
+    assert_eq!(r["Request"][0]["Context"]["ec2:instancetype"], "m5.large");
+    expect_evidence(&r, "DecodedMessage", "Now", json!(true));
+    assert_eq!(
+        r["Unevaluated"],
+        Value::Null,
+        "nothing left unevaluated: {r:#}"
+    );
+}
+
+/// A tag condition: EC2's decoded `ec2:ResourceTag/<k>` answers a policy written with
+/// `aws:ResourceTag/<k>`; an explicit deny on it agrees with AWS's `explicitDeny`.
+#[tokio::test]
+async fn encoded_tag_condition_explicit_deny() {
+    let env = evidence().await;
+    let guard = json!({
+        "Sid": "OnlyTeamRed", "Effect": "Deny", "Action": "ec2:StopInstances", "Resource": "*",
+        "Condition": {"StringNotEquals": {"aws:ResourceTag/Team": "red"}}
+    });
+    bob_with(json!([allow("ec2:*", "*"), guard.clone()])).await;
+    let blob = "EncodedTagExample0123456789abcdefABCDEF";
+    let inst = format!("arn:aws:ec2:us-east-1:{ACCOUNT}:instance/i-0123456789abcdef0");
+    env.encoded_message(
+        blob,
+        &decoded(
+            "ec2:StopInstances",
+            &inst,
+            true,
+            &[("ec2:ResourceTag/Team", "blue")],
+        ),
+        Value::Null,
+    );
+    let params =
+        json!({"instancesSet": {"items": [{"instanceId": "i-0123456789abcdef0"}]}, "force": false});
+
+    let r = analyze_one(ec2_denial(119, "StopInstances", params, blob)).await;
+
+    assert_eq!(
+        r["AssessmentResult"], "Explicit deny in an identity-based policy",
+        "{r:#}"
+    );
+    assert_eq!(
+        r["ResultDetails"]["ExplicitDenyPolicies"][0]["PolicyStatement"],
+        guard
+    );
+    expect_evidence(&r, "DecodedMessage", "Now", json!(true));
+    assert_eq!(r["Evidence"]["AwsDecision"], "ExplicitDeny");
+}
+
+/// Decoding refused: the request is read from the event as before, and the result says why.
+#[tokio::test]
+async fn encoded_message_not_decodable_falls_back() {
+    let env = evidence().await;
+    bob_with(json!([allow("ec2:DescribeInstances", "*")])).await;
+    let blob = "EncodedDeniedExample0123456789abcdefABCDEF";
+    env.encoded_message(
+        blob,
+        &decoded("ec2:StopInstances", "*", false, &[]),
+        json!("AccessDenied"),
+    );
+    let params =
+        json!({"instancesSet": {"items": [{"instanceId": "i-0123456789abcdef0"}]}, "force": false});
+
+    let r = analyze_one(ec2_denial(120, "StopInstances", params, blob)).await;
+
+    assert_eq!(
+        r["AssessmentResult"], "Missing allow in an identity-based policy",
+        "{r:#}"
+    );
+    expect_evidence(&r, "CurrentPolicies", "Now", Value::Null);
+    assert!(
+        r["Evidence"]["Notes"]
+            .to_string()
+            .contains("could not be decoded"),
+        "{r:#}"
+    );
+}

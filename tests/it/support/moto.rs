@@ -175,6 +175,8 @@ static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 /// A test's hold on the shared, freshly reset moto server.
 pub struct TestEnv {
     pub url: String,
+    /// The stand-in of IAM Toolbox and STS (`support::standin`).
+    pub standin: String,
     _guard: tokio::sync::MutexGuard<'static, ()>,
 }
 
@@ -184,8 +186,10 @@ pub async fn moto() -> TestEnv {
     let moto = MOTO.get_or_init(Moto::start);
     moto.reset();
     set_aws_env(&moto.url);
+    let standin = super::standin::route(&moto.url);
     TestEnv {
         url: moto.url.clone(),
+        standin,
         _guard: guard,
     }
 }

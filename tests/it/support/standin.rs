@@ -1,7 +1,7 @@
 //! The stand-in for the AWS APIs moto lacks (`scripts/standin/evidence_standin.py`: IAM Toolbox
 //! and `sts:DecodeAuthorizationMessage`, other STS calls forwarded to moto), started once per
 //! run next to moto, and the environment that routes only those services to it
-//! (`AWS_ENDPOINT_URL_IAM_TOOLBOX`, `AWS_ENDPOINT_URL_STS`).
+//! (`AWS_ENDPOINT_URL_IAM_TOOLBOX`, `AWS_ENDPOINT_URL_STS`) for every test.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -56,8 +56,19 @@ impl StandIn {
 
 static STANDIN: OnceLock<StandIn> = OnceLock::new();
 
-/// A test's hold on moto and the stand-in, both reset, with the environment routing IAM Toolbox
-/// and STS to the stand-in (the variables are removed again by the next [`moto()`]).
+/// Starts the stand-in once (next to moto at `moto_url`), resets it and routes IAM Toolbox and
+/// STS to it; returns its URL. Every test gets this through [`moto()`]: like AWS, the tests'
+/// STS knows `DecodeAuthorizationMessage` (an unknown message is refused), and iam-toolbox
+/// knows no authorization ID until one is seeded.
+pub(super) fn route(moto_url: &str) -> String {
+    let standin = STANDIN.get_or_init(|| StandIn::start(moto_url));
+    post(&standin.url, "/_standin/reset", &Value::Null);
+    std::env::set_var("AWS_ENDPOINT_URL_IAM_TOOLBOX", &standin.url);
+    std::env::set_var("AWS_ENDPOINT_URL_STS", &standin.url);
+    standin.url.clone()
+}
+
+/// A test's hold on moto and the stand-in, both reset, with the seeding helpers.
 pub struct EvidenceEnv {
     _env: TestEnv,
     pub url: String,
@@ -65,11 +76,7 @@ pub struct EvidenceEnv {
 
 pub async fn evidence() -> EvidenceEnv {
     let env = moto().await;
-    let standin = STANDIN.get_or_init(|| StandIn::start(&env.url));
-    let url = standin.url.clone();
-    post(&url, "/_standin/reset", &Value::Null);
-    std::env::set_var("AWS_ENDPOINT_URL_IAM_TOOLBOX", &url);
-    std::env::set_var("AWS_ENDPOINT_URL_STS", &url);
+    let url = env.standin.clone();
     EvidenceEnv { _env: env, url }
 }
 
@@ -85,6 +92,20 @@ impl EvidenceEnv {
                 "Details": details,
                 "Policies": policies,
                 "PageSize": 1,
+                "Fault": fault,
+            }),
+        );
+    }
+
+    /// Seeds what `sts:DecodeAuthorizationMessage` answers for `encoded` (`decoded` is sent as
+    /// its JSON text).
+    pub fn encoded_message(&self, encoded: &str, decoded: &Value, fault: Value) {
+        post(
+            &self.url,
+            "/_standin/encoded-messages",
+            &serde_json::json!({
+                "EncodedMessage": encoded,
+                "DecodedMessage": decoded.to_string(),
                 "Fault": fault,
             }),
         );

@@ -8,6 +8,7 @@
 //! (`EngineAgrees: false`). Pure: no I/O.
 
 mod changes;
+pub mod decoded;
 pub mod troubleshooter;
 mod verdict;
 

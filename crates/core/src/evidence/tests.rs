@@ -382,3 +382,36 @@ fn evidence_serializes_every_field() {
     assert_eq!(v["Source"], "CurrentPolicies");
     assert_eq!(v["EngineAgrees"], Value::Null);
 }
+
+#[test]
+fn decoded_message_parses_aws_shape() {
+    let text = r#"{"allowed":false,"explicitDeny":true,"matchedStatements":{"items":[{"statementId":"OnlyTeamRed","effect":"DENY"}]},"failures":{"items":[]},"context":{"principal":{"id":"AIDAX","name":"bob","arn":"arn:aws:iam::111122223333:user/bob"},"action":"ec2:StopInstances","resource":"arn:aws:ec2:us-east-1:111122223333:instance/i-1","conditions":{"items":[{"key":"ec2:ResourceTag/Team","values":{"items":[{"value":"blue"}]}},{"key":"aws:Region","values":{"items":[{"value":"us-east-1"},{"value":"us-west-2"}]}}]}}}"#;
+    let d = decoded::DecodedMessage::parse(text).expect("parses");
+    assert_eq!(d.action, "ec2:StopInstances");
+    assert_eq!(d.decision(), AwsDecision::ExplicitDeny);
+    assert_eq!(d.matched_sids, ["OnlyTeamRed"]);
+    assert_eq!(d.conditions[1].1, ["us-east-1", "us-west-2"]);
+    let e = d.evidence(Some(Decision::ExplicitDeny));
+    assert_eq!(
+        (e.source, e.engine_agrees),
+        (EvidenceSource::DecodedMessage, Some(true))
+    );
+    assert!(e.notes[0].contains("OnlyTeamRed"));
+    assert_eq!(
+        d.evidence(Some(Decision::Allowed)).engine_agrees,
+        Some(false)
+    );
+    assert_eq!(d.evidence(None).engine_agrees, None);
+}
+
+#[test]
+fn decoded_message_rejects_what_it_cannot_use() {
+    for bad in [
+        "not json",
+        r#"{"allowed":false}"#,
+        r#"{"context":{"action":"no-colon"}}"#,
+        r#"{"context":{"action":"a:b","action":"c:d"}}"#,
+    ] {
+        assert!(decoded::DecodedMessage::parse(bad).is_err(), "{bad}");
+    }
+}
