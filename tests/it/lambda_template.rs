@@ -99,6 +99,11 @@ fn list(v: &Value) -> Vec<Value> {
 }
 
 fn is_read_only(action: &str) -> bool {
+    // IAM files it under Write, but it only turns a denial message into text, and it takes no
+    // resource type.
+    if action == "sts:DecodeAuthorizationMessage" {
+        return true;
+    }
     let name = action.split_once(':').map(|(_, n)| n).unwrap_or(action);
     ["Get", "List", "Describe"]
         .iter()
@@ -532,4 +537,46 @@ fn the_topic_is_locked_the_function_capped_and_failures_alarmed() {
             ),
         ]
     );
+}
+
+/// The AWS-evidence reads (issue 12) are granted to both readers, exactly, and nothing broader.
+#[test]
+fn both_readers_may_read_aws_evidence_and_nothing_more() {
+    let wanted = [
+        "iam:GetRequestAuthorizationDetails",
+        "iam:GetRequestAuthorizationPolicy",
+        "sts:DecodeAuthorizationMessage",
+    ];
+    for file in ["template.yaml", "templates/member-account.yaml"] {
+        let t = load(file);
+        let statements: Vec<Value> = policy_documents(&t)
+            .into_iter()
+            .filter(|(path, _)| !path.ends_with("AssumeRolePolicyDocument"))
+            .flat_map(|(_, doc)| list(&doc["Statement"]))
+            .collect();
+        let evidence: Vec<&Value> = statements
+            .iter()
+            .filter(|s| s["Sid"] == "ReadAwsEvidence")
+            .collect();
+        assert_eq!(evidence.len(), 1, "{file}");
+        assert_eq!(evidence[0]["Effect"], "Allow");
+        assert_eq!(evidence[0]["Action"], json!(wanted), "{file}");
+        assert_eq!(evidence[0]["Resource"], "*", "{file}");
+        // No other statement grants them, nor iam-toolbox or STS wildcards.
+        for s in statements.iter().filter(|s| s["Sid"] != "ReadAwsEvidence") {
+            for a in list(&s["Action"]) {
+                let a = a.as_str().unwrap_or_default();
+                assert!(!wanted.contains(&a), "{file}: {a} granted twice");
+                assert!(
+                    !a.starts_with("iam:GetRequest") && a != "sts:*" && a != "iam:*",
+                    "{file}: {a}"
+                );
+            }
+        }
+        assert!(
+            privilege_problems(&t).is_empty(),
+            "{file}: {:?}",
+            privilege_problems(&t)
+        );
+    }
 }
