@@ -151,6 +151,13 @@ fn attributes(result: &DiagnosisResult, meta: &EventMeta) -> Vec<(String, String
     if let Some(v) = result.fix_verified {
         out.push(("FixVerified".to_string(), v.to_string()));
     }
+    out.push((
+        "EvidenceSource".to_string(),
+        format!("{:?}", result.evidence.source),
+    ));
+    if let Some(v) = result.evidence.engine_agrees {
+        out.push(("EngineAgrees".to_string(), v.to_string()));
+    }
     out
 }
 

@@ -42,6 +42,11 @@ pub(super) fn chatbot(result: &DiagnosisResult, meta: &EventMeta, finding: &Find
     {
         let _ = writeln!(d, "{e}");
     }
+    let _ = writeln!(
+        d,
+        "_Evidence:_ {}",
+        super::evidence::evidence_line(&result.evidence)
+    );
     if !finding.principal.is_empty() {
         let _ = writeln!(d, "*Principal:* `{}`", finding.principal);
     }

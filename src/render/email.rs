@@ -78,6 +78,14 @@ pub(super) fn email_text(result: &DiagnosisResult, meta: &EventMeta, finding: &F
     if let Some(h) = &result.hint_disagreement {
         let _ = writeln!(t, "Note: {h}");
     }
+    let _ = writeln!(
+        t,
+        "Evidence: {}",
+        super::evidence::evidence_line(&result.evidence)
+    );
+    for n in &result.evidence.notes {
+        let _ = writeln!(t, "  - {n}");
+    }
 
     let adds = &result.result_details.policies_to_add;
     let denies = &result.result_details.explicit_deny_policies;

@@ -72,5 +72,9 @@ pub fn result_text(r: &DiagnosisResult) -> String {
     if let Some(h) = &r.hint_disagreement {
         s.push_str(&format!("  note: {h}\n"));
     }
+    s.push_str(&format!(
+        "  evidence: {}\n",
+        super::evidence::evidence_line(&r.evidence)
+    ));
     s
 }

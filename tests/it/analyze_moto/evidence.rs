@@ -735,3 +735,63 @@ async fn encoded_message_not_decodable_falls_back() {
         "{r:#}"
     );
 }
+
+/// The Lambda end to end with the production wiring: the stored item and the alert carry AWS's
+/// evidence.
+#[tokio::test]
+async fn lambda_stores_and_alerts_with_troubleshooter_evidence() {
+    use crate::support::lambda::{
+        create_table, create_topic_with_queue, receive_all, s, scan, TABLE,
+    };
+    use access_undenied::lambda::{Config, Handler};
+
+    let env = evidence().await;
+    let deny_doc = policy(json!([deny_get_item()]));
+    let deny_arn = alice_world(Some(&deny_doc)).await;
+    seed_identity_deny(&env, &deny_arn, Value::Null);
+    let config = crate::support::config().await;
+    let ddb = create_table(&config, TABLE).await;
+    let (topic, queue) = create_topic_with_queue(&config).await;
+    let cfg = Config::from_lookup(|key: &str| match key {
+        "RESULTS_TABLE" => Some(TABLE.to_string()),
+        "ALERTS_TOPIC_ARN" => Some(topic.clone()),
+        "POLICY_CACHE_SECONDS" => Some("0".to_string()),
+        _ => None,
+    })
+    .unwrap();
+    let h = Handler::from_config(&cfg).await;
+    let because = format!("with an explicit deny in an identity-based policy: {deny_arn}");
+    let envelope = json!({
+        "version": "0",
+        "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467799",
+        "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.dynamodb",
+        "account": ACCOUNT,
+        "time": "2026-11-20T10:04:31Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": get_item(121, &because),
+    });
+
+    let out = h.handle(envelope).await.unwrap();
+
+    assert_eq!(
+        out["AssessmentResult"],
+        "Explicit deny in an identity-based policy"
+    );
+    assert_eq!(out["Evidence"]["Source"], "AccessTroubleshooter");
+    assert_eq!(out["Evidence"]["EngineAgrees"], true);
+    let items = scan(&ddb, TABLE).await;
+    let stored: Value =
+        serde_json::from_str(s(&items[out["EventId"].as_str().unwrap()], "Result")).unwrap();
+    assert_eq!(stored["Evidence"], out["Evidence"]);
+    let delivered = receive_all(&config, &queue).await;
+    assert_eq!(delivered.len(), 1);
+    let alert: Value = serde_json::from_str(&delivered[0].body).unwrap();
+    assert_eq!(alert["Evidence"]["AuthorizationId"], ID);
+    assert_eq!(
+        delivered[0].attributes["EvidenceSource"],
+        "AccessTroubleshooter"
+    );
+    assert_eq!(delivered[0].attributes["EngineAgrees"], "true");
+}
