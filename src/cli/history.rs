@@ -57,9 +57,10 @@ pub(super) async fn run(
             Format::Text => super::stdout::line(entry.to_text())?,
         }
     }
-    if verbosity > 0 {
+    let disagreements = entries.iter().filter(|e| e.engine_disagrees()).count();
+    if verbosity > 0 || disagreements > 0 {
         eprintln!(
-            "access-undenied: {} event(s) from table {}",
+            "access-undenied: {} event(s) from table {}, {disagreements} where AWS's evidence and the engine disagree",
             entries.len(),
             query.table
         );

@@ -100,6 +100,12 @@ pub fn summary(result: &DiagnosisResult, meta: &EventMeta) -> Value {
         "AccountId": meta.account_id,
         "EventSource": meta.event_source,
         "EventName": meta.event_name,
+        "Evidence": {
+            "Source": result.evidence.source,
+            "AwsDecision": result.evidence.aws_decision,
+            "EngineAgrees": result.evidence.engine_agrees,
+            "FixedSince": result.evidence.fixed_since,
+        },
         "Truncated": true,
     })
 }

@@ -1,6 +1,6 @@
 //! `history`'s output: one stored event as a JSON line (the stored result plus the finding's
 //! `Count` and `LastSeen`) or as one readable line (time, assessment, principal, action(s) on
-//! resource(s), count, event id).
+//! resource(s), count, event id, and a mark when AWS's evidence and the engine disagreed).
 
 use serde_json::{Map, Value};
 
@@ -69,8 +69,13 @@ impl HistoryEntry {
         let count = self
             .count
             .map_or_else(|| "-".to_string(), |c| c.to_string());
+        let disagrees = if self.engine_disagrees() {
+            "  AWS AND ENGINE DISAGREE"
+        } else {
+            ""
+        };
         format!(
-            "{}  {}  {}  {}  count {}  {}",
+            "{}  {}  {}  {}  count {}  {}{disagrees}",
             self.event_time.as_deref().unwrap_or("-"),
             assessment,
             principal,
@@ -78,5 +83,11 @@ impl HistoryEntry {
             count,
             self.event_id
         )
+    }
+
+    /// Whether AWS's evidence and the engine disagreed on this event (`Evidence.EngineAgrees`
+    /// is `false`).
+    pub fn engine_disagrees(&self) -> bool {
+        self.result["Evidence"]["EngineAgrees"] == Value::Bool(false)
     }
 }

@@ -625,6 +625,17 @@ fn items_without_a_readable_request_fall_back_on_their_attributes() {
         format!("2026-11-20T10:00:00Z  Error  {BOB}  kms:Decrypt  count 4  e-1")
     );
 
+    // A disagreement between AWS's evidence and the engine is marked, never hidden.
+    item.insert(
+        "Result".into(),
+        s(r#"{"EventId":"e-1","AssessmentResult":"Error","Evidence":{"Source":"AccessTroubleshooter","EngineAgrees":false}}"#),
+    );
+    let disagreeing = HistoryEntry::from_item(&item);
+    assert!(disagreeing.engine_disagrees());
+    assert!(disagreeing
+        .to_text()
+        .ends_with("e-1  AWS AND ENGINE DISAGREE"));
+
     item.insert("Result".into(), s("{not json"));
     let json = HistoryEntry::from_item(&item).to_json();
     assert_eq!(json["EventId"], "e-1");
