@@ -402,3 +402,32 @@ fn events_text_format_is_text() {
         "{text}"
     );
 }
+
+/// The bundled Troubleshooter denial (the demo's evidence-backed diagnosis): the cause as AWS
+/// captured it, the engine agreeing, the deny detached since, so fixed since.
+#[tokio::test]
+async fn the_bundled_troubleshooter_denial_rests_on_aws_evidence() {
+    let snapshot = Snapshot::load(&root().join("events/sample-snapshot.json")).unwrap();
+    let file = std::fs::File::open(root().join("events/troubleshooter-denial.json")).unwrap();
+    let items: Vec<_> = RecordReader::new(file).collect();
+    assert_eq!(items.len(), 1);
+    let r =
+        serde_json::to_value(diagnose_item(&items[0], &SnapshotSource { snapshot }).await).unwrap();
+    assert_eq!(
+        r["AssessmentResult"],
+        "Explicit deny in an identity-based policy"
+    );
+    assert_eq!(
+        r["ResultDetails"]["ExplicitDenyPolicies"][0]["PolicyArn"],
+        "arn:aws:iam::111122223333:policy/ProtectReports"
+    );
+    let e = &r["Evidence"];
+    assert_eq!(e["Source"], "AccessTroubleshooter");
+    assert_eq!(e["PoliciesAsOf"], "EventTime");
+    assert_eq!(e["EngineAgrees"], true);
+    assert_eq!(e["FixedSince"], true);
+    assert_eq!(
+        e["ChangedSince"],
+        serde_json::json!([{"PolicyArn": "arn:aws:iam::111122223333:policy/ProtectReports", "Change": "Detached"}])
+    );
+}

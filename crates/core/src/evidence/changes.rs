@@ -2,7 +2,8 @@
 //! set read now. Managed policies, SCPs and RCPs are matched by ARN; inline and resource
 //! policies (whose captured URI is opaque) by the entity they are attached to and their
 //! document. Session and VPC endpoint policies are left out: the current reading has no
-//! counterpart to compare them with. A policy gone from the entity is `Detached`: telling a
+//! counterpart to compare them with, and SCPs, RCPs and the resource policy only when AWS's record
+//! lists some (a record without them says nothing). A policy gone from the entity is `Detached`: telling a
 //! deleted managed policy from a detached one would take another call.
 
 use std::collections::BTreeSet;
@@ -11,14 +12,42 @@ use crate::eval::{NamedPolicy, PolicySet};
 
 use super::{Change, PolicyChange};
 
-/// The comparable policies of a set: identity, boundary, SCPs, RCPs and the resource policy.
-fn comparable(set: &PolicySet) -> Vec<&NamedPolicy> {
+/// Which of the organization and resource gates AWS's record covers: a record that lists no SCP
+/// (RCP, resource policy) says nothing about them, so today's are not "attached since".
+#[derive(Clone, Copy)]
+struct Covered {
+    scps: bool,
+    rcps: bool,
+    resource: bool,
+}
+
+impl Covered {
+    fn of(captured: &PolicySet) -> Covered {
+        Covered {
+            scps: levels(&captured.scps).next().is_some(),
+            rcps: levels(&captured.rcps).next().is_some(),
+            resource: captured
+                .resource
+                .as_ref()
+                .is_some_and(|r| r.policy.is_some()),
+        }
+    }
+}
+
+/// The comparable policies of a set: identity and boundary always; SCPs, RCPs and the resource
+/// policy when the record covers them.
+fn comparable(set: &PolicySet, covered: Covered) -> Vec<&NamedPolicy> {
     set.identity
         .iter()
         .chain(set.permissions_boundary.iter())
-        .chain(levels(&set.scps))
-        .chain(levels(&set.rcps))
-        .chain(set.resource.iter().filter_map(|r| r.policy.as_ref()))
+        .chain(levels(&set.scps).filter(|_| covered.scps))
+        .chain(levels(&set.rcps).filter(|_| covered.rcps))
+        .chain(
+            set.resource
+                .iter()
+                .filter_map(|r| r.policy.as_ref())
+                .filter(|_| covered.resource),
+        )
         .collect()
 }
 
@@ -47,8 +76,9 @@ fn label(p: &NamedPolicy) -> String {
 
 /// The policies that changed between `captured` (request time) and `current` (now), sorted.
 pub fn changed_since(captured: &PolicySet, current: &PolicySet) -> Vec<PolicyChange> {
-    let then = comparable(captured);
-    let now = comparable(current);
+    let covered = Covered::of(captured);
+    let then = comparable(captured, covered);
+    let now = comparable(current, covered);
     let mut out = BTreeSet::new();
     for p in then.iter().filter(|p| is_arn(p)) {
         match now.iter().find(|q| is_arn(q) && q.arn == p.arn) {

@@ -415,3 +415,31 @@ fn decoded_message_rejects_what_it_cannot_use() {
         assert!(decoded::DecodedMessage::parse(bad).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn changes_ignore_gates_the_record_does_not_cover() {
+    // Today alice's account has an SCP; AWS's record lists none: not "attached since".
+    let captured = now(&[(ALLOW_ARN, doc("Allow", "Read"))]).remove(0).1;
+    let mut current = captured.clone();
+    current.scps = Some(vec![crate::eval::OrgLevel {
+        node_id: "r-1".into(),
+        node_arn: Some("arn:aws:organizations::9:root/o-a/r-1".into()),
+        policies: vec![named(
+            "arn:aws:organizations::9:policy/o-a/service_control_policy/p-1",
+            doc("Allow", "All"),
+        )],
+    }]);
+    assert!(changed_since(&captured, &current).is_empty());
+    // A boundary attached since is a change (AWS lists the boundary whenever there is one).
+    current.permissions_boundary = Some(named(
+        "arn:aws:iam::111122223333:policy/B",
+        doc("Allow", "B"),
+    ));
+    assert_eq!(
+        changed_since(&captured, &current),
+        vec![PolicyChange {
+            policy_arn: "arn:aws:iam::111122223333:policy/B".into(),
+            change: Change::Attached
+        }]
+    );
+}
