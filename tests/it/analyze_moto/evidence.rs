@@ -795,3 +795,54 @@ async fn lambda_stores_and_alerts_with_troubleshooter_evidence() {
     );
     assert_eq!(delivered[0].attributes["EngineAgrees"], "true");
 }
+
+/// Run by `scripts/bench calls`: AWS calls for one cold event of alice's world, without
+/// evidence, with AWS's recorded evaluation (details plus one call per captured policy), and
+/// with a decoded message.
+#[tokio::test]
+#[ignore = "benchmark: run by scripts/bench calls"]
+async fn bench_calls_with_evidence() {
+    use crate::support::run::items;
+    let env = evidence().await;
+    let deny_doc = policy(json!([deny_get_item()]));
+    let deny_arn = alice_world(Some(&deny_doc)).await;
+    seed_identity_deny(&env, &deny_arn, Value::Null);
+    let blob = "EncodedBenchExample0123456789abcdefABCDEF";
+    env.encoded_message(
+        blob,
+        &decoded("dynamodb:GetItem", &table(ACCOUNT, "orders"), true, &[]),
+        Value::Null,
+    );
+    let because = format!("with an explicit deny in an identity-based policy: {deny_arn}");
+    let plain = dynamodb(130, &alice(), "GetItem", "orders", ACCOUNT).msg(message(
+        &alice(),
+        "dynamodb:GetItem",
+        &table(ACCOUNT, "orders"),
+        &because,
+    ));
+    let encoded = dynamodb(131, &alice(), "GetItem", "orders", ACCOUNT).msg(format!(
+        "You are not authorized to perform this operation. Encoded authorization failure message: {blob}"
+    ));
+    println!();
+    println!(
+        "| {:<50} | AWS calls | source |",
+        "one cold event (alice, identity deny)"
+    );
+    println!("|{}|----------:|--------|", "-".repeat(52));
+    for (what, record) in [
+        ("no evidence in the message", plain),
+        (
+            "authorization ID (details + 2 captured policies)",
+            get_item(132, &because),
+        ),
+        ("encoded message (decoded)", encoded),
+    ] {
+        let source = crate::support::source().await;
+        let r = access_undenied::app::diagnose_item(&items(&[record])[0], &source).await;
+        println!(
+            "| {what:<50} | {:>9} | {:?} |",
+            source.calls(),
+            r.evidence.source
+        );
+    }
+}
