@@ -11,7 +11,10 @@ use access_undenied_core::event::reader::Item;
 use access_undenied_core::event::{read_event, AccessDeniedEvent, PrincipalInfo, Reading};
 use access_undenied_core::evidence::decoded::DecodedMessage;
 use access_undenied_core::evidence::troubleshooter::CapturedAuthorization;
-use access_undenied_core::evidence::{from_message, with_troubleshooter, Evidence, EvidenceSource};
+use access_undenied_core::evidence::{
+    check_named_policy, from_message, missing_named_policy, with_troubleshooter, Evidence,
+    EvidenceSource,
+};
 use access_undenied_core::explain::{diagnose, Assessment, DiagnosisResult};
 use access_undenied_core::policy::PolicyCache;
 use futures::future::join_all;
@@ -152,6 +155,10 @@ impl<'s> Pipeline<'s> {
                 };
                 if let Some(Err(why)) = &decoded {
                     result.evidence.notes.push(why.clone());
+                }
+                if let Some(arn) = missing_named_policy(&ev.hint, &items) {
+                    let read = self.source.named_policy(&account, arn).await;
+                    check_named_policy(arn, read, &items, &mut result.evidence);
                 }
                 if let Some((id, Err(e))) = recorded {
                     result.evidence.authorization_id = Some(id.to_string());

@@ -202,6 +202,10 @@ impl PolicySource for AwsSource {
             .await
     }
 
+    async fn named_policy(&self, account: &str, arn: &str) -> Result<PolicyDoc, CollectError> {
+        self.load_named_policy(account, arn).await
+    }
+
     async fn decode_message(&self, account: &str, encoded: &str) -> Result<String, CollectError> {
         self.decoded
             .get_or_init(encoded, || self.load_decoded(account, encoded))

@@ -52,6 +52,9 @@ pub trait PolicySource: Send + Sync {
     /// `sts:DecodeAuthorizationMessage` of an encoded denial message, with `account`'s
     /// credentials (the principal's: the message is decodable in the account it was issued in).
     async fn decode_message(&self, account: &str, encoded: &str) -> Result<String, CollectError>;
+    /// A policy by the ARN an error message names (IAM managed policy, SCP or RCP), read with
+    /// `account`'s credentials (the principal's) or the Organizations ones.
+    async fn named_policy(&self, account: &str, arn: &str) -> Result<PolicyDoc, CollectError>;
     /// Whether the answers come from an offline snapshot rather than from AWS now.
     fn offline(&self) -> bool {
         false

@@ -33,6 +33,8 @@ pub struct Snapshot {
     pub authorizations: BTreeMap<String, Result<CapturedAuthorization, CollectError>>,
     /// Encoded authorization message → `sts:DecodeAuthorizationMessage`'s `DecodedMessage`.
     pub decoded_messages: BTreeMap<String, Result<String, CollectError>>,
+    /// Policy ARN named by an error message → the policy as read.
+    pub named_policies: BTreeMap<String, Result<PolicyDoc, CollectError>>,
 }
 
 /// Why a snapshot file could not be used.
@@ -165,6 +167,14 @@ impl PolicySource for SnapshotSource {
             })
     }
 
+    async fn named_policy(&self, _account: &str, arn: &str) -> Result<PolicyDoc, CollectError> {
+        self.snapshot
+            .named_policies
+            .get(arn)
+            .cloned()
+            .unwrap_or_else(|| Err(missing(format!("policy `{arn}`"))))
+    }
+
     async fn decode_message(&self, _account: &str, encoded: &str) -> Result<String, CollectError> {
         self.snapshot
             .decoded_messages
@@ -282,6 +292,14 @@ impl<S: PolicySource> PolicySource for Recording<S> {
         r
     }
 
+    async fn named_policy(&self, account: &str, arn: &str) -> Result<PolicyDoc, CollectError> {
+        let r = self.inner.named_policy(account, arn).await;
+        self.record(|s| {
+            s.named_policies.insert(arn.to_string(), r.clone());
+        });
+        r
+    }
+
     async fn decode_message(&self, account: &str, encoded: &str) -> Result<String, CollectError> {
         let r = self.inner.decode_message(account, encoded).await;
         self.record(|s| {
@@ -367,6 +385,9 @@ impl<S: PolicySource> PolicySource for WithOrganizations<S> {
     async fn decode_message(&self, account: &str, encoded: &str) -> Result<String, CollectError> {
         self.inner.decode_message(account, encoded).await
     }
+    async fn named_policy(&self, account: &str, arn: &str) -> Result<PolicyDoc, CollectError> {
+        self.inner.named_policy(account, arn).await
+    }
     fn offline(&self) -> bool {
         self.inner.offline()
     }
@@ -413,6 +434,9 @@ impl PolicySource for Box<dyn PolicySource> {
     }
     async fn decode_message(&self, account: &str, encoded: &str) -> Result<String, CollectError> {
         self.as_ref().decode_message(account, encoded).await
+    }
+    async fn named_policy(&self, account: &str, arn: &str) -> Result<PolicyDoc, CollectError> {
+        self.as_ref().named_policy(account, arn).await
     }
     fn offline(&self) -> bool {
         self.as_ref().offline()

@@ -435,6 +435,50 @@ impl AwsSource {
             .await
     }
 
+    /// A policy by the ARN an error message names: an IAM managed policy (in `account`, or
+    /// AWS-managed) or an SCP/RCP (through the Organizations credentials).
+    pub(super) async fn load_named_policy(
+        &self,
+        account: &str,
+        arn: &str,
+    ) -> Result<PolicyDoc, CollectError> {
+        let parsed = access_undenied_core::arn::Arn::parse(arn).ok_or_else(|| {
+            CollectError::Unsupported {
+                what: format!("policy {arn}"),
+                why: "not an ARN".into(),
+            }
+        })?;
+        let document = match parsed.service {
+            "iam" if parsed.resource.starts_with("policy/") => {
+                let owner = if parsed.account == "aws" {
+                    account
+                } else {
+                    parsed.account
+                };
+                let config = self.account_config(owner).await?;
+                self.managed_document(&self.iam_client(&config, None), arn)
+                    .await?
+            }
+            "organizations" if parsed.resource.starts_with("policy/") => {
+                let id = parsed.resource.rsplit('/').next().unwrap_or_default();
+                let config = self.org_config().await?;
+                self.org_policy_document(&config, id).await?
+            }
+            _ => {
+                return Err(CollectError::Unsupported {
+                    what: format!("policy {arn}"),
+                    why: "only IAM managed policies, SCPs and RCPs are read by ARN".into(),
+                })
+            }
+        };
+        Ok(PolicyDoc {
+            name: policy_name(arn),
+            arn: arn.to_string(),
+            attached_to: String::new(),
+            document,
+        })
+    }
+
     /// `principal_arn()`: a unique id (`AIDA…`, `AROA…`, optionally `:session`) in `account`.
     pub(super) async fn lookup_principal(
         &self,

@@ -313,6 +313,15 @@ impl AwsSource {
         .await
     }
 
+    /// An SCP's or RCP's document by id, with the Organizations credentials `config`.
+    pub(super) async fn org_policy_document(
+        &self,
+        config: &aws_config::SdkConfig,
+        id: &str,
+    ) -> Result<Value, CollectError> {
+        self.org_policy(&self.org_client(config, None), id).await
+    }
+
     /// An SCP's or RCP's document (cached by policy id).
     async fn org_policy(
         &self,

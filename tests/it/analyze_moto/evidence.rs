@@ -492,6 +492,40 @@ async fn message_names_a_policy_we_cannot_see() {
         r["Evidence"]["Notes"].to_string().contains("RemovedDeny"),
         "{r:#}"
     );
+    // Read by ARN: it does not exist any more.
+    assert_eq!(
+        r["Evidence"]["ChangedSince"],
+        json!([{"PolicyArn": gone, "Change": "Deleted"}])
+    );
+}
+
+/// The named policy still exists but is no longer attached: read by ARN, it denies the
+/// request, so the change is named.
+#[tokio::test]
+async fn message_names_a_detached_policy_read_by_arn() {
+    let _env = evidence().await;
+    let detached = alice_world(None).await;
+    let ev = dynamodb(122, &alice(), "GetItem", "orders", ACCOUNT).msg(message(
+        &alice(),
+        "dynamodb:GetItem",
+        &table(ACCOUNT, "orders"),
+        &format!("with an explicit deny in an identity-based policy: {detached}"),
+    ));
+
+    let r = analyze_one(ev).await;
+
+    assert_eq!(r["AssessmentResult"], "Allowed");
+    expect_evidence(&r, "ErrorMessage", "Now", json!(false));
+    assert_eq!(
+        r["Evidence"]["ChangedSince"],
+        json!([{"PolicyArn": detached, "Change": "Detached"}])
+    );
+    assert!(
+        r["Evidence"]["Notes"]
+            .to_string()
+            .contains("read by ARN, it denies this request"),
+        "{r:#}"
+    );
 }
 
 /// The function may not call iam-toolbox at all: every event of the batch falls back, none is

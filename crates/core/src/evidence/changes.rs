@@ -52,7 +52,7 @@ fn comparable(set: &PolicySet, covered: Covered) -> Vec<&NamedPolicy> {
 }
 
 /// The policies of every level of an SCP or RCP tree.
-fn levels(l: &Option<Vec<crate::eval::OrgLevel>>) -> impl Iterator<Item = &NamedPolicy> {
+pub(super) fn levels(l: &Option<Vec<crate::eval::OrgLevel>>) -> impl Iterator<Item = &NamedPolicy> {
     l.iter().flatten().flat_map(|level| level.policies.iter())
 }
 

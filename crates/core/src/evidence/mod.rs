@@ -9,10 +9,12 @@
 
 mod changes;
 pub mod decoded;
+mod named;
 pub mod troubleshooter;
 mod verdict;
 
 pub use changes::changed_since;
+pub use named::{check_named_policy, missing_named_policy};
 pub use verdict::with_troubleshooter;
 
 use serde::Serialize;
