@@ -880,3 +880,64 @@ async fn bench_calls_with_evidence() {
         );
     }
 }
+
+/// A resource control policy and a resource-based policy AWS captured: each deny is the cause,
+/// named with its type.
+#[tokio::test]
+async fn troubleshooter_rcp_and_resource_policy_denies() {
+    let rcp =
+        "arn:aws:organizations::999999999999:policy/o-exampleorg/resource_control_policy/p-rcp1";
+    let root = "arn:aws:organizations::999999999999:root/o-exampleorg/r-ab12";
+    let table_arn = table(ACCOUNT, "orders");
+    for (n, t, uri, at, assessment, gate) in [
+        (
+            123,
+            "RESOURCE_CONTROL_POLICY",
+            rcp,
+            root.to_string(),
+            "Explicit deny in a resource control policy",
+            "Rcp",
+        ),
+        (
+            124,
+            "RESOURCE_BASED_POLICY",
+            "tablepolicy1",
+            table_arn.clone(),
+            "Explicit deny in a resource-based policy",
+            "ResourceBased",
+        ),
+    ] {
+        let env = evidence().await;
+        alice_world(None).await;
+        let mut deny = deny_get_item();
+        deny["Principal"] = json!("*");
+        env.authorization(
+            ID,
+            details(
+                "EXPLICIT_DENY",
+                &[
+                    (
+                        "IDENTITY_BASED_POLICY",
+                        "inline1dynamodbaccess",
+                        &alice_arn(),
+                    ),
+                    (t, uri, &at),
+                ],
+                matched(uri, "NoReads", "DENY"),
+            ),
+            json!({uri: policy(json!([deny])), "inline1dynamodbaccess": get_item_allowed()}),
+            Value::Null,
+        );
+        let words = if gate == "Rcp" {
+            "a resource control policy"
+        } else {
+            "a resource-based policy"
+        };
+        let r = analyze_one(get_item(n, &format!("with an explicit deny in {words}"))).await;
+        assert_eq!(r["AssessmentResult"], assessment, "{r:#}");
+        expect_evidence(&r, "AccessTroubleshooter", "EventTime", json!(true));
+        assert_eq!(r["Evidence"]["AwsDenying"][0]["PolicyType"], gate);
+        assert_eq!(r["Evidence"]["AwsDenying"][0]["Sids"], json!(["NoReads"]));
+        drop(env);
+    }
+}
