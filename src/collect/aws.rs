@@ -5,7 +5,9 @@
 //! Which credentials read what:
 //! - identities (users, roles, their groups and managed policies): the principal's account;
 //! - resource policies: the resource's account;
-//! - Organizations: `--management-account-role-arn` when given, else the caller.
+//! - Organizations: `--management-account-role-arn` when given, else the caller;
+//! - VPC endpoint policies (`ec2:DescribeVpcEndpoints`) and AWS's evidence (IAM Access
+//!   Troubleshooter, `sts:DecodeAuthorizationMessage`): the principal's account.
 //!
 //! The caller's own account uses the loaded credentials; any other account is entered with
 //! `sts:AssumeRole` into `arn:<partition>:iam::<account>:role/<cross_account_role_name>`
@@ -87,6 +89,8 @@ pub struct AwsSource {
     organizations: OnceMap<Result<Option<OrgData>, CollectError>>,
     /// `<Kind>|<holder-arn>` → resource policy.
     resources: OnceMap<Result<ResourcePolicyData, CollectError>>,
+    /// `<account>|<region>|<vpce-id>` → endpoint policy.
+    vpc_endpoints: OnceMap<Result<PolicyDoc, CollectError>>,
     /// Authorization ID → AWS's recorded evaluation.
     authorizations: OnceMap<Result<CapturedAuthorization, CollectError>>,
     /// Encoded message → decoded JSON text.
@@ -127,6 +131,7 @@ impl AwsSource {
             org_policies: OnceMap::default(),
             organizations: OnceMap::default(),
             resources: OnceMap::default(),
+            vpc_endpoints: OnceMap::default(),
             authorizations: OnceMap::default(),
             decoded: OnceMap::default(),
         }
@@ -182,12 +187,12 @@ impl PolicySource for AwsSource {
         region: &str,
         endpoint_id: &str,
     ) -> Result<PolicyDoc, CollectError> {
-        Err(CollectError::Unsupported {
-            what: format!("the policy of VPC endpoint {endpoint_id} (account {account}, {region})"),
-            why: "the AWS adapter has no EC2 client (ec2:DescribeVpcEndpoints); add the endpoint policy to a \
-                  snapshot file (`VpcEndpoints`) to include it"
-                .into(),
-        })
+        let key = format!("{account}|{region}|{endpoint_id}");
+        self.vpc_endpoints
+            .get_or_init(&key, || {
+                self.load_vpc_endpoint_policy(account, region, endpoint_id)
+            })
+            .await
     }
 
     async fn authorization(

@@ -1202,7 +1202,7 @@ async fn role_trust_policy() {
 }
 
 #[tokio::test]
-async fn other_kinds_have_no_policy_and_vpc_endpoints_are_unsupported() {
+async fn other_kinds_have_no_policy_and_unknown_vpc_endpoints_are_not_found() {
     let _env = moto().await;
     let source = source().await;
     let table = format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/orders");
@@ -1218,10 +1218,11 @@ async fn other_kinds_have_no_policy_and_vpc_endpoints_are_unsupported() {
         .vpc_endpoint_policy(ACCOUNT, REGION, "vpce-0123456789abcdef0")
         .await;
     assert!(
-        matches!(vpce, Err(CollectError::Unsupported { .. })),
+        matches!(&vpce, Err(CollectError::NotFound { what }) if what.contains("vpce-0123456789abcdef0")),
         "{vpce:?}"
     );
-    assert_eq!(source.calls(), 0);
+    // GetCallerIdentity, DescribeVpcEndpoints.
+    assert_eq!(source.calls(), 2);
 }
 
 // ---------------------------------------------------------------- settings and failures

@@ -270,6 +270,53 @@ impl AwsSource {
     }
 }
 
+/// The policy EC2 attaches to an endpoint created without one ("full access").
+const DEFAULT_ENDPOINT_POLICY: &str = r#"{"Version":"2008-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}"#;
+
+impl AwsSource {
+    /// `ec2:DescribeVpcEndpoints` for one endpoint: its policy (the default full-access policy
+    /// when it has none), read in `region` with `account`'s credentials.
+    pub(super) async fn load_vpc_endpoint_policy(
+        &self,
+        account: &str,
+        region: &str,
+        endpoint_id: &str,
+    ) -> Result<PolicyDoc, CollectError> {
+        let config = self.account_config(account).await?;
+        let caller = self.caller().await?;
+        let what = || format!("ec2:DescribeVpcEndpoints {endpoint_id} ({account}, {region})");
+        let out = self
+            .ec2_client(&config, Some(region))
+            .describe_vpc_endpoints()
+            .vpc_endpoint_ids(endpoint_id)
+            .send()
+            .await
+            .aws()
+            .or_collect(what)?;
+        let endpoint = out
+            .vpc_endpoints()
+            .iter()
+            .find(|e| e.vpc_endpoint_id() == Some(endpoint_id))
+            .ok_or_else(|| CollectError::NotFound { what: what() })?;
+        let raw = endpoint
+            .policy_document()
+            .filter(|d| !d.trim().is_empty())
+            .unwrap_or(DEFAULT_ENDPOINT_POLICY);
+        let document = parse_policy_document(raw, &what())?;
+        let owner = endpoint.owner_id().unwrap_or(account);
+        let arn = format!(
+            "arn:{}:ec2:{region}:{owner}:vpc-endpoint/{endpoint_id}",
+            caller.partition
+        );
+        Ok(PolicyDoc {
+            name: "VPCEndpointPolicy".into(),
+            arn: arn.clone(),
+            attached_to: arn,
+            document,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -169,6 +169,7 @@ impl AwsSource {
     client!(sns_client, aws_sdk_sns);
     client!(lambda_client, aws_sdk_lambda);
     client!(ecr_client, aws_sdk_ecr);
+    client!(ec2_client, aws_sdk_ec2);
 
     /// An S3 client in `region`, path-style when a custom endpoint is configured.
     pub(super) fn s3_client(&self, config: &SdkConfig, region: &str) -> aws_sdk_s3::Client {

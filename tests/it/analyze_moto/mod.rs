@@ -24,6 +24,7 @@ mod resource;
 mod scp;
 mod trust;
 mod unreadable;
+mod vpc_endpoint;
 
 use std::process::{Command, Output};
 
