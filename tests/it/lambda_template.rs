@@ -535,6 +535,7 @@ fn the_topic_is_locked_the_function_capped_and_failures_alarmed() {
                 "AWS/SQS".into(),
                 "ApproximateNumberOfMessagesVisible".into()
             ),
+            ("AccessUndenied".into(), "EngineDisagreements".into()),
         ]
     );
 }
@@ -579,4 +580,26 @@ fn both_readers_may_read_aws_evidence_and_nothing_more() {
             privilege_problems(&t)
         );
     }
+}
+
+/// Disagreements between AWS's evidence and the engine are counted from the log line the
+/// pipeline writes (`disagreement = true` in `src/app.rs`), and alarmed.
+#[test]
+fn disagreements_are_counted_and_alarmed() {
+    let t = load("template.yaml");
+    let r = resources(&t);
+    let filter = &r["EngineDisagreementsFilter"]["Properties"];
+    assert_eq!(filter["FilterPattern"], "{ $.disagreement IS TRUE }");
+    assert_eq!(filter["LogGroupName"], json!({"Ref": "FunctionLogGroup"}));
+    let app = std::fs::read_to_string(crate::support::root().join("src/app.rs")).unwrap();
+    assert!(
+        app.contains("disagreement = true"),
+        "the field the filter counts"
+    );
+    let alarm = &r["EngineDisagreementsAlarm"]["Properties"];
+    assert_eq!(
+        alarm["MetricName"],
+        filter["MetricTransformations"][0]["MetricName"]
+    );
+    assert_eq!(alarm["Namespace"], "AccessUndenied");
 }
