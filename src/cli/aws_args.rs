@@ -25,6 +25,7 @@ impl AwsArgs {
             management_account_role_arn: self.management_account_role_arn.clone(),
             external_id: self.external_id.clone(),
             call_timeout: None,
+            member_accounts_only: false,
         }
     }
 }

@@ -58,6 +58,12 @@ pub struct AwsSettings {
     /// whole call, retries included, gets three times as long. A call that runs out is reported
     /// as timed out, naming the call, and the batch goes on.
     pub call_timeout: Option<std::time::Duration>,
+    /// Enter only accounts of the caller's organization: before any `sts:AssumeRole`, the
+    /// account's membership is checked (`organizations:DescribeAccount`); a non-member (or any
+    /// other account when the caller is in no organization) is refused with the reason, and its
+    /// gates become unknown. The Lambda sets it: account ids come from event data, which an
+    /// outsider's denied call can carry.
+    pub member_accounts_only: bool,
 }
 
 /// Per-attempt timeout of an AWS call when [`AwsSettings::call_timeout`] is not set.
@@ -91,6 +97,8 @@ pub struct AwsSource {
     resources: OnceMap<Result<ResourcePolicyData, CollectError>>,
     /// `<account>|<region>|<vpce-id>` → endpoint policy.
     vpc_endpoints: OnceMap<Result<PolicyDoc, CollectError>>,
+    /// Account → membership of the caller's organization (`member_accounts_only`).
+    members: OnceMap<Result<(), CollectError>>,
     /// Authorization ID → AWS's recorded evaluation.
     authorizations: OnceMap<Result<CapturedAuthorization, CollectError>>,
     /// Encoded message → decoded JSON text.
@@ -132,6 +140,7 @@ impl AwsSource {
             organizations: OnceMap::default(),
             resources: OnceMap::default(),
             vpc_endpoints: OnceMap::default(),
+            members: OnceMap::default(),
             authorizations: OnceMap::default(),
             decoded: OnceMap::default(),
         }

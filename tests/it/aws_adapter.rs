@@ -1424,3 +1424,66 @@ async fn config_for_region(region: &'static str, url: &str) -> aws_config::SdkCo
         .load()
         .await
 }
+
+/// With `member_accounts_only` (the Lambda's setting), an account outside the caller's
+/// organization is refused before any `sts:AssumeRole`; a member is entered.
+#[tokio::test]
+async fn non_members_are_refused_before_any_assume_role() {
+    let env = moto().await;
+    let org = organization(&config().await).await;
+    let source = AwsSource::new(AwsSettings {
+        member_accounts_only: true,
+        ..support::settings()
+    })
+    .await
+    .unwrap();
+    let outsider = source
+        .identity(&format!("arn:aws:iam::{OTHER_ACCOUNT}:role/App"))
+        .await;
+    match outsider {
+        Err(CollectError::AssumeRole { account, message }) => {
+            assert_eq!(account, OTHER_ACCOUNT);
+            assert!(
+                message.contains("not a member of organization o-"),
+                "{message}"
+            );
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let assumed = |env: &support::TestEnv| {
+        support::standin_requests(&env.standin)
+            .iter()
+            .filter(|q| q["Forwarded"] == true)
+            .count()
+    };
+    // Only GetCallerIdentity went to STS so far.
+    assert_eq!(assumed(&env), 1);
+    // A member: entered (the role is assumed; moto has no App role there, so NotFound).
+    let member = source
+        .identity(&format!("arn:aws:iam::{}:role/App", org.member))
+        .await;
+    assert!(
+        matches!(member, Err(CollectError::NotFound { .. })),
+        "{member:?}"
+    );
+    assert_eq!(assumed(&env), 2);
+}
+
+/// Without an organization, only the caller's own account is entered.
+#[tokio::test]
+async fn without_an_organization_only_the_own_account_is_entered() {
+    let _env = moto().await;
+    let source = AwsSource::new(AwsSettings {
+        member_accounts_only: true,
+        ..support::settings()
+    })
+    .await
+    .unwrap();
+    let other = source
+        .identity(&format!("arn:aws:iam::{OTHER_ACCOUNT}:role/App"))
+        .await;
+    assert!(
+        matches!(&other, Err(CollectError::AssumeRole { message, .. }) if message.contains("in no organization")),
+        "{other:?}"
+    );
+}

@@ -104,6 +104,47 @@ impl AwsSource {
             .collect())
     }
 
+    /// Refuses an account outside the caller's organization (`organizations:DescribeAccount`
+    /// with the Organizations credentials says it is unknown), and any other account when the
+    /// caller is in no organization. When membership cannot be read (no Organizations access
+    /// from this account), the account is not refused here: the role grant's
+    /// `aws:ResourceOrgID` condition in IAM still keeps non-members out.
+    pub(super) async fn check_member(&self, account: &str) -> Result<(), CollectError> {
+        let refuse = |message: String| {
+            Err(CollectError::AssumeRole {
+                account: account.to_string(),
+                message,
+            })
+        };
+        let base = match self.org_base().await {
+            Ok(Some(base)) => base,
+            Ok(None) => {
+                return refuse(
+                    "the function's account is in no organization, so only its own account is entered: no role is assumed"
+                        .into(),
+                )
+            }
+            Err(_) => return Ok(()),
+        };
+        let Ok(config) = self.org_config().await else {
+            return Ok(());
+        };
+        match self
+            .org_client(&config, None)
+            .describe_account()
+            .account_id(account)
+            .send()
+            .await
+            .aws()
+        {
+            Err(e) if e.is_not_found() => refuse(format!(
+                "not a member of organization {}: no role is assumed",
+                base.id
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// The organization and its root (once); `None` when the caller is in no organization.
     async fn org_base(&self) -> Result<Option<OrgBase>, CollectError> {
         self.org_base

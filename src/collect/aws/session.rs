@@ -230,6 +230,11 @@ impl AwsSource {
                     .into(),
             });
         }
+        if self.settings.member_accounts_only {
+            self.members
+                .get_or_init(account, || self.check_member(account))
+                .await?;
+        }
         let role_arn = format!("arn:{}:iam::{account}:role/{role_name}", caller.partition);
         self.role_config(&role_arn).await
     }

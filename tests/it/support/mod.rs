@@ -32,6 +32,7 @@ use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 pub use moto::{moto, EnvVars, TestEnv};
 pub use patched::{Patched, Rule};
+pub use standin::requests as standin_requests;
 
 /// The repository's root (where `events/`, `tests/` and the templates are).
 pub fn root() -> &'static Path {

@@ -122,12 +122,17 @@ impl EvidenceEnv {
 
     /// The API requests the stand-in served.
     pub fn requests(&self) -> Vec<Value> {
-        let (_, body) = exchange(&self.url, "GET", "/_standin/requests", "");
-        serde_json::from_str::<Value>(&body)
-            .ok()
-            .and_then(|v| v.as_array().cloned())
-            .unwrap_or_default()
+        requests(&self.url)
     }
+}
+
+/// The API requests the stand-in at `url` served (STS calls forwarded to moto included).
+pub fn requests(url: &str) -> Vec<Value> {
+    let (_, body) = exchange(url, "GET", "/_standin/requests", "");
+    serde_json::from_str::<Value>(&body)
+        .ok()
+        .and_then(|v| v.as_array().cloned())
+        .unwrap_or_default()
 }
 
 fn post(url: &str, path: &str, body: &Value) {
