@@ -12,7 +12,8 @@
 //!   that is required), without `null`, placeholder or truncated segments;
 //! - **context**: every key the event sets is derivable from the record (`aws:SourceIp` only
 //!   from a valid IP literal in `sourceIPAddress`, `aws:SecureTransport` only from
-//!   `tlsDetails` or for a non-S3 service, which takes HTTPS only, …).
+//!   `tlsDetails`, S3's TLS `CipherSuite` in `additionalEventData`, or for a non-S3 service,
+//!   which takes HTTPS only, …).
 //!
 //! A denial the reader cannot read gets a named [`Reason`]. The test prints a table of counts
 //! (run `scripts/corpus-fidelity` to see it) and fails when a check fails for a record that is
@@ -429,8 +430,13 @@ fn check_context(record: &Value, ctx: &serde_json::Map<String, Value>) -> Result
                 field(&["sourceIPAddress"]).as_deref() == Some(one.as_str()) && ip_literal(&one)
             }
             "aws:securetransport" => {
+                let cipher = record
+                    .pointer("/additionalEventData/CipherSuite")
+                    .and_then(Value::as_str)
+                    .is_some_and(|c| !c.trim().is_empty());
                 one == "true"
                     && (record.get("tlsDetails").is_some_and(|t| !t.is_null())
+                        || cipher
                         || !source.starts_with("s3."))
             }
             "aws:requestedregion" => field(&["awsRegion"]).as_deref() == Some(one.as_str()),

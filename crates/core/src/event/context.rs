@@ -45,8 +45,20 @@ pub fn context_for(
             c.set("aws:EpochTime", format!("{}", secs as i64));
         }
     }
-    // AWS APIs take HTTPS only, except S3: there the record's `tlsDetails` shows TLS.
-    if event.raw.tls_details.as_ref().is_some_and(|t| !t.is_null()) || event.service() != "s3" {
+    // AWS APIs take HTTPS only, except S3: there the record's `tlsDetails`, or the
+    // `CipherSuite` S3 writes into `additionalEventData` for a TLS request, shows TLS. Neither:
+    // unknown (a record that omits them proves no plain-HTTP request).
+    let cipher_suite = event
+        .raw
+        .additional_event_data
+        .as_ref()
+        .and_then(|d| d.get("CipherSuite"))
+        .and_then(Value::as_str)
+        .is_some_and(|s| !s.trim().is_empty());
+    if event.raw.tls_details.as_ref().is_some_and(|t| !t.is_null())
+        || cipher_suite
+        || event.service() != "s3"
+    {
         c.set("aws:SecureTransport", "true");
     }
     if let Some(ua) = &event.user_agent {

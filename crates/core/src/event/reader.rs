@@ -84,6 +84,26 @@ enum Scan {
     End,
 }
 
+/// Record types that are a caller's request (CloudTrail User Guide, "CloudTrail record
+/// contents", `eventType`). Insights records (`AwsCloudTrailInsight`), service events
+/// (`AwsServiceEvent`) and other non-request records carry no request to diagnose, even when an
+/// `errorCode` appears in them: they are skipped, not errors. A record without `eventType` (older
+/// or hand-written ones) counts as a call.
+const API_CALL_EVENT_TYPES: &[&str] = &[
+    "AwsApiCall",
+    "AwsConsoleAction",
+    "AwsConsoleSignIn",
+    "AwsVpceEvent",
+];
+
+fn is_api_call(record: &Value) -> bool {
+    match record.get("eventType") {
+        None | Some(Value::Null) => true,
+        Some(Value::String(t)) => API_CALL_EVENT_TYPES.contains(&t.as_str()),
+        Some(_) => true,
+    }
+}
+
 impl<R: Read> RecordReader<R> {
     pub fn new(input: R) -> Self {
         RecordReader {
@@ -588,7 +608,7 @@ impl<R: Read> RecordReader<R> {
 
     fn record(&mut self, value: Value) {
         let code = value.get("errorCode").and_then(Value::as_str).unwrap_or("");
-        if !is_access_denied_code(code) {
+        if !is_access_denied_code(code) || !is_api_call(&value) {
             self.counts.skipped += 1;
             return;
         }
