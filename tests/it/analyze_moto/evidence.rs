@@ -470,6 +470,16 @@ async fn troubleshooter_disagreement_is_in_the_result() {
     );
 }
 
+/// alice's denied GetItem whose message (no authorization ID) names `arn` as the explicit deny.
+fn named_in_message(n: u32, arn: &str) -> Value {
+    dynamodb(n, &alice(), "GetItem", "orders", ACCOUNT).msg(message(
+        &alice(),
+        "dynamodb:GetItem",
+        &table(ACCOUNT, "orders"),
+        &format!("with an explicit deny in an identity-based policy: {arn}"),
+    ))
+}
+
 /// Without a record, the message's named policy is checked: AWS names a deny the policies of
 /// today do not show, and the contradiction is flagged rather than a bare `Allowed`.
 #[tokio::test]
@@ -477,14 +487,7 @@ async fn message_names_a_policy_we_cannot_see() {
     let _env = evidence().await;
     alice_world(None).await;
     let gone = format!("arn:aws:iam::{ACCOUNT}:policy/RemovedDeny");
-    let ev = dynamodb(114, &alice(), "GetItem", "orders", ACCOUNT).msg(message(
-        &alice(),
-        "dynamodb:GetItem",
-        &table(ACCOUNT, "orders"),
-        &format!("with an explicit deny in an identity-based policy: {gone}"),
-    ));
-
-    let r = analyze_one(ev).await;
+    let r = analyze_one(named_in_message(114, &gone)).await;
 
     assert_eq!(r["AssessmentResult"], "Allowed");
     expect_evidence(&r, "ErrorMessage", "Now", json!(false));
@@ -505,14 +508,7 @@ async fn message_names_a_policy_we_cannot_see() {
 async fn message_names_a_detached_policy_read_by_arn() {
     let _env = evidence().await;
     let detached = alice_world(None).await;
-    let ev = dynamodb(122, &alice(), "GetItem", "orders", ACCOUNT).msg(message(
-        &alice(),
-        "dynamodb:GetItem",
-        &table(ACCOUNT, "orders"),
-        &format!("with an explicit deny in an identity-based policy: {detached}"),
-    ));
-
-    let r = analyze_one(ev).await;
+    let r = analyze_one(named_in_message(122, &detached)).await;
 
     assert_eq!(r["AssessmentResult"], "Allowed");
     expect_evidence(&r, "ErrorMessage", "Now", json!(false));

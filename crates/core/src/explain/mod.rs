@@ -19,8 +19,8 @@ use crate::eval::{
     evaluate, Decision, Evaluation, GateKind, GateOutcome, PolicySet, PrincipalType, Request,
     UnevaluatedReport,
 };
-use crate::event::{MessageHint, PolicyTypeHint};
-use crate::evidence::Evidence;
+use crate::event::MessageHint;
+use crate::evidence::{gate_of_hint, gate_words, Evidence};
 
 /// One denying statement (`ResultDetails.ExplicitDenyPolicies[]`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -341,18 +341,6 @@ fn unevaluated(e: &Evaluated<'_>) -> Vec<UnevaluatedReport> {
         .collect()
 }
 
-fn gate_words(g: GateKind) -> &'static str {
-    match g {
-        GateKind::Scp => "service control policy",
-        GateKind::Rcp => "resource control policy",
-        GateKind::VpcEndpoint => "VPC endpoint policy",
-        GateKind::ResourceBased => "resource-based policy",
-        GateKind::IdentityBased => "identity-based policy",
-        GateKind::PermissionsBoundary => "permissions boundary",
-        GateKind::Session => "session policy",
-    }
-}
-
 fn explanation(evals: &[Evaluated<'_>], blocks: &[Blocker], result: &DiagnosisResult) -> String {
     let mut s = String::new();
     if let Some(first) = blocks.first() {
@@ -406,18 +394,6 @@ fn explanation(evals: &[Evaluated<'_>], blocks: &[Blocker], result: &DiagnosisRe
     s.trim().to_string()
 }
 
-fn hint_gate(t: PolicyTypeHint) -> GateKind {
-    match t {
-        PolicyTypeHint::IdentityBased => GateKind::IdentityBased,
-        PolicyTypeHint::ResourceBased | PolicyTypeHint::RoleTrustPolicy => GateKind::ResourceBased,
-        PolicyTypeHint::PermissionsBoundary => GateKind::PermissionsBoundary,
-        PolicyTypeHint::SessionPolicy => GateKind::Session,
-        PolicyTypeHint::ServiceControlPolicy => GateKind::Scp,
-        PolicyTypeHint::ResourceControlPolicy => GateKind::Rcp,
-        PolicyTypeHint::VpcEndpointPolicy => GateKind::VpcEndpoint,
-    }
-}
-
 fn gate_of(a: Assessment) -> Option<GateKind> {
     use Assessment::*;
     Some(match a {
@@ -437,7 +413,7 @@ fn gate_of(a: Assessment) -> Option<GateKind> {
 
 fn disagreement(hint: &MessageHint, blocks: &[Blocker]) -> Option<String> {
     let t = hint.policy_type?;
-    let wanted = hint_gate(t);
+    let wanted = gate_of_hint(t);
     let explicit = hint.explicit_deny;
     let matches = blocks.iter().any(|b| {
         let gate_ok = gate_of(b.assessment) == Some(wanted)
