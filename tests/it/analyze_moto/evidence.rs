@@ -89,6 +89,15 @@ async fn alice_world(with_deny: Option<&Value>) -> String {
     arn
 }
 
+/// alice denied by the attached `DenyReads`, and AWS's record of it seeded with `fault`; the
+/// policy's ARN and the message's deny clause.
+async fn alice_denied(env: &EvidenceEnv, fault: Value) -> (String, String) {
+    let deny_arn = alice_world(Some(&policy(json!([deny_get_item()])))).await;
+    seed_identity_deny(env, &deny_arn, fault);
+    let because = format!("with an explicit deny in an identity-based policy: {deny_arn}");
+    (deny_arn, because)
+}
+
 fn seed_identity_deny(env: &EvidenceEnv, deny_arn: &str, fault: Value) {
     env.authorization(
         ID,
@@ -117,10 +126,7 @@ fn expect_evidence(r: &Value, source: &str, as_of: &str, agrees: Value) {
 #[tokio::test]
 async fn troubleshooter_identity_deny_agrees_with_the_engine() {
     let env = evidence().await;
-    let deny_doc = policy(json!([deny_get_item()]));
-    let deny_arn = alice_world(Some(&deny_doc)).await;
-    seed_identity_deny(&env, &deny_arn, Value::Null);
-    let because = format!("with an explicit deny in an identity-based policy: {deny_arn}");
+    let (deny_arn, because) = alice_denied(&env, Value::Null).await;
 
     let r = analyze_one(get_item(101, &because)).await;
 
@@ -419,10 +425,7 @@ async fn troubleshooter_unavailable_falls_back_with_the_reason() {
 #[tokio::test]
 async fn troubleshooter_throttled_then_read() {
     let env = evidence().await;
-    let deny_doc = policy(json!([deny_get_item()]));
-    let deny_arn = alice_world(Some(&deny_doc)).await;
-    seed_identity_deny(&env, &deny_arn, json!({"ThrottleTimes": 2}));
-    let because = format!("with an explicit deny in an identity-based policy: {deny_arn}");
+    let (_, because) = alice_denied(&env, json!({"ThrottleTimes": 2})).await;
 
     let r = analyze_one(get_item(112, &because)).await;
 
@@ -529,11 +532,8 @@ async fn message_names_a_detached_policy_read_by_arn() {
 #[tokio::test]
 async fn troubleshooter_denied_for_the_whole_batch() {
     let env = evidence().await;
-    let deny_doc = policy(json!([deny_get_item()]));
-    let deny_arn = alice_world(Some(&deny_doc)).await;
-    seed_identity_deny(&env, &deny_arn, Value::Null);
+    let (_, because) = alice_denied(&env, Value::Null).await;
     env.service_fault("iam-toolbox", json!("AccessDenied"));
-    let because = format!("with an explicit deny in an identity-based policy: {deny_arn}");
 
     let results = super::analyze(&[get_item(115, &because), get_item(116, &because)]).await;
 
@@ -776,9 +776,7 @@ async fn lambda_stores_and_alerts_with_troubleshooter_evidence() {
     use access_undenied::lambda::{Config, Handler};
 
     let env = evidence().await;
-    let deny_doc = policy(json!([deny_get_item()]));
-    let deny_arn = alice_world(Some(&deny_doc)).await;
-    seed_identity_deny(&env, &deny_arn, Value::Null);
+    let (_, because) = alice_denied(&env, Value::Null).await;
     let config = crate::support::config().await;
     let ddb = create_table(&config, TABLE).await;
     let (topic, queue) = create_topic_with_queue(&config).await;
@@ -790,7 +788,6 @@ async fn lambda_stores_and_alerts_with_troubleshooter_evidence() {
     })
     .unwrap();
     let h = Handler::from_config(&cfg).await;
-    let because = format!("with an explicit deny in an identity-based policy: {deny_arn}");
     let envelope = json!({
         "version": "0",
         "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467799",
@@ -834,16 +831,13 @@ async fn lambda_stores_and_alerts_with_troubleshooter_evidence() {
 async fn bench_calls_with_evidence() {
     use crate::support::run::items;
     let env = evidence().await;
-    let deny_doc = policy(json!([deny_get_item()]));
-    let deny_arn = alice_world(Some(&deny_doc)).await;
-    seed_identity_deny(&env, &deny_arn, Value::Null);
+    let (_, because) = alice_denied(&env, Value::Null).await;
     let blob = "EncodedBenchExample0123456789abcdefABCDEF";
     env.encoded_message(
         blob,
         &decoded("dynamodb:GetItem", &table(ACCOUNT, "orders"), true, &[]),
         Value::Null,
     );
-    let because = format!("with an explicit deny in an identity-based policy: {deny_arn}");
     let plain = dynamodb(130, &alice(), "GetItem", "orders", ACCOUNT).msg(message(
         &alice(),
         "dynamodb:GetItem",
