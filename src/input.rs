@@ -1,7 +1,9 @@
 //! Opening event inputs: a file (gzip-compressed CloudTrail log files are detected by their
 //! magic bytes) or `-` for stdin, as a buffered byte stream for the streaming record reader;
 //! [`open_counting`] also reports the bytes read from the file itself (compressed, for a `.gz`),
-//! for a progress bar measured against [`file_size`].
+//! for a progress bar measured against [`file_size`]. [`s3`] reads the objects of an S3 prefix.
+
+pub mod s3;
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -34,6 +36,11 @@ pub fn open_counting(
         inner: raw(path)?,
         on_read,
     })))
+}
+
+/// Bytes already in memory (an S3 object), gunzipped when they are gzip.
+pub fn from_bytes(bytes: Vec<u8>) -> Box<dyn Read> {
+    decoded(Box::new(std::io::Cursor::new(bytes)))
 }
 
 /// The size in bytes of `path` when it is a regular file; `None` for stdin (`-`), a pipe or a

@@ -23,7 +23,8 @@ use super::{exit_status, Format};
 #[derive(clap::Args)]
 pub(super) struct AnalyzeArgs {
     /// One event, {"Records":[...]}, an EventBridge envelope, LookupEvents output, NDJSON,
-    /// or a CloudTrail log file (.json / .json.gz); "-" reads stdin.
+    /// or a CloudTrail log file (.json / .json.gz); "-" reads stdin; s3://bucket/prefix/ (or
+    /// s3://bucket/key) reads the objects there, one at a time.
     #[arg(long)]
     pub events_file: PathBuf,
     /// Organization data written by `get-scps`.
@@ -49,6 +50,18 @@ pub(super) struct AnalyzeArgs {
     /// Events diagnosed concurrently.
     #[arg(long, default_value_t = 8)]
     pub concurrency: usize,
+    /// With s3://: only objects of days from this one (YYYY-MM-DD, by the CloudTrail key layout).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// With s3://: only objects of days up to this one (YYYY-MM-DD).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// With s3://: only objects of these accounts (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub accounts: Vec<String>,
+    /// With s3://: only objects of these regions (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub regions: Vec<String>,
 }
 
 /// Where the policies come from: a snapshot, or AWS; with `--scp-file`'s organizations.
@@ -71,56 +84,148 @@ async fn policy_source(
     })
 }
 
+/// What the diagnosis of a stream of records gave so far.
+#[derive(Default)]
+struct Tally {
+    analysed: usize,
+    failed: bool,
+    records: u64,
+    denials: u64,
+    skipped: u64,
+    errors: u64,
+}
+
+/// Where results go.
+struct Sinks<'a> {
+    args: &'a AnalyzeArgs,
+    progress: Option<Progress>,
+    output_file: Option<ResultsFile>,
+}
+
+impl Sinks<'_> {
+    /// Diagnoses every record `reader` yields (`--concurrency` at a time, in order) and writes
+    /// each result.
+    async fn diagnose<R: std::io::Read>(
+        &mut self,
+        pipeline: &access_undenied::app::Pipeline<'_>,
+        mut reader: RecordReader<R>,
+        tally: &mut Tally,
+    ) -> anyhow::Result<()> {
+        {
+            let mut stream = futures::stream::iter(reader.by_ref())
+                .map(|item| async move { pipeline.diagnose_item(&item).await })
+                .buffered(self.args.concurrency.max(1));
+            while let Some(result) = stream.next().await {
+                tally.failed |= result.assessment_result == Assessment::Error;
+                if !self.args.suppress_output {
+                    let line = match self.args.format {
+                        Format::Json => serde_json::to_string(&result)?,
+                        Format::Text => access_undenied::render::text::result_text(&result),
+                    };
+                    match &self.progress {
+                        Some(p) => p.print(|| super::stdout::line(&line))?,
+                        None => super::stdout::line(&line)?,
+                    }
+                }
+                if let Some(file) = &mut self.output_file {
+                    file.push(&result)?;
+                }
+                tally.analysed += 1;
+                if let Some(p) = &self.progress {
+                    p.analysed();
+                }
+            }
+        }
+        let c = reader.counts;
+        tally.records += c.records;
+        tally.denials += c.denials;
+        tally.skipped += c.skipped;
+        tally.errors += c.errors;
+        Ok(())
+    }
+}
+
 pub(super) async fn run(
     profile: Option<String>,
     verbosity: u8,
     args: AnalyzeArgs,
 ) -> anyhow::Result<ExitCode> {
-    let progress = Progress::on_terminal(access_undenied::input::file_size(&args.events_file));
-    let input = match &progress {
-        Some(p) => access_undenied::input::open_counting(&args.events_file, p.on_read())?,
-        None => access_undenied::input::open(&args.events_file)?,
+    let url = args.events_file.to_string_lossy().to_string();
+    let s3 = access_undenied::input::s3::S3Location::parse(&url).transpose()?;
+    let filter = key_filter(&args)?;
+    if s3.is_none() && filter != access_undenied::input::s3::KeyFilter::default() {
+        anyhow::bail!("--since, --until, --accounts and --regions apply to s3:// inputs only");
+    }
+    let size = match &s3 {
+        Some(_) => None,
+        None => access_undenied::input::file_size(&args.events_file),
     };
-    let source = Recording::new(policy_source(profile, &args).await?);
-    let mut reader = RecordReader::new(input);
-    let mut output_file = match &args.output_file {
-        Some(path) => Some(ResultsFile::create(path)?),
-        None => None,
+    let source = Recording::new(policy_source(profile.clone(), &args).await?);
+    let mut sinks = Sinks {
+        args: &args,
+        progress: Progress::on_terminal(size),
+        output_file: match &args.output_file {
+            Some(path) => Some(ResultsFile::create(path)?),
+            None => None,
+        },
     };
-    let mut analysed = 0usize;
-    let mut failed = false;
+    let mut tally = Tally::default();
     {
         // One pipeline for the batch: each distinct policy document is parsed once.
-        let pipeline = &access_undenied::app::Pipeline::new(&source);
-        let mut stream = futures::stream::iter(reader.by_ref())
-            .map(|item| async move { pipeline.diagnose_item(&item).await })
-            .buffered(args.concurrency.max(1));
-        while let Some(result) = stream.next().await {
-            failed |= result.assessment_result == Assessment::Error;
-            if !args.suppress_output {
-                let line = match args.format {
-                    Format::Json => serde_json::to_string(&result)?,
-                    Format::Text => access_undenied::render::text::result_text(&result),
+        let pipeline = access_undenied::app::Pipeline::new(&source);
+        match &s3 {
+            None => {
+                let input = match &sinks.progress {
+                    Some(p) => {
+                        access_undenied::input::open_counting(&args.events_file, p.on_read())?
+                    }
+                    None => access_undenied::input::open(&args.events_file)?,
                 };
-                match &progress {
-                    Some(p) => p.print(|| super::stdout::line(&line))?,
-                    None => super::stdout::line(&line)?,
+                sinks
+                    .diagnose(&pipeline, RecordReader::new(input), &mut tally)
+                    .await?;
+            }
+            Some(location) => {
+                let sdk = access_undenied::aws::load_sdk_config(profile.as_deref()).await;
+                let client = access_undenied::input::s3::client(&sdk);
+                let mut listing = access_undenied::input::s3::Listing::new(&client, location);
+                let (mut read, mut filtered, mut unreadable) = (0u64, 0u64, 0u64);
+                while let Some(page) = listing.next_page().await {
+                    for (key, _size) in page? {
+                        if !filter.matches(&key) {
+                            filtered += 1;
+                            continue;
+                        }
+                        match access_undenied::input::s3::get(&client, &location.bucket, &key).await
+                        {
+                            Ok(bytes) => {
+                                if let Some(p) = &sinks.progress {
+                                    p.on_read()(bytes.len());
+                                }
+                                read += 1;
+                                let reader =
+                                    RecordReader::new(access_undenied::input::from_bytes(bytes));
+                                sinks.diagnose(&pipeline, reader, &mut tally).await?;
+                            }
+                            Err(e) => {
+                                unreadable += 1;
+                                tally.failed = true;
+                                eprintln!("access-undenied: {e}");
+                            }
+                        }
+                    }
                 }
-            }
-            if let Some(file) = &mut output_file {
-                file.push(&result)?;
-            }
-            analysed += 1;
-            if let Some(p) = &progress {
-                p.analysed();
+                eprintln!(
+                    "access-undenied: {read} object(s) read from s3://{}/{}, {filtered} left out by the filters or not logs, {unreadable} unreadable",
+                    location.bucket, location.prefix
+                );
             }
         }
     }
-    let counts = reader.counts;
-    if let Some(p) = progress {
+    if let Some(p) = sinks.progress.take() {
         p.finish();
     }
-    if let Some(file) = output_file {
+    if let Some(file) = sinks.output_file.take() {
         file.finish()?;
     }
     if let Some(path) = &args.save_snapshot {
@@ -128,10 +233,31 @@ pub(super) async fn run(
     }
     eprintln!(
         "access-undenied: {} records read, {} access denials analysed, {} skipped (not access denials), {} unreadable",
-        counts.records, counts.denials, counts.skipped, counts.errors
+        tally.records, tally.denials, tally.skipped, tally.errors
     );
     if verbosity > 0 {
-        eprintln!("access-undenied: {analysed} results");
+        eprintln!("access-undenied: {} results", tally.analysed);
     }
-    Ok(exit_status(failed))
+    Ok(exit_status(tally.failed))
+}
+
+/// The S3 key filters of the command line.
+fn key_filter(args: &AnalyzeArgs) -> anyhow::Result<access_undenied::input::s3::KeyFilter> {
+    use access_undenied::input::s3::KeyFilter;
+    Ok(KeyFilter {
+        since: args.since.as_deref().map(KeyFilter::date).transpose()?,
+        until: args.until.as_deref().map(KeyFilter::date).transpose()?,
+        accounts: args
+            .accounts
+            .iter()
+            .filter(|a| !a.is_empty())
+            .cloned()
+            .collect(),
+        regions: args
+            .regions
+            .iter()
+            .filter(|r| !r.is_empty())
+            .cloned()
+            .collect(),
+    })
 }

@@ -34,6 +34,10 @@ pub(super) async fn run(
         save_snapshot: Some(args.output_file),
         format: Format::Json,
         concurrency: 8,
+        since: None,
+        until: None,
+        accounts: Vec::new(),
+        regions: Vec::new(),
     };
     analyze::run(profile, verbosity, args).await
 }

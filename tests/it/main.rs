@@ -11,6 +11,7 @@ mod support;
 
 mod analyze_moto;
 mod analyze_offline;
+mod analyze_s3;
 mod aws_adapter;
 mod bad_inputs;
 mod cli_stdout;
