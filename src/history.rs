@@ -340,6 +340,57 @@ impl Expressions {
     }
 }
 
+/// The table's items for index items (by `EventId`, `BatchGetItem` in chunks of 100 with its
+/// unprocessed keys retried), in the order given; an item gone since the query is left out.
+async fn whole_items(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    index_items: &[Item],
+) -> Result<Vec<Item>, String> {
+    use aws_sdk_dynamodb::types::KeysAndAttributes;
+    let ids: Vec<String> = index_items
+        .iter()
+        .filter_map(|i| match i.get("EventId") {
+            Some(AttributeValue::S(id)) => Some(id.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut found: HashMap<String, Item> = HashMap::new();
+    for chunk in ids.chunks(100) {
+        let keys: Vec<Item> = chunk
+            .iter()
+            .map(|id| HashMap::from([("EventId".to_string(), AttributeValue::S(id.clone()))]))
+            .collect();
+        let mut request = KeysAndAttributes::builder()
+            .set_keys(Some(keys))
+            .build()
+            .map_err(|e| e.to_string())?;
+        for _attempt in 0..10 {
+            let out = client
+                .batch_get_item()
+                .request_items(table, request.clone())
+                .send()
+                .await
+                .map_err(|err| describe_sdk_error(&err).0)?;
+            for item in out
+                .responses()
+                .and_then(|r| r.get(table))
+                .into_iter()
+                .flatten()
+            {
+                if let Some(AttributeValue::S(id)) = item.get("EventId") {
+                    found.insert(id.clone(), item.clone());
+                }
+            }
+            match out.unprocessed_keys().and_then(|u| u.get(table)) {
+                Some(rest) if !rest.keys().is_empty() => request = rest.clone(),
+                _ => break,
+            }
+        }
+    }
+    Ok(ids.into_iter().filter_map(|id| found.remove(&id)).collect())
+}
+
 /// Newest first; the same time by event id.
 fn newest_first(a: &HistoryEntry, b: &HistoryEntry) -> std::cmp::Ordering {
     b.event_time
@@ -413,6 +464,12 @@ pub async fn query(
                     out.last_evaluated_key().cloned().filter(|k| !k.is_empty()),
                 )
             }
+        };
+        let items = match index {
+            // The indexes carry keys and `AssessmentResult` only: the whole items (their
+            // results) come from the table, in the index's order.
+            Some(_) => whole_items(client, &q.table, &items).await.map_err(fail)?,
+            None => items,
         };
         entries.extend(items.iter().map(HistoryEntry::from_item));
         if index.is_none() {

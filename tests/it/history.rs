@@ -143,6 +143,25 @@ async fn by_principal_newest_first_with_the_finding_counts() {
         .store(&sink)
         .await;
 
+    // The index carries keys and `AssessmentResult`, not the results.
+    let projected = ddb
+        .query()
+        .table_name(TABLE)
+        .index_name(access_undenied::sink::dynamodb::BY_PRINCIPAL_INDEX)
+        .key_condition_expression("Principal = :p")
+        .expression_attribute_values(
+            ":p",
+            aws_sdk_dynamodb::types::AttributeValue::S(BOB.to_string()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(projected.items().len(), 2);
+    assert!(projected
+        .items()
+        .iter()
+        .all(|i| !i.contains_key("Result") && i.contains_key("AssessmentResult")));
+
     let entries = run(&ddb, &query(principal(BOB))).await;
     assert_eq!(ids(&entries), vec![repeat.as_str(), KMS_EVENT_ID]);
 

@@ -378,6 +378,12 @@ fn the_table_matches_what_the_sink_writes() {
             ]),
             "{name}"
         );
+        // Keys and what `history` filters on; results are read from the table.
+        assert_eq!(
+            index["Projection"],
+            json!({"ProjectionType": "INCLUDE", "NonKeyAttributes": access_undenied::sink::dynamodb::INDEX_ATTRIBUTES}),
+            "{name}"
+        );
     }
     let topic = &resources(&t)["AlertsTopic"]["Properties"];
     assert!(

@@ -60,6 +60,8 @@ pub use self::item::FINDING_PREFIX;
 pub const BY_PRINCIPAL_INDEX: &str = "ByPrincipal";
 /// The name of the account + time index.
 pub const BY_ACCOUNT_INDEX: &str = "ByAccount";
+/// The attributes both indexes carry besides the keys (`history` filters on them).
+pub const INDEX_ATTRIBUTES: &[&str] = &["AssessmentResult"];
 /// Results larger than this are stored as a summary (`ResultTruncated`): items are limited to
 /// 400 KB.
 pub const MAX_RESULT_BYTES: usize = 300 * 1024;

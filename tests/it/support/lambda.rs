@@ -105,7 +105,13 @@ fn index(name: &str, hash: &str) -> GlobalSecondaryIndex {
         .key_schema(key("EventTime", KeyType::Range))
         .projection(
             Projection::builder()
-                .projection_type(ProjectionType::All)
+                .projection_type(ProjectionType::Include)
+                .set_non_key_attributes(Some(
+                    access_undenied::sink::dynamodb::INDEX_ATTRIBUTES
+                        .iter()
+                        .map(|a| a.to_string())
+                        .collect(),
+                ))
                 .build(),
         )
         .build()
