@@ -8,6 +8,7 @@ mod events;
 mod get_scps;
 mod history;
 mod progress;
+mod report;
 mod results_file;
 mod simulate;
 mod snapshot;
@@ -60,6 +61,10 @@ enum Command {
     /// Query the results table written by the Lambda (by principal, account, assessment or
     /// time range), newest first.
     History(history::HistoryCliArgs),
+    /// The digest of a set of results (an `analyze` output file or `history` lines): denials by
+    /// cause, top findings with their fixes, most denied accounts and principals, AWS/engine
+    /// disagreements; Markdown, or one self-contained HTML page with a daily chart.
+    Report(report::ReportArgs),
 }
 
 /// Runs one command; its exit status, or an error for exit status 2.
@@ -76,6 +81,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Simulate(args) => simulate::run(verbosity, args),
         Command::Events(args) => events::run(args),
         Command::History(args) => block_on(history::run(profile, verbosity, args)),
+        Command::Report(args) => report::run(args),
     }
 }
 

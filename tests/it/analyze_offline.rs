@@ -431,3 +431,50 @@ async fn the_bundled_troubleshooter_denial_rests_on_aws_evidence() {
         serde_json::json!([{"PolicyArn": "arn:aws:iam::111122223333:policy/ProtectReports", "Change": "Detached"}])
     );
 }
+
+/// `report` over an `analyze` output file: the Markdown digest and the self-contained HTML page.
+#[test]
+fn report_digests_an_analyze_output_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("results.json");
+    let status = Command::new(env!("CARGO_BIN_EXE_access-undenied"))
+        .args(["analyze", "--suppress-output", "--events-file"])
+        .arg(root().join("events/sample-batch.json"))
+        .arg("--snapshot")
+        .arg(root().join("events/sample-snapshot.json"))
+        .arg("--output-file")
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(1), "the batch holds one Error");
+    let report = |format: &str, extra: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_access-undenied"))
+            .args(["report", "--format", format, "--results-file"])
+            .arg(&out)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let md = report("markdown", &[]);
+    assert!(md.starts_with("# Access denied: 2026-11-20"), "{md}");
+    assert!(
+        md.contains("6 denials, 6 distinct findings, 0 where"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| Explicit deny in a service-control policy | 1 |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("remove or narrow in DenyLambdaOutsidePlatform"),
+        "{md}"
+    );
+    let html = report("html", &[]);
+    assert!(html.starts_with("<!doctype html>") && !html.contains("<script"));
+    assert!(html.contains("<svg"));
+    // A range with no results in it: an empty digest, not an error.
+    let later = report("markdown", &["--since", "2027-01-01"]);
+    assert!(later.contains("0 denials"), "{later}");
+}
