@@ -98,6 +98,28 @@ async fn alice_denied(env: &EvidenceEnv, fault: Value) -> (String, String) {
     (deny_arn, because)
 }
 
+/// AWS's record of alice's GetItem denied by `statement` in one policy of type `t` (plus her
+/// inline allow).
+fn seed_one_deny(env: &EvidenceEnv, t: &str, uri: &str, attached: &str, statement: Value) {
+    env.authorization(
+        ID,
+        details(
+            "EXPLICIT_DENY",
+            &[
+                (
+                    "IDENTITY_BASED_POLICY",
+                    "inline1dynamodbaccess",
+                    &alice_arn(),
+                ),
+                (t, uri, attached),
+            ],
+            matched(uri, "NoReads", "DENY"),
+        ),
+        json!({uri: policy(json!([statement])), "inline1dynamodbaccess": get_item_allowed()}),
+        Value::Null,
+    );
+}
+
 fn seed_identity_deny(env: &EvidenceEnv, deny_arn: &str, fault: Value) {
     env.authorization(
         ID,
@@ -251,19 +273,7 @@ async fn troubleshooter_session_and_vpc_endpoint_denies_become_visible_gates() {
     ] {
         let env = evidence().await;
         alice_world(None).await;
-        env.authorization(
-            ID,
-            details(
-                "EXPLICIT_DENY",
-                &[
-                    ("IDENTITY_BASED_POLICY", "inline1dynamodbaccess", &alice_arn()),
-                    (t, uri, &at),
-                ],
-                matched(uri, "NoReads", "DENY"),
-            ),
-            json!({uri: policy(json!([deny_get_item()])), "inline1dynamodbaccess": get_item_allowed()}),
-            Value::Null,
-        );
+        seed_one_deny(&env, t, uri, &at, deny_get_item());
         let words = if t == "SESSION_POLICY" {
             "a session policy"
         } else {
@@ -901,23 +911,7 @@ async fn troubleshooter_rcp_and_resource_policy_denies() {
         alice_world(None).await;
         let mut deny = deny_get_item();
         deny["Principal"] = json!("*");
-        env.authorization(
-            ID,
-            details(
-                "EXPLICIT_DENY",
-                &[
-                    (
-                        "IDENTITY_BASED_POLICY",
-                        "inline1dynamodbaccess",
-                        &alice_arn(),
-                    ),
-                    (t, uri, &at),
-                ],
-                matched(uri, "NoReads", "DENY"),
-            ),
-            json!({uri: policy(json!([deny])), "inline1dynamodbaccess": get_item_allowed()}),
-            Value::Null,
-        );
+        seed_one_deny(&env, t, uri, &at, deny);
         let words = if gate == "Rcp" {
             "a resource control policy"
         } else {
