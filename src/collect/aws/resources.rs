@@ -273,6 +273,13 @@ impl AwsSource {
 /// The policy EC2 attaches to an endpoint created without one ("full access").
 const DEFAULT_ENDPOINT_POLICY: &str = r#"{"Version":"2008-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}"#;
 
+/// An endpoint's policy as EC2 gives it, or the default full-access one when it has none.
+fn endpoint_policy_text(document: Option<&str>) -> &str {
+    document
+        .filter(|d| !d.trim().is_empty())
+        .unwrap_or(DEFAULT_ENDPOINT_POLICY)
+}
+
 impl AwsSource {
     /// `ec2:DescribeVpcEndpoints` for one endpoint: its policy (the default full-access policy
     /// when it has none), read in `region` with `account`'s credentials.
@@ -298,10 +305,7 @@ impl AwsSource {
             .iter()
             .find(|e| e.vpc_endpoint_id() == Some(endpoint_id))
             .ok_or_else(|| CollectError::NotFound { what: what() })?;
-        let raw = endpoint
-            .policy_document()
-            .filter(|d| !d.trim().is_empty())
-            .unwrap_or(DEFAULT_ENDPOINT_POLICY);
+        let raw = endpoint_policy_text(endpoint.policy_document());
         let document = parse_policy_document(raw, &what())?;
         let owner = endpoint.owner_id().unwrap_or(account);
         let arn = format!(
@@ -319,6 +323,22 @@ impl AwsSource {
 
 #[cfg(test)]
 mod tests {
+    /// EC2 attaches a full-access policy to an endpoint created without one; an endpoint that
+    /// comes back without a document is read as having it (moto always returns one).
+    #[test]
+    fn an_endpoint_without_a_policy_allows_everything() {
+        for missing in [None, Some(""), Some("  ")] {
+            let doc = parse_policy_document(super::endpoint_policy_text(missing), "x").unwrap();
+            assert_eq!(
+                doc,
+                serde_json::json!({"Version": "2008-10-17", "Statement": [
+                    {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}
+                ]})
+            );
+        }
+        assert_eq!(super::endpoint_policy_text(Some("{}")), "{}");
+    }
+
     use super::*;
 
     #[test]

@@ -10,8 +10,8 @@ use crate::support::run::allow;
 use crate::support::world::policy;
 use crate::support::{moto, ACCOUNT, REGION};
 
-/// A gateway endpoint for DynamoDB with `endpoint_policy`; its id.
-async fn endpoint(endpoint_policy: &Value) -> String {
+/// A gateway endpoint for DynamoDB with `endpoint_policy` (none: EC2's default); its id.
+async fn endpoint(endpoint_policy: Option<&Value>) -> String {
     let ec2 = aws_sdk_ec2::Client::new(&crate::support::config().await);
     let vpc = ec2
         .create_vpc()
@@ -25,7 +25,7 @@ async fn endpoint(endpoint_policy: &Value) -> String {
         .vpc_id(vpc_id)
         .service_name(format!("com.amazonaws.{REGION}.dynamodb"))
         .vpc_endpoint_type(aws_sdk_ec2::types::VpcEndpointType::Gateway)
-        .policy_document(endpoint_policy.to_string())
+        .set_policy_document(endpoint_policy.map(Value::to_string))
         .send()
         .await
         .unwrap();
@@ -36,7 +36,11 @@ async fn endpoint(endpoint_policy: &Value) -> String {
         .to_string()
 }
 
-async fn carol_reads_orders_through(endpoint_policy: &Value, n: u32, because: &str) -> Value {
+async fn carol_reads_orders_through(
+    endpoint_policy: Option<&Value>,
+    n: u32,
+    because: &str,
+) -> Value {
     let a = own().await;
     a.user("carol", "/", &[]).await;
     a.user_policy("carol", "ddb", &policy(json!([allow("dynamodb:*", "*")])))
@@ -64,8 +68,12 @@ async fn vpc_endpoint_policy_explicit_deny() {
         deny.clone()
     ]));
 
-    let r = carol_reads_orders_through(&doc, 140, "with an explicit deny in a VPC endpoint policy")
-        .await;
+    let r = carol_reads_orders_through(
+        Some(&doc),
+        140,
+        "with an explicit deny in a VPC endpoint policy",
+    )
+    .await;
 
     assert_eq!(
         r["AssessmentResult"], "Explicit deny in a VPC endpoint policy",
@@ -88,7 +96,7 @@ async fn vpc_endpoint_policy_missing_allow() {
     ]));
 
     let r = carol_reads_orders_through(
-        &doc,
+        Some(&doc),
         141,
         "because no VPC endpoint policy allows the dynamodb:GetItem action",
     )
@@ -99,4 +107,25 @@ async fn vpc_endpoint_policy_missing_allow() {
         "{r:#}"
     );
     assert_eq!(r["Evidence"]["EngineAgrees"], true);
+}
+
+/// An endpoint created without a policy has EC2's full-access one: it is no cause, and the
+/// request that went through it is allowed by the policies as they are now.
+#[tokio::test]
+async fn vpc_endpoint_without_a_policy_is_no_cause() {
+    let _env = moto().await;
+
+    let r = carol_reads_orders_through(
+        None,
+        142,
+        "because no VPC endpoint policy allows the dynamodb:GetItem action",
+    )
+    .await;
+
+    assert_eq!(r["AssessmentResult"], "Allowed", "{r:#}");
+    assert_eq!(
+        r.get("Unevaluated"),
+        None,
+        "the endpoint's policy was read: {r:#}"
+    );
 }

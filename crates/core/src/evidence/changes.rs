@@ -75,7 +75,7 @@ fn label(p: &NamedPolicy) -> String {
 }
 
 /// The policies that changed between `captured` (request time) and `current` (now), sorted.
-pub fn changed_since(captured: &PolicySet, current: &PolicySet) -> Vec<PolicyChange> {
+pub fn changed_since<'a>(captured: &'a PolicySet, current: &'a PolicySet) -> Vec<PolicyChange> {
     let covered = Covered::of(captured);
     let then = comparable(captured, covered);
     let now = comparable(current, covered);
@@ -105,19 +105,21 @@ pub fn changed_since(captured: &PolicySet, current: &PolicySet) -> Vec<PolicyCha
         .filter_map(|p| p.attached_to.as_deref())
         .collect();
     for holder in holders {
-        let on = |set: &[&NamedPolicy]| -> Vec<NamedPolicy> {
+        let on = |set: &[&'a NamedPolicy]| -> Vec<&'a NamedPolicy> {
             set.iter()
+                .copied()
                 .filter(|p| is_inline(p) && p.attached_to.as_deref() == Some(holder))
-                .map(|p| (*p).clone())
                 .collect()
         };
         let (a, b) = (on(&then), on(&now));
         let gone: Vec<&NamedPolicy> = a
             .iter()
+            .copied()
             .filter(|p| !b.iter().any(|q| q.policy == p.policy))
             .collect();
         let added: Vec<&NamedPolicy> = b
             .iter()
+            .copied()
             .filter(|q| !a.iter().any(|p| p.policy == q.policy))
             .collect();
         let pairs = gone.len().min(added.len());

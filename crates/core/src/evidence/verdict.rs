@@ -4,7 +4,7 @@
 
 use crate::eval::{evaluate, Decision, GateKind, PolicySet, Principal, Request};
 use crate::event::MessageHint;
-use crate::explain::{diagnose, Assessment, DiagnosisResult};
+use crate::explain::{diagnose, explain, Assessment, DiagnosisResult, Evaluated};
 use crate::policy::PolicyCache;
 
 use super::changes::changed_since;
@@ -42,7 +42,16 @@ pub fn with_troubleshooter(
             )
         })
         .collect();
-    let at_event = diagnose(event_id, &then, hint);
+    // Evaluated once: the explanation and the comparison with AWS read the same evaluations.
+    let evaluated: Vec<Evaluated<'_>> = then
+        .iter()
+        .map(|(request, set)| Evaluated {
+            request,
+            set,
+            evaluation: evaluate(request, set),
+        })
+        .collect();
+    let at_event = explain(event_id, &evaluated, hint);
 
     let mut evidence = Evidence {
         source: EvidenceSource::AccessTroubleshooter,
@@ -53,7 +62,7 @@ pub fn with_troubleshooter(
     // Gates that blocked at request time but that today's reading cannot see (session policies
     // come with the session; a VPC endpoint policy only with the endpoint).
     let mut unseen: Vec<GateKind> = Vec::new();
-    for (e, (request, set)) in evaluations.iter().zip(&then) {
+    for (e, done) in evaluations.iter().zip(&evaluated) {
         let Some(aws) = aws_decision(e) else {
             agree = agree.and(None);
             continue;
@@ -72,7 +81,7 @@ pub fn with_troubleshooter(
                 evidence.aws_denying.push(d);
             }
         }
-        let engine = evaluate(request, set);
+        let engine = &done.evaluation;
         for g in engine.gates.iter().filter(|g| g.blocking) {
             let visible_now = match g.kind {
                 GateKind::Session => current.iter().any(|(_, s)| !s.session.is_empty()),
