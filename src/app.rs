@@ -12,8 +12,7 @@ use access_undenied_core::event::{read_event, AccessDeniedEvent, PrincipalInfo, 
 use access_undenied_core::evidence::decoded::DecodedMessage;
 use access_undenied_core::evidence::troubleshooter::CapturedAuthorization;
 use access_undenied_core::evidence::{
-    check_named_policy, from_message, missing_named_policy, with_troubleshooter, Evidence,
-    EvidenceSource,
+    check_named_policy, from_message, missing_named_policy, with_troubleshooter, EvidenceSource,
 };
 use access_undenied_core::explain::{diagnose, Assessment, DiagnosisResult};
 use access_undenied_core::policy::PolicyCache;
@@ -40,9 +39,7 @@ impl<'s> Pipeline<'s> {
     pub async fn diagnose_item(&self, item: &Item) -> DiagnosisResult {
         match item {
             Item::Error { event_id, error } => {
-                let mut result = DiagnosisResult::error(event_id, error.to_string());
-                result.evidence = Evidence::current(self.source.offline());
-                result
+                self.offline_stamped(DiagnosisResult::error(event_id, error.to_string()))
             }
             Item::Denial(ev) => self.diagnose_event(ev).await,
         }
@@ -50,10 +47,7 @@ impl<'s> Pipeline<'s> {
 
     /// Diagnoses one validated event, and says where the verdict came from.
     pub async fn diagnose_event(&self, ev: &AccessDeniedEvent) -> DiagnosisResult {
-        let mut result = self.verdict(ev).await;
-        if self.source.offline() && result.evidence.source == EvidenceSource::CurrentPolicies {
-            result.evidence.source = EvidenceSource::Snapshot;
-        }
+        let result = self.offline_stamped(self.verdict(ev).await);
         if result.evidence.engine_agrees == Some(false) {
             tracing::warn!(
                 event_id = %ev.event_id,
@@ -62,6 +56,15 @@ impl<'s> Pipeline<'s> {
                 "AWS's evidence and the engine disagree: {}",
                 result.evidence.notes.join("; ")
             );
+        }
+        result
+    }
+
+    /// A verdict that rests on the policies alone rests on the snapshot's when the source is
+    /// offline.
+    fn offline_stamped(&self, mut result: DiagnosisResult) -> DiagnosisResult {
+        if self.source.offline() && result.evidence.source == EvidenceSource::CurrentPolicies {
+            result.evidence.source = EvidenceSource::Snapshot;
         }
         result
     }

@@ -44,3 +44,11 @@ pub fn with_default_region(config: SdkConfig) -> SdkConfig {
             .build()
     }
 }
+
+/// Whether S3 must be addressed by path (`http://endpoint/bucket`): with a custom endpoint
+/// (moto, a local stand-in), virtual-host buckets do not resolve.
+pub fn s3_path_style(config: &SdkConfig) -> bool {
+    config.endpoint_url().is_some()
+        || std::env::var_os("AWS_ENDPOINT_URL").is_some()
+        || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some()
+}

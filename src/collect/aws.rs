@@ -120,9 +120,7 @@ impl AwsSource {
             crate::aws::config::with_default_region(config),
             settings.call_timeout,
         );
-        let s3_path_style = config.endpoint_url().is_some()
-            || std::env::var_os("AWS_ENDPOINT_URL").is_some()
-            || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+        let s3_path_style = crate::aws::config::s3_path_style(&config);
         AwsSource {
             settings,
             base: config,

@@ -121,12 +121,9 @@ impl KeyFilter {
 
 /// An S3 client of the loaded configuration, path-style when a custom endpoint is set (moto).
 pub fn client(config: &aws_config::SdkConfig) -> Client {
-    let path_style = config.endpoint_url().is_some()
-        || std::env::var_os("AWS_ENDPOINT_URL").is_some()
-        || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
     Client::from_conf(
         aws_sdk_s3::config::Builder::from(config)
-            .force_path_style(path_style)
+            .force_path_style(crate::aws::config::s3_path_style(config))
             .build(),
     )
 }

@@ -141,20 +141,19 @@ impl CapturedAuthorization {
                 .matched_policies
                 .iter()
                 .filter_map(|m| {
-                    let sids: Vec<String> = m
+                    let denying: Vec<&MatchedStatement> = m
                         .matched_statements
                         .iter()
                         .filter(|s| s.evaluated_effect.as_deref() == Some("DENY"))
-                        .map(|s| s.sid.clone().unwrap_or_default())
                         .collect();
-                    let denies = m
-                        .matched_statements
-                        .iter()
-                        .any(|s| s.evaluated_effect.as_deref() == Some("DENY"));
-                    denies.then(|| AwsDenying {
+                    (!denying.is_empty()).then(|| AwsDenying {
                         policy_arn: Some(m.uri.clone()).filter(|u| u.starts_with("arn:")),
                         policy_type: gate_of_uri(&m.uri).unwrap_or(GateKind::IdentityBased),
-                        sids: sids.into_iter().filter(|s| !s.is_empty()).collect(),
+                        sids: denying
+                            .iter()
+                            .filter_map(|s| s.sid.clone())
+                            .filter(|s| !s.is_empty())
+                            .collect(),
                     })
                 })
                 .collect(),
