@@ -443,3 +443,52 @@ fn changes_ignore_gates_the_record_does_not_cover() {
         }]
     );
 }
+
+#[test]
+fn named_policy_read_by_arn_says_what_changed() {
+    let items = now(&[(ALLOW_ARN, doc("Allow", "Read"))]);
+    let hint = parse_message(&format!(
+        "User: {USER} is not authorized to perform: s3:GetObject on resource: \"{BUCKET_OBJ}\" with an explicit deny in an identity-based policy: {DENY_ARN}"
+    ));
+    assert_eq!(missing_named_policy(&hint, &items), Some(DENY_ARN));
+    let read = |document: Value| {
+        Ok(PolicyDoc {
+            name: "DenyReports".into(),
+            arn: DENY_ARN.into(),
+            attached_to: String::new(),
+            document,
+        })
+    };
+    let change = |r: Result<PolicyDoc, CollectError>| {
+        let mut e = Evidence::default();
+        check_named_policy(DENY_ARN, r, &items, &mut e);
+        (e.changed_since.first().map(|c| c.change), e.notes.join(" "))
+    };
+    assert_eq!(
+        change(read(doc("Deny", "NoReports"))).0,
+        Some(Change::Detached)
+    );
+    let (c, note) = change(read(doc("Allow", "NowAnAllow")));
+    assert_eq!(c, Some(Change::Modified));
+    assert!(note.contains("no longer denies"), "{note}");
+    assert_eq!(
+        change(Err(CollectError::NotFound {
+            what: DENY_ARN.into()
+        }))
+        .0,
+        Some(Change::Deleted)
+    );
+    let (c, note) = change(Err(CollectError::AccessDenied {
+        what: "iam:GetPolicy".into(),
+        message: "no".into(),
+    }));
+    assert_eq!(c, None);
+    assert!(note.contains("could not be read by ARN"), "{note}");
+    // A policy that the sets contain, or an implicit deny, is not read by ARN.
+    let known = now(&[(DENY_ARN, doc("Deny", "NoReports"))]);
+    assert_eq!(missing_named_policy(&hint, &known), None);
+    let implicit = parse_message(&format!(
+        "User: {USER} is not authorized to perform: s3:GetObject because no identity-based policy allows the s3:GetObject action"
+    ));
+    assert_eq!(missing_named_policy(&implicit, &items), None);
+}
