@@ -22,7 +22,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use access_undenied_core::arn::Arn;
 use access_undenied_core::eval::PrincipalType;
@@ -102,7 +102,12 @@ impl Reason {
 }
 
 fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/cloudtrail-realworld")
+    // The directory at run time (cargo sets it): a binary built in another clone that shares the
+    // target directory must not read that clone's files.
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+        .join("../../../shared/corpus/cloudtrail-realworld")
 }
 
 /// Tallies of the run.

@@ -21,7 +21,7 @@ pub mod standin;
 pub mod world;
 pub mod worlds;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use access_undenied::collect::aws::{AwsSettings, AwsSource};
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -34,9 +34,16 @@ pub use moto::{moto, EnvVars, TestEnv};
 pub use patched::{Patched, Rule};
 pub use standin::requests as standin_requests;
 
-/// The repository's root (where `events/`, `tests/` and the templates are).
+/// The repository's root (where `events/`, `tests/` and the templates are), as cargo gives it at
+/// run time: a binary built in another clone sharing the target directory must not read that
+/// clone's files.
 pub fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    static ROOT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    ROOT.get_or_init(|| {
+        std::env::var_os("CARGO_MANIFEST_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+    })
 }
 
 /// moto's account for the dummy credentials.
