@@ -332,6 +332,10 @@ class Handler(BaseHTTPRequestHandler):
                 status, kind, code, message = fault
                 raise ApiError(status, code, message, kind)
             if action != "DecodeAuthorizationMessage":
+                if action == "AssumeRole":
+                    # Logged so that tests can read the session names the adapter chose.
+                    entry["RoleArn"] = first(params, "RoleArn")
+                    entry["RoleSessionName"] = first(params, "RoleSessionName")
                 entry["Forwarded"] = True
                 entry["Status"] = self.forward(body)
                 return

@@ -17,6 +17,7 @@ use super::config::Config;
 use super::payload::{is_positional_label, Payload};
 use super::sources::PolicySources;
 use crate::app::diagnose_item;
+use crate::collect::aws::in_event_session;
 use crate::collect::PolicySource;
 use crate::sink::dynamodb::DynamoDbSink;
 use crate::sink::sns::SnsNotifier;
@@ -217,7 +218,8 @@ impl Handler {
         if meta.account_id.is_none() {
             meta.account_id = envelope_account.map(str::to_string);
         }
-        let result = diagnose_item(item, source).await;
+        // Every cross-account session this diagnosis opens is named after the event.
+        let result = in_event_session(&meta.event_id, diagnose_item(item, source)).await;
         let diagnosed = started.elapsed();
         let outcome = self.sink.store(&result, &meta).await.map_err(|e| {
             error!(event_id = %meta.event_id, error = %e, retryable = e.retryable(), "cannot store the result");

@@ -434,3 +434,76 @@ async fn an_accounts_alert_budget_caps_a_storm_with_one_notice() {
     assert_eq!(again["EventId"], "55555555-0000-4000-8000-000000000999");
     assert_eq!(notifier.sent().len(), 20);
 }
+
+/// An EventBridge envelope around one CloudTrail record, as EventBridge delivers it.
+fn envelope_of(record: &Value, source: &str) -> Value {
+    json!({
+        "version": "0",
+        "id": format!("env-{}", record["eventID"].as_str().unwrap()),
+        "detail-type": "AWS API Call via CloudTrail",
+        "source": source,
+        "account": record["recipientAccountId"],
+        "time": record["eventTime"],
+        "region": support::REGION,
+        "resources": [],
+        "detail": record
+    })
+}
+
+#[tokio::test]
+async fn each_cross_account_session_is_named_after_the_event_that_opened_it() {
+    use crate::support::events::{event_id, record, role_session};
+    use crate::support::world::{trust, Acct};
+
+    let env = support::moto().await;
+    let config = support::config().await;
+    let member = Acct::new(support::OTHER_ACCOUNT).await;
+    let mut envelopes = Vec::new();
+    for (n, role) in [(901, "Reporting"), (902, "Billing")] {
+        let (_, id) = member.role_with_id(role, "/", &trust("*"), None, &[]).await;
+        member
+            .role_policy(role, "read", &support::doc("Allow", "s3:ListBucket", "*"))
+            .await;
+        let who = role_session(support::OTHER_ACCOUNT, "/", role, &id, "run-1", false);
+        let table = json!({"tableName": "orders", "key": {"pk": {"S": "order#1"}}});
+        let rec = record(
+            n,
+            &who,
+            "dynamodb.amazonaws.com",
+            "GetItem",
+            table,
+            support::OTHER_ACCOUNT,
+        );
+        envelopes.push(envelope_of(&rec, "aws.dynamodb"));
+    }
+    let sources = PolicySources::aws(config, support::settings(), Duration::from_secs(3600));
+    let h = Handler::new(
+        sources,
+        Arc::new(MemorySink::new(60)),
+        Arc::new(MemoryNotifier::new()),
+    );
+    // The second delivery of the first event reads nothing new: it opens no session.
+    for e in [&envelopes[0], &envelopes[1], &envelopes[0]] {
+        let out = h.handle(e.clone()).await.unwrap();
+        assert_ne!(out["AssessmentResult"], "Error", "{out:#}");
+    }
+
+    // The function's sessions of its cross-account role (the test's own set-up assumes another).
+    let role = format!(
+        "arn:aws:iam::{}:role/{}",
+        support::OTHER_ACCOUNT,
+        support::CROSS_ROLE
+    );
+    let sessions: Vec<String> = support::standin_requests(&env.standin)
+        .iter()
+        .filter(|q| q["Operation"] == "AssumeRole" && q["RoleArn"] == role.as_str())
+        .map(|q| q["RoleSessionName"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        sessions,
+        [
+            format!("access-undenied-{}", event_id(901)),
+            format!("access-undenied-{}", event_id(902)),
+        ]
+    );
+}

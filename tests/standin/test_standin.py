@@ -354,6 +354,8 @@ class StandinTest(unittest.TestCase):
         self.assertEqual(identity["Account"], "123456789012")
         forwarded = [(r["Operation"], r["Status"]) for r in self.requests() if r.get("Forwarded")]
         self.assertEqual(forwarded, [("AssumeRole", 200), ("GetCallerIdentity", 200)])
+        assume = self.requests()[0]
+        self.assertEqual((assume["RoleArn"], assume["RoleSessionName"]), (role["Arn"], "tests"))
 
     def test_global_sts_fault_applies_to_decode(self):
         self.control("fault", Service="sts", Fault={"ThrottleTimes": 1})

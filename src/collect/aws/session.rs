@@ -1,6 +1,11 @@
 //! Credentials per account: the caller's own, or an `sts:AssumeRole` session (refreshed before
 //! it expires), and the service clients built on them. Every client counts its calls.
+//!
+//! A session is named `access-undenied`, or, inside [`in_event_session`] (the Lambda wraps each
+//! diagnosis in it), `access-undenied-<eventID>`: a member account's CloudTrail then shows
+//! which denial caused each read (`userIdentity.arn` ends in the session name).
 
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -20,8 +25,48 @@ use super::errors::{AwsError, AwsResult};
 use super::AwsSource;
 use crate::collect::CollectError;
 
-/// The session name of every assumed role.
+/// The session name of every assumed role outside [`in_event_session`], and the prefix of the
+/// names inside it.
 pub const SESSION_NAME: &str = "access-undenied";
+
+/// `sts:AssumeRole` accepts session names of at most 64 characters.
+const MAX_SESSION_NAME: usize = 64;
+
+tokio::task_local! {
+    /// The session name of the diagnosis being polled, set by [`in_event_session`].
+    static EVENT_SESSION: String;
+}
+
+/// Runs `diagnosis` with every session it opens named after `event_id`
+/// (`access-undenied-<eventID>`), so that a member account's CloudTrail ties each read to the
+/// denial that caused it. A session costs one `sts:AssumeRole` per event and account whose
+/// reads are not already cached; reads answered from the cache open none.
+pub async fn in_event_session<F: Future>(event_id: &str, diagnosis: F) -> F::Output {
+    EVENT_SESSION.scope(session_name(event_id), diagnosis).await
+}
+
+/// `access-undenied-<eventID>`: the event id keeps only the characters `sts:AssumeRole` allows
+/// (`[\w+=,.@-]`) and is cut to fit 64 characters; `access-undenied` when none is left.
+pub fn session_name(event_id: &str) -> String {
+    let room = MAX_SESSION_NAME - SESSION_NAME.len() - 1;
+    let id: String = event_id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(*c))
+        .take(room)
+        .collect();
+    if id.is_empty() {
+        SESSION_NAME.to_string()
+    } else {
+        format!("{SESSION_NAME}-{id}")
+    }
+}
+
+/// The name of a session opened now.
+fn current_session_name() -> String {
+    EVENT_SESSION
+        .try_with(String::clone)
+        .unwrap_or_else(|_| SESSION_NAME.to_string())
+}
 
 /// An assumed session is renewed when it has less than this left.
 const RENEW_BEFORE: Duration = Duration::from_secs(300);
@@ -64,6 +109,7 @@ impl Intercept for CallCounter {
 struct AssumedRole {
     sts: aws_sdk_sts::Client,
     role_arn: String,
+    session_name: String,
     external_id: Option<String>,
     current: Mutex<Credentials>,
 }
@@ -82,7 +128,13 @@ impl AssumedRole {
     }
 
     async fn renew(&self) -> Result<Credentials, AwsError> {
-        let creds = assume_role(&self.sts, &self.role_arn, self.external_id.as_deref()).await?;
+        let creds = assume_role(
+            &self.sts,
+            &self.role_arn,
+            &self.session_name,
+            self.external_id.as_deref(),
+        )
+        .await?;
         *self.current.lock().unwrap_or_else(|p| p.into_inner()) = creds.clone();
         Ok(creds)
     }
@@ -111,12 +163,13 @@ impl ProvideCredentials for AssumedRole {
 async fn assume_role(
     sts: &aws_sdk_sts::Client,
     role_arn: &str,
+    session_name: &str,
     external_id: Option<&str>,
 ) -> Result<Credentials, AwsError> {
     let out = sts
         .assume_role()
         .role_arn(role_arn)
-        .role_session_name(SESSION_NAME)
+        .role_session_name(session_name)
         .set_external_id(external_id.map(str::to_string))
         .send()
         .await
@@ -247,13 +300,15 @@ impl AwsSource {
         }
     }
 
-    /// A session of `role_arn` (assumed once, then renewed as needed).
+    /// A session of `role_arn` under the current session name (assumed once per name, then
+    /// renewed as needed).
     async fn role_config(&self, role_arn: &str) -> Result<SdkConfig, CollectError> {
+        let session_name = current_session_name();
         self.sessions
-            .get_or_init(role_arn, || async {
+            .get_or_init(&format!("{role_arn}|{session_name}"), || async {
                 let sts = self.sts_client(&self.base, None);
                 let external_id = self.settings.external_id.clone().filter(|e| !e.is_empty());
-                let first = assume_role(&sts, role_arn, external_id.as_deref())
+                let first = assume_role(&sts, role_arn, &session_name, external_id.as_deref())
                     .await
                     .map_err(|e| CollectError::AssumeRole {
                         account: account_of(role_arn).unwrap_or(role_arn).to_string(),
@@ -262,6 +317,7 @@ impl AwsSource {
                 let provider = AssumedRole {
                     sts,
                     role_arn: role_arn.to_string(),
+                    session_name: session_name.clone(),
                     external_id,
                     current: Mutex::new(first),
                 };
@@ -287,5 +343,26 @@ mod tests {
             Some("123456789012")
         );
         assert_eq!(account_of("bogus"), None);
+    }
+
+    #[test]
+    fn session_names_carry_the_event_id_within_stss_limits() {
+        assert_eq!(
+            session_name("3f0c5b8e-6a4d-4e0b-9c1a-2b7d8e9f0a11"),
+            "access-undenied-3f0c5b8e-6a4d-4e0b-9c1a-2b7d8e9f0a11"
+        );
+        // Characters AssumeRole refuses are dropped; the name is cut to 64 characters.
+        assert_eq!(session_name("a b/c:d"), "access-undenied-abcd");
+        assert_eq!(session_name(&"x".repeat(100)).len(), 64);
+        assert_eq!(session_name("/ :"), "access-undenied");
+        assert_eq!(session_name(""), "access-undenied");
+    }
+
+    #[tokio::test]
+    async fn the_name_holds_inside_the_event_session_only() {
+        assert_eq!(current_session_name(), "access-undenied");
+        let inside = in_event_session("ev-1", async { current_session_name() }).await;
+        assert_eq!(inside, "access-undenied-ev-1");
+        assert_eq!(current_session_name(), "access-undenied");
     }
 }
