@@ -55,6 +55,13 @@ pub fn actions_of(event: &AccessDeniedEvent) -> Result<Actions, EventError> {
         )));
     }
     if let Some(list) = iam_data::actions_for_event(&event.event_source, &event.event_name) {
+        // The map's rows, or `<prefix>:<eventName>` for an event the map does not know.
+        let source =
+            if iam_data::event_action_mappings(&event.event_source, &event.event_name).is_empty() {
+                ActionSource::EventName
+            } else {
+                ActionSource::EventMap
+            };
         let list = sts_permissions(event, s3_permissions(event, needed_actions(event, list)));
         let found: Vec<(String, ActionSource)> = list
             .into_iter()
@@ -64,7 +71,7 @@ pub fn actions_of(event: &AccessDeniedEvent) -> Result<Actions, EventError> {
                     iam_data::canonical_action(&a)
                         .map(str::to_string)
                         .unwrap_or(a),
-                    ActionSource::EventMap,
+                    source,
                 )
             })
             .collect();
