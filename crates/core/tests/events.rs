@@ -233,3 +233,28 @@ fn event_fixtures() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn every_access_denied_code_has_a_fixture() {
+    let root = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+        .join("../../tests/events");
+    let mut written = std::collections::BTreeSet::new();
+    let code = regex::Regex::new(r#""errorCode"\s*:\s*"([^"]+)""#).unwrap();
+    for entry in std::fs::read_dir(&root).unwrap().filter_map(Result::ok) {
+        let path = entry.path();
+        let name = path.to_string_lossy().to_string();
+        if name.ends_with(".expect.json") || name.ends_with(".md") || name.ends_with(".gz") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        written.extend(code.captures_iter(&text).map(|c| c[1].to_string()));
+    }
+    let missing: Vec<&str> = access_undenied_core::event::ACCESS_DENIED_CODES
+        .iter()
+        .copied()
+        .filter(|c| !written.contains(*c))
+        .collect();
+    assert!(missing.is_empty(), "codes without a fixture: {missing:?}");
+}
