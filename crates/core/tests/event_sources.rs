@@ -210,3 +210,59 @@ fn every_mapped_event_is_read_as_an_action() {
     );
     assert!(seen.len() > 10_000, "{} events", seen.len());
 }
+
+/// Issue 13, item 4: over the whole map, a call's companion actions (those after its own) are
+/// kept only where the reference says the call needs them: another service's action only when
+/// it is a dependent action of one of the call's own service's actions, a tagging action only
+/// when the request carries tags, `iam:PassRole` only when the request names a role.
+#[test]
+fn companion_actions_only_where_the_call_needs_them() {
+    let service = |a: &str| a.split(':').next().unwrap_or_default().to_ascii_lowercase();
+    let mut seen = BTreeSet::new();
+    let (mut mapped, mut kept) = (0, 0);
+    for row in rows(EVENTS_TSV) {
+        let (source, event_name) = (row[0], row[1]);
+        let listed: Vec<&str> = row[4].split(',').filter(|a| !a.is_empty()).collect();
+        if listed.len() < 2 || !seen.insert((source, event_name)) {
+            continue;
+        }
+        let text = record(source, event_name);
+        let items: Vec<Item> = RecordReader::new(text.as_bytes()).collect();
+        let [Item::Denial(ev)] = items.as_slice() else {
+            continue;
+        };
+        let Ok(Actions::Found(found)) = actions_of(ev) else {
+            continue;
+        };
+        let found: Vec<&str> = found.iter().map(|(a, _)| a.as_str()).collect();
+        let own = service(found[0]);
+        for action in &found[1..] {
+            mapped += 1;
+            assert!(
+                !action.eq_ignore_ascii_case("iam:PassRole"),
+                "{source} {event_name}: iam:PassRole without a role in the request"
+            );
+            if service(action) != own {
+                let dependent = found.iter().filter(|a| service(a) == own).any(|a| {
+                    iam_data::dependent_actions(a).any(|d| d.eq_ignore_ascii_case(action))
+                });
+                assert!(
+                    dependent,
+                    "{source} {event_name}: {action} is not a dependent action"
+                );
+            } else {
+                let tagging = iam_data::access_level(action).is_some_and(|l| l.contains("Tagging"));
+                let own_tagging =
+                    iam_data::access_level(found[0]).is_some_and(|l| l.contains("Tagging"));
+                // S3's object writes follow the S3 API reference instead (a copy that keeps the
+                // source's tags writes them: `s3:PutObjectTagging`; see `event::actions`).
+                assert!(
+                    !tagging || own_tagging || source == "s3",
+                    "{source} {event_name}: {action} without tags in the request"
+                );
+            }
+            kept += 1;
+        }
+    }
+    assert!(mapped > 0 && kept == mapped);
+}

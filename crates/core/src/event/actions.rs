@@ -8,6 +8,9 @@
 //! are applied: the `*Version` actions when a `versionId` is given, `s3:PutObjectAcl` only
 //! with an ACL header, `s3:PutObjectTagging` only with a tagging header. `iam:PassRole` is kept
 //! only when the request names a role (its resource is that role, however deeply nested).
+//! Another service's action that the map lists with a call is kept only when the Service
+//! Authorization Reference names it among the dependent actions of the call's own actions,
+//! and a same-service tagging action only when the request carries tags.
 //!
 //! Resources come from the message, from `resources[]` (choosing the ARN whose type the
 //! action takes — by CloudTrail's `type` first, so `s3:ListBucket` gets the bucket and
@@ -144,11 +147,57 @@ fn needed_actions(event: &AccessDeniedEvent, list: Vec<String>) -> Vec<String> {
         })
         .cloned()
         .collect();
+    let kept = companions_needed(params, kept);
     if kept.is_empty() {
         list
     } else {
         kept
     }
+}
+
+/// Keeps a companion action (not the call's own, first action) only where the call needs it:
+/// another service's action when the reference lists it among the dependent actions of one of
+/// the call's own service's actions (the map also names actions a service performs with its
+/// own role, or console reads), and a tagging action of the same service only when the request
+/// carries tags. `iam:PassRole` is decided by [`names_role`]. Without parameters, kept.
+fn companions_needed(params: &Value, list: Vec<String>) -> Vec<String> {
+    let Some(primary) = list.first() else {
+        return list;
+    };
+    if !params.is_object() {
+        return list;
+    }
+    let service = |a: &str| a.split(':').next().unwrap_or_default().to_ascii_lowercase();
+    let own = service(primary);
+    let tagging = |a: &str| iam_data::access_level(a).is_some_and(|l| l.contains("Tagging"));
+    let keep: Vec<bool> = list
+        .iter()
+        .enumerate()
+        .map(|(i, action)| {
+            if i == 0 || action.eq_ignore_ascii_case("iam:PassRole") {
+                return true;
+            }
+            if service(action) != own {
+                return list.iter().filter(|a| service(a) == own).any(|a| {
+                    iam_data::dependent_actions(a).any(|d| d.eq_ignore_ascii_case(action))
+                });
+            }
+            !tagging(action) || tagging(primary) || carries_tags(params)
+        })
+        .collect();
+    list.into_iter()
+        .zip(keep)
+        .filter_map(|(a, k)| k.then_some(a))
+        .collect()
+}
+
+/// Whether request parameters carry tags: a top-level key naming tags (`tags`, `tagList`,
+/// `tagSpecificationSet`, `copyTags`, …) with a value.
+fn carries_tags(params: &Value) -> bool {
+    params.as_object().is_some_and(|o| {
+        o.iter()
+            .any(|(k, v)| k.to_ascii_lowercase().contains("tag") && truthy(v))
+    })
 }
 
 /// Whether request parameters name a role to pass: a key naming a role or instance profile

@@ -164,6 +164,18 @@ pub fn access_level(action: &str) -> Option<&'static str> {
         .map(|a| a.access_level)
 }
 
+/// The actions the Service Authorization Reference lists as dependent on `action` (what a call
+/// of it may also need, e.g. `iam:PassRole`); empty for unknown actions.
+pub fn dependent_actions(action: &str) -> impl Iterator<Item = &'static str> {
+    tables()
+        .actions
+        .get(&action.trim().to_ascii_lowercase())
+        .map(|a| a.dependent_actions)
+        .unwrap_or_default()
+        .split(',')
+        .filter(|d| !d.is_empty())
+}
+
 /// The resource types an action can be authorized against, with their ARN templates, in
 /// the reference's order. Empty for unknown actions and for actions that only support `*`.
 #[must_use]
@@ -230,6 +242,9 @@ struct ActionInfo {
     service: &'static str,
     access_level: &'static str,
     resource_types: &'static str,
+    /// The reference's dependent actions (comma-separated): other actions AWS says a call of
+    /// this action may also need.
+    dependent_actions: &'static str,
 }
 
 struct ResourceTypeInfo {
@@ -372,6 +387,7 @@ impl Tables {
                     service,
                     access_level: field(&cols, 2),
                     resource_types: field(&cols, 3),
+                    dependent_actions: field(&cols, 5),
                 },
             );
         }
