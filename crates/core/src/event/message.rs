@@ -102,6 +102,11 @@ pub struct MessageHint {
     /// The console link to the same evaluation (`https://…/iam/home…#/authorization-details/<id>`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub console_link: Option<String>,
+    /// The resource the message names when it is not a usable ARN (a literal `null` segment, a
+    /// placeholder, cut off), with why; `resource` is then `None`, so the resource comes from
+    /// the event and this text never reaches a request or a fix.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unusable_resource: Option<String>,
 }
 
 /// Messages at least this long (in characters) may have been truncated by CloudTrail.
@@ -206,6 +211,38 @@ const POLICY_TYPES: &[(&[&str], PolicyTypeHint)] = &[
     (&["trust", "policy"], PolicyTypeHint::RoleTrustPolicy),
 ];
 
+/// Why an ARN a message names cannot be used as the request's resource: a literal `null` (or
+/// `undefined`) segment, a placeholder (`${…}`, `<…>`, `{…}`), or a cut-off text (`...`, `…`).
+/// `None` for usable ARNs and for text that is not an ARN at all.
+fn unusable_arn(text: &str) -> Option<&'static str> {
+    if !text.starts_with("arn:") {
+        return None;
+    }
+    if text.ends_with("...") || text.ends_with('…') {
+        return Some("cut off");
+    }
+    if text.contains("${") || text.contains(['<', '>', '{', '}']) {
+        return Some("a placeholder");
+    }
+    let literal_null = text
+        .split([':', '/'])
+        .any(|seg| seg.eq_ignore_ascii_case("null") || seg.eq_ignore_ascii_case("undefined"));
+    if literal_null {
+        return Some("a literal null segment");
+    }
+    None
+}
+
+/// At most 200 characters of `text`, for a note.
+fn shorten(text: &str) -> String {
+    if text.chars().count() <= 200 {
+        return text.to_string();
+    }
+    let mut s: String = text.chars().take(200).collect();
+    s.push('…');
+    s
+}
+
 /// Reads an access-denied `errorMessage` into a hint. Never panics; unknown text gives a
 /// mostly empty hint.
 pub fn parse_message(message: &str) -> MessageHint {
@@ -220,7 +257,13 @@ pub fn parse_message(message: &str) -> MessageHint {
             hint.action = Some(action.to_string());
             tail = after_action;
             if let Some((resource, after_resource)) = parse_resource(after_action) {
-                hint.resource = resource;
+                match resource.as_deref().and_then(unusable_arn) {
+                    Some(why) => {
+                        hint.unusable_resource =
+                            resource.map(|r| format!("`{}`: {why}", shorten(&r)));
+                    }
+                    None => hint.resource = resource,
+                }
                 tail = after_resource;
             }
         }
@@ -364,7 +407,12 @@ fn parse_resource(after_action: &str) -> Option<(Option<String>, &str)> {
         }
         _ => {
             let (token, after) = split_token(value);
-            Some((non_empty(trim_token(token)), after))
+            // A cut-off value keeps its ellipsis, so that it is recognised as unusable.
+            let cut = token.starts_with("arn:") && (token.ends_with("...") || token.ends_with('…'));
+            Some((
+                non_empty(if cut { token } else { trim_token(token) }),
+                after,
+            ))
         }
     }
 }
@@ -1602,5 +1650,46 @@ mod tests {
         assert!(v["Resource"].is_null());
         let back: PolicyTypeHint = serde_json::from_str("\"VpcEndpointPolicy\"").unwrap();
         assert_eq!(back, PolicyTypeHint::VpcEndpointPolicy);
+    }
+
+    #[test]
+    fn unusable_resources_are_set_aside_with_why() {
+        let m = |r: &str| {
+            parse_message(&format!(
+                "User: arn:aws:iam::111122223333:user/a is not authorized to perform: \
+                 lambda:GetFunction on resource: {r} because no identity-based policy allows \
+                 the lambda:GetFunction action"
+            ))
+        };
+        for (arn, why) in [
+            (
+                "arn:aws:lambda:us-east-1:111122223333:function:null",
+                "a literal null segment",
+            ),
+            ("arn:aws:s3:::null/reports/1.csv", "a literal null segment"),
+            (
+                "arn:aws:lambda:us-east-1:111122223333:function:${FunctionName}",
+                "a placeholder",
+            ),
+            (
+                "arn:aws:lambda:us-east-1:<account>:function:orders",
+                "a placeholder",
+            ),
+            (
+                "arn:aws:lambda:us-east-1:111122223333:function:ord...",
+                "cut off",
+            ),
+        ] {
+            let h = m(arn);
+            assert_eq!(h.resource, None, "{arn}");
+            assert_eq!(h.unusable_resource, Some(format!("`{arn}`: {why}")));
+            assert_eq!(h.action.as_deref(), Some("lambda:GetFunction"));
+        }
+        let fine = m("arn:aws:lambda:us-east-1:111122223333:function:nullable-orders");
+        assert_eq!(
+            fine.resource.as_deref(),
+            Some("arn:aws:lambda:us-east-1:111122223333:function:nullable-orders")
+        );
+        assert_eq!(fine.unusable_resource, None);
     }
 }

@@ -292,6 +292,11 @@ fn hint_notes(hint: &MessageHint) -> Vec<String> {
         }
         notes.push(n);
     }
+    if let Some(r) = &hint.unusable_resource {
+        notes.push(format!(
+            "the error message names the resource {r}, so it is not used: the resource comes from the event"
+        ));
+    }
     notes
 }
 
@@ -455,4 +460,26 @@ pub fn diagnose(
         })
         .collect();
     explain(event_id, &evals, hint)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_resource_the_message_names_unusably_is_noted_not_used() {
+        let hint = crate::event::parse_message(
+            "User: arn:aws:iam::111122223333:user/a is not authorized to perform: \
+             lambda:GetFunction on resource: arn:aws:lambda:us-east-1:111122223333:function:null \
+             because no identity-based policy allows the lambda:GetFunction action",
+        );
+        let notes = hint_notes(&hint);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(
+            notes[0].contains(
+                "`arn:aws:lambda:us-east-1:111122223333:function:null`: a literal null segment"
+            ),
+            "{notes:?}"
+        );
+    }
 }
