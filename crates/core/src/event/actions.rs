@@ -670,10 +670,12 @@ pub fn resource_for(event: &AccessDeniedEvent, action: &str) -> Result<Target, E
             continue;
         }
         for tpl in &m.arn_templates {
-            if let Some(arn) = fill_template(tpl, event) {
-                if arn != "*" && fits(&arn) {
-                    return Ok(target(arn));
-                }
+            // Of a `%%many%…%%` template's alternatives, the first that fills and fits.
+            if let Some(arn) = fill_alternatives(tpl, event)
+                .into_iter()
+                .find(|arn| arn != "*" && fits(arn))
+            {
+                return Ok(target(arn));
             }
         }
     }
@@ -745,13 +747,28 @@ fn partition(region: Option<&str>) -> &'static str {
 /// `db:%%many%${DBInstanceIdentifier}%${NewDBInstanceIdentifier}%%`) gives the first
 /// alternative that can be filled, the one the request is about.
 fn fill_template(tpl: &str, event: &AccessDeniedEvent) -> Option<String> {
+    fill_alternatives(tpl, event).into_iter().next()
+}
+
+/// Every way `tpl` fills from the request: one per alternative of a `%%many%A%B%%` directive
+/// that the request names, in the map's order; at most one for a plain template.
+fn fill_alternatives(tpl: &str, event: &AccessDeniedEvent) -> Vec<String> {
     if let Some((before, rest)) = tpl.split_once("%%many%") {
-        let (body, after) = rest.split_once("%%")?;
+        let Some((body, after)) = rest.split_once("%%") else {
+            return Vec::new();
+        };
         return body
             .split('%')
             .filter(|alt| !alt.is_empty())
-            .find_map(|alt| fill_template(&format!("{before}{alt}{after}"), event));
+            .flat_map(|alt| fill_alternatives(&format!("{before}{alt}{after}"), event))
+            .collect();
     }
+    fill_plain(tpl, event).into_iter().collect()
+}
+
+/// A template without `%%many%`, filled from the request; `None` when a variable is missing or
+/// another directive remains.
+fn fill_plain(tpl: &str, event: &AccessDeniedEvent) -> Option<String> {
     if tpl.contains("%%") {
         return None;
     }
@@ -764,7 +781,6 @@ fn fill_template(tpl: &str, event: &AccessDeniedEvent) -> Option<String> {
         let value = match name {
             "Partition" => Some(partition(event.region.as_deref()).to_string()),
             "Region" => event.region.clone(),
-            // A queue URL names the queue's owner.
             // A queue URL names the queue's owner; ECR's registryId is the repository's account.
             "Account" | "AccountId" => queue_url_parts(&event.request_parameters)
                 .map(|(account, _)| account)
@@ -799,6 +815,9 @@ fn parameter(params: &Value, name: &str) -> Option<String> {
             return Some(id.to_string());
         }
     }
+    if name.contains('.') || name.ends_with("[]") {
+        return path_parameter(params, name);
+    }
     let aliases: &[&str] = match name.to_ascii_lowercase().as_str() {
         "bucket" | "bucketname" => &["bucketName", "bucket", "Bucket"],
         "key" | "objectname" => &["key", "Key"],
@@ -816,9 +835,52 @@ fn parameter(params: &Value, name: &str) -> Option<String> {
     }
 }
 
+/// A template variable that is a path of the SDK's request shape (`A.B`, `Ids[]`: the first
+/// member of a list), or, for a list EC2 logs in its own shape, `<list>Set.items[].<member>`
+/// (`InstanceIds[]` → `instancesSet.items[].instanceId`).
+fn path_parameter(params: &Value, name: &str) -> Option<String> {
+    let non_empty = |v: String| (!v.is_empty()).then_some(v);
+    if let Some(v) = request_value(params, name).and_then(scalar_text) {
+        return non_empty(v);
+    }
+    let list = name.strip_suffix("[]").filter(|l| !l.contains('.'))?;
+    let member = list.strip_suffix('s')?;
+    params
+        .as_object()?
+        .iter()
+        .filter(|(k, _)| k.len() > 3 && k.to_ascii_lowercase().ends_with("set"))
+        .filter_map(|(_, v)| v.get("items")?.as_array()?.first())
+        .find_map(|item| {
+            item.as_object()?
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(member))
+                .and_then(|(_, v)| scalar_text(v))
+        })
+        .and_then(non_empty)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn template_paths_in_the_sdks_shape_and_ec2s() {
+        let params = serde_json::json!({
+            "instanceSpecification": {"instanceId": "i-1"},
+            "subnetIds": ["subnet-1", "subnet-2"],
+            "spotFleetRequestIdSet": {"items": [{"spotFleetRequestId": "sfr-1"}]},
+            "groupSet": {"items": [{"groupId": "sg-1"}]}
+        });
+        let p = |n: &str| parameter(&params, n);
+        assert_eq!(
+            p("InstanceSpecification.InstanceId").as_deref(),
+            Some("i-1")
+        );
+        assert_eq!(p("SubnetIds[]").as_deref(), Some("subnet-1"));
+        assert_eq!(p("SpotFleetRequestIds[]").as_deref(), Some("sfr-1"));
+        assert_eq!(p("GroupIds[]").as_deref(), Some("sg-1"));
+        assert_eq!(p("VolumeIds[]"), None);
+    }
 
     #[test]
     fn versions() {
