@@ -25,6 +25,8 @@ use crate::collect::PolicySource;
 pub struct Pipeline<'s> {
     source: &'s dyn PolicySource,
     cache: Mutex<PolicyCache>,
+    /// AWS's recorded evaluation is not asked for events older than this (seconds).
+    recorded_max_age: Option<i64>,
 }
 
 impl<'s> Pipeline<'s> {
@@ -32,7 +34,15 @@ impl<'s> Pipeline<'s> {
         Pipeline {
             source,
             cache: Mutex::new(PolicyCache::default()),
+            recorded_max_age: None,
         }
+    }
+
+    /// Does not ask for AWS's recorded evaluation of events older than `secs` (the backfill:
+    /// AWS keeps it for a limited time), saying so in the result's evidence notes.
+    pub fn with_recorded_max_age(mut self, secs: i64) -> Self {
+        self.recorded_max_age = Some(secs);
+        self
     }
 
     /// Diagnoses one item of the record reader.
@@ -210,6 +220,26 @@ impl<'s> Pipeline<'s> {
         Result<CapturedAuthorization, access_undenied_core::assemble::CollectError>,
     )> {
         let id = ev.hint.authorization_id.as_deref()?;
+        let age = ev
+            .event_time
+            .as_deref()
+            .and_then(crate::sink::parse_time)
+            .map(|t| crate::sink::now_secs() - t);
+        if let (Some(max), Some(age)) = (self.recorded_max_age, age) {
+            if age > max {
+                return Some((
+                    id,
+                    Err(access_undenied_core::assemble::CollectError::Unsupported {
+                        what: "asking for it".into(),
+                        why: format!(
+                            "the event is {} h old and AWS keeps authorization details for {} h at least",
+                            age / 3600,
+                            max / 3600
+                        ),
+                    }),
+                ));
+            }
+        }
         Some((id, self.source.authorization(account, id).await))
     }
 }

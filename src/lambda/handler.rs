@@ -13,6 +13,7 @@ use thiserror::Error;
 use tracing::{debug, error, info, trace, warn};
 
 use super::admission::{admit, OwnRoles};
+use super::backfill::{self, BackfillRequest, ObjectSource};
 use super::config::Config;
 use super::payload::{is_positional_label, Payload};
 use super::sources::PolicySources;
@@ -77,6 +78,8 @@ pub struct Handler {
     own: OwnRoles,
     /// Alerts per account and hour; 0: no budget.
     alert_budget: u64,
+    /// Where the backfill mode reads CloudTrail objects from (`None`: no backfill).
+    objects: Option<Arc<dyn ObjectSource>>,
 }
 
 fn to_json(result: &DiagnosisResult) -> Value {
@@ -100,7 +103,14 @@ impl Handler {
             notifier,
             own: OwnRoles::default(),
             alert_budget: 0,
+            objects: None,
         }
+    }
+
+    /// Enables the backfill mode, reading CloudTrail objects from `objects` (S3).
+    pub fn with_objects(mut self, objects: Arc<dyn ObjectSource>) -> Handler {
+        self.objects = Some(objects);
+        self
     }
 
     /// At most `per_hour` alerts per account and hour (0: no budget): past it, findings are
@@ -128,6 +138,7 @@ impl Handler {
             aws_sdk_sns::Client::new(&sdk),
             config.alerts_topic_arn.clone(),
         );
+        let objects = Arc::new(crate::input::s3::client(&sdk));
         let sources = PolicySources::aws(
             sdk,
             config.aws_settings(),
@@ -136,6 +147,7 @@ impl Handler {
         Handler::new(sources, Arc::new(sink), Arc::new(notifier))
             .with_own_roles(config.own_roles())
             .with_alert_budget(config.alert_budget_per_hour)
+            .with_objects(objects)
     }
 
     /// The runtime's entry point: the payload as Lambda delivered it, unparsed.
@@ -149,6 +161,9 @@ impl Handler {
     /// a record makes that record an `Error`, never read last-key-wins.
     pub async fn handle(&self, payload: impl Into<Payload>) -> Result<Value, HandlerError> {
         let payload = payload.into();
+        if let Some(request) = BackfillRequest::from_payload(payload.as_bytes()) {
+            return self.backfill(request).await;
+        }
         let mut reader = RecordReader::new(payload.as_bytes());
         let mut items: Vec<Item> = reader.by_ref().collect();
         let labels = payload.labels();
@@ -193,6 +208,34 @@ impl Handler {
         } else {
             Ok(json!({ "Results": results }))
         }
+    }
+
+    /// A backfill batch (Step Functions' Distributed Map): stored, never alerted; the counts
+    /// are the answer. A request that cannot be read is answered with why and not retried.
+    async fn backfill(
+        &self,
+        request: Result<BackfillRequest, String>,
+    ) -> Result<Value, HandlerError> {
+        let request = match request {
+            Ok(r) => r,
+            Err(why) => {
+                warn!(outcome = "Rejected", reason = %why, "backfill request refused");
+                return Ok(json!({"Backfill": {"Error": why}}));
+            }
+        };
+        let Some(objects) = &self.objects else {
+            return Ok(
+                json!({"Backfill": {"Error": "this handler reads no objects (no S3 client)"}}),
+            );
+        };
+        let source = self.sources.current();
+        let counts = backfill::run(&request, objects.as_ref(), source.as_ref(), self.sink.as_ref())
+            .await
+            .map_err(|e| {
+                error!(error = %e, retryable = e.retryable(), "backfill: cannot store a result: the batch will be retried");
+                HandlerError::from(e)
+            })?;
+        Ok(json!({ "Backfill": counts }))
     }
 
     /// One record: diagnose, store, alert.

@@ -26,11 +26,15 @@
 //! cache is dropped after `POLICY_CACHE_SECONDS` so a warm container sees policy changes (and
 //! does not keep a transient read error).
 //!
-//! The parts: [`admission`] (which payloads are acted on), [`config`] (the environment, validated), [`logging`] (JSON logs for CloudWatch),
+//! A payload `{"Backfill": {...}}` is a batch of CloudTrail log objects from the backfill
+//! state machine ([`backfill`]): stored like live events, alerting nobody, answered with counts.
+//!
+//! The parts: [`admission`] (which payloads are acted on), [`backfill`] (a batch of log objects), [`config`] (the environment, validated), [`logging`] (JSON logs for CloudWatch),
 //! [`payload`] (the invocation's text and labels), [`sources`] (the policy source and its cache
 //! lifetime), [`handler`] (one invocation).
 
 pub mod admission;
+pub mod backfill;
 pub mod config;
 pub mod handler;
 pub mod logging;

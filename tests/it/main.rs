@@ -18,6 +18,7 @@ mod cli_stdout;
 mod faults;
 mod history;
 mod lambda_admission;
+mod lambda_backfill;
 mod lambda_config;
 mod lambda_handler;
 mod lambda_logs;
