@@ -19,6 +19,7 @@ use tracing::{info, warn};
 use crate::app::Pipeline;
 use crate::collect::aws::in_event_session;
 use crate::collect::PolicySource;
+use crate::input::s3::{KeyFilter, S3InputError};
 use crate::sink::{EventMeta, ResultSink, SinkError, StoreOutcome};
 
 /// How long AWS keeps a denial's authorization details at least (IAM Toolbox API reference,
@@ -40,6 +41,18 @@ pub struct BackfillRequest {
     /// The Distributed Map's S3 items (`Key`, `Size`, `Etag`, `LastModified`, …).
     #[serde(rename = "Items", default)]
     pub items: Vec<S3Item>,
+    /// Only keys of the CloudTrail layout from this day (`YYYY-MM-DD`; empty: no bound).
+    #[serde(rename = "Since", default)]
+    pub since: String,
+    /// … to this day, inclusive.
+    #[serde(rename = "Until", default)]
+    pub until: String,
+    /// Only these accounts' keys (empty: all).
+    #[serde(rename = "Accounts", default)]
+    pub accounts: Vec<String>,
+    /// Only these regions' keys (empty: all).
+    #[serde(rename = "Regions", default)]
+    pub regions: Vec<String>,
 }
 
 /// An item of the Distributed Map's S3 `ListObjectsV2` reader.
@@ -62,8 +75,21 @@ impl BackfillRequest {
         let value = envelope.backfill?;
         Some(
             serde_json::from_value::<BackfillRequest>(value)
-                .map_err(|e| format!("not a backfill request: {e}")),
+                .map_err(|e| format!("not a backfill request: {e}"))
+                .and_then(|r| r.filter().map(|_| r).map_err(|e| e.to_string())),
         )
+    }
+
+    /// The keys to read, by the CloudTrail layout (a key outside it is read only when no
+    /// filter is set).
+    pub fn filter(&self) -> Result<KeyFilter, S3InputError> {
+        let day = |d: &str| (!d.is_empty()).then(|| KeyFilter::date(d)).transpose();
+        Ok(KeyFilter {
+            since: day(&self.since)?,
+            until: day(&self.until)?,
+            accounts: self.accounts.clone(),
+            regions: self.regions.clone(),
+        })
     }
 
     /// Every key of the batch, `Keys` first, in order.
@@ -105,6 +131,8 @@ pub struct FindingCount {
 #[serde(rename_all = "PascalCase")]
 pub struct BackfillCounts {
     pub objects: u64,
+    /// Keys outside the date range, accounts or regions asked for: not read.
+    pub objects_skipped: u64,
     pub objects_failed: u64,
     /// CloudTrail records read, denials or not.
     pub records: u64,
@@ -152,7 +180,12 @@ pub async fn run(
     let pipeline = Pipeline::new(source).with_recorded_max_age(TROUBLESHOOTER_RETENTION_SECS);
     let mut counts = BackfillCounts::default();
     let mut findings: BTreeMap<(String, String, String, String), FindingCount> = BTreeMap::new();
+    let filter = request.filter().unwrap_or_default();
     for key in request.keys() {
+        if !filter.matches(key) {
+            counts.objects_skipped += 1;
+            continue;
+        }
         counts.objects += 1;
         let bytes = match objects.get(&request.bucket, key).await {
             Ok(b) => b,
@@ -286,6 +319,21 @@ mod tests {
         );
         let bad = BackfillRequest::from_payload(br#"{"Backfill": {"Bucket": "b", "Prefix": "x"}}"#);
         assert!(matches!(bad, Some(Err(_))), "{bad:?}");
+        let bad = BackfillRequest::from_payload(
+            br#"{"Backfill": {"Bucket": "b", "Keys": [], "Since": "last week"}}"#,
+        );
+        assert!(
+            matches!(bad, Some(Err(ref m)) if m.contains("last week")),
+            "{bad:?}"
+        );
+        let r = BackfillRequest::from_payload(
+            br#"{"Backfill": {"Bucket": "b", "Keys": [], "Since": "2026-11-01", "Until": "", "Accounts": ["111122223333"], "Regions": []}}"#,
+        );
+        let f = r.and_then(Result::ok).map(|r| r.filter().ok());
+        assert_eq!(
+            f.flatten().map(|f| (f.since, f.until, f.accounts)),
+            Some((Some("2026-11-01".into()), None, vec!["111122223333".into()]))
+        );
     }
 
     #[test]

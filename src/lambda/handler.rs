@@ -14,6 +14,7 @@ use tracing::{debug, error, info, trace, warn};
 
 use super::admission::{admit, OwnRoles};
 use super::backfill::{self, BackfillRequest, ObjectSource};
+use super::backfill_summary::{self, SummaryRequest};
 use super::config::Config;
 use super::payload::{is_positional_label, Payload};
 use super::sources::PolicySources;
@@ -164,6 +165,9 @@ impl Handler {
         if let Some(request) = BackfillRequest::from_payload(payload.as_bytes()) {
             return self.backfill(request).await;
         }
+        if let Some(request) = SummaryRequest::from_payload(payload.as_bytes()) {
+            return self.backfill_summary(request).await;
+        }
         let mut reader = RecordReader::new(payload.as_bytes());
         let mut items: Vec<Item> = reader.by_ref().collect();
         let labels = payload.labels();
@@ -236,6 +240,43 @@ impl Handler {
                 HandlerError::from(e)
             })?;
         Ok(json!({ "Backfill": counts }))
+    }
+
+    /// The backfill's last step: the batches' counts added up and published as one summary.
+    async fn backfill_summary(
+        &self,
+        request: Result<SummaryRequest, String>,
+    ) -> Result<Value, HandlerError> {
+        let refuse = |why: String| {
+            warn!(outcome = "Rejected", reason = %why, "backfill summary not made");
+            Ok(json!({"BackfillSummary": {"Error": why}}))
+        };
+        let request = match request {
+            Ok(r) => r,
+            Err(why) => return refuse(why),
+        };
+        let Some(objects) = &self.objects else {
+            return refuse("this handler reads no objects (no S3 client)".into());
+        };
+        let summary = match backfill_summary::summarize(&request, objects.as_ref()).await {
+            Ok(s) => s,
+            Err(why) => return refuse(why),
+        };
+        let (subject, text) = backfill_summary::message(&summary);
+        let message_id = self
+            .notifier
+            .notify_summary(&subject, &text)
+            .await
+            .map_err(|e| {
+                error!(error = %e, retryable = e.retryable(), "cannot publish the backfill summary");
+                HandlerError::from(e)
+            })?;
+        info!(
+            denials = summary.counts.denials,
+            batches = summary.batches,
+            "backfill summary published"
+        );
+        Ok(json!({"BackfillSummary": summary, "MessageId": message_id}))
     }
 
     /// One record: diagnose, store, alert.

@@ -27,7 +27,9 @@
 //! does not keep a transient read error).
 //!
 //! A payload `{"Backfill": {...}}` is a batch of CloudTrail log objects from the backfill
-//! state machine ([`backfill`]): stored like live events, alerting nobody, answered with counts.
+//! state machine ([`backfill`]): stored like live events, alerting nobody, answered with counts;
+//! `{"BackfillSummary": {...}}` adds a finished backfill's counts up and publishes one summary
+//! ([`backfill_summary`]).
 //!
 //! The parts: [`admission`] (which payloads are acted on), [`backfill`] (a batch of log objects), [`config`] (the environment, validated), [`logging`] (JSON logs for CloudWatch),
 //! [`payload`] (the invocation's text and labels), [`sources`] (the policy source and its cache
@@ -35,6 +37,7 @@
 
 pub mod admission;
 pub mod backfill;
+pub mod backfill_summary;
 pub mod config;
 pub mod handler;
 pub mod logging;

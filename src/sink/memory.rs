@@ -203,6 +203,7 @@ pub struct MemoryNotifier {
     sent: Mutex<Vec<(EventMeta, Alert)>>,
     failures_left: AtomicUsize,
     suppressed: Mutex<Vec<(String, u64, String)>>,
+    summaries: Mutex<Vec<(String, String)>>,
 }
 
 impl MemoryNotifier {
@@ -216,12 +217,21 @@ impl MemoryNotifier {
             sent: Mutex::default(),
             failures_left: AtomicUsize::new(failures),
             suppressed: Mutex::default(),
+            summaries: Mutex::default(),
         }
     }
 
     /// The alerts sent so far, in order.
     pub fn sent(&self) -> Vec<(EventMeta, Alert)> {
         self.sent.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The summaries sent so far: `(subject, text)`.
+    pub fn summaries(&self) -> Vec<(String, String)> {
+        self.summaries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The "alerts suppressed" notices sent so far: `(account, budget, hour)`.
@@ -235,6 +245,12 @@ impl MemoryNotifier {
 
 #[async_trait]
 impl Notifier for MemoryNotifier {
+    async fn notify_summary(&self, subject: &str, text: &str) -> Result<String, SinkError> {
+        let mut s = self.summaries.lock().unwrap_or_else(|p| p.into_inner());
+        s.push((subject.to_string(), text.to_string()));
+        Ok(format!("summary-{}", s.len()))
+    }
+
     async fn notify_suppressed(
         &self,
         account: &str,

@@ -303,6 +303,11 @@ pub trait Notifier: Send + Sync {
     ) -> Result<String, SinkError> {
         Ok(String::new())
     }
+
+    /// Sends one summary (a backfill's): `subject` and plain `text`.
+    async fn notify_summary(&self, _subject: &str, _text: &str) -> Result<String, SinkError> {
+        Ok(String::new())
+    }
 }
 
 /// The message (with the HTTP status) and retryability of an SDK error, for a [`SinkError`].

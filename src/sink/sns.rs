@@ -99,4 +99,35 @@ impl Notifier for SnsNotifier {
         })?;
         Ok(out.message_id().unwrap_or_default().to_string())
     }
+
+    async fn notify_summary(&self, subject: &str, text: &str) -> Result<String, SinkError> {
+        // SNS subjects: at most 100 characters, ASCII, no line breaks.
+        let subject: String = subject
+            .chars()
+            .filter(|c| c.is_ascii() && !c.is_ascii_control())
+            .take(100)
+            .collect();
+        let mut request = self
+            .client
+            .publish()
+            .topic_arn(&self.topic_arn)
+            .subject(subject)
+            .message(text);
+        if let Ok(a) = MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value("BackfillSummary")
+            .build()
+        {
+            request = request.message_attributes("Cause", a);
+        }
+        let out = request.send().await.map_err(|e| {
+            let (message, retryable) = describe_sdk_error(&e);
+            SinkError::Publish {
+                event_id: "backfill-summary".into(),
+                message,
+                retryable,
+            }
+        })?;
+        Ok(out.message_id().unwrap_or_default().to_string())
+    }
 }

@@ -49,13 +49,13 @@ fn to_json(v: serde_yaml::Value) -> Value {
     }
 }
 
-fn load(rel: &str) -> Value {
+pub(crate) fn load(rel: &str) -> Value {
     let path = root().join(rel);
     let text = std::fs::read_to_string(&path).unwrap();
     to_json(serde_yaml::from_str(&text).unwrap())
 }
 
-fn resources(t: &Value) -> &Map<String, Value> {
+pub(crate) fn resources(t: &Value) -> &Map<String, Value> {
     t["Resources"].as_object().unwrap()
 }
 
@@ -108,6 +108,23 @@ fn is_read_only(action: &str) -> bool {
     ["Get", "List", "Describe"]
         .iter()
         .any(|p| name.starts_with(p))
+}
+
+/// Whether an `Fn::Sub` ARN names the stack's own resource: it starts with one of its
+/// resources (`${Bucket.Arn}/backfill/*`, `${Function.Arn}:*`), or is a state machine or
+/// execution ARN of the name the stack gives its own state machine (`${AWS::StackName}-…`).
+fn sub_names_own(text: &str, own: &[&String]) -> bool {
+    let starts_with_own = text
+        .strip_prefix("${")
+        .and_then(|rest| rest.split(['}', '.']).next())
+        .is_some_and(|name| own.iter().any(|o| o.as_str() == name));
+    let own_state_machine = [
+        ":stateMachine:${AWS::StackName}-",
+        ":execution:${AWS::StackName}-",
+    ]
+    .iter()
+    .any(|m| text.contains(m));
+    starts_with_own || own_state_machine
 }
 
 /// The least-privilege problems of a template's allow statements.
@@ -169,7 +186,10 @@ fn privilege_problems(t: &Value) -> Vec<String> {
                     let ok = target.is_some_and(|x| {
                         own.iter().any(|o| o.as_str() == x)
                             || params.iter().any(|p| p.as_str() == x)
-                    });
+                    }) || r
+                        .get("Fn::Sub")
+                        .and_then(Value::as_str)
+                        .is_some_and(|text| sub_names_own(text, &own));
                     if !ok {
                         problems.push(format!("{path}: write action `{a}` on {r}"));
                     }
@@ -608,4 +628,54 @@ fn disagreements_are_counted_and_alarmed() {
         filter["MetricTransformations"][0]["MetricName"]
     );
     assert_eq!(alarm["Namespace"], "AccessUndenied");
+}
+
+#[test]
+fn the_backfill_exists_only_with_a_trail_bucket_and_runs_as_a_distributed_map() {
+    let t = load("template.yaml");
+    let r = resources(&t);
+    for name in [
+        "BackfillStateMachine",
+        "BackfillStateMachineRole",
+        "BackfillResultsBucket",
+        "BackfillResultsBucketPolicy",
+    ] {
+        assert_eq!(r[name]["Condition"], "HasBackfill", "{name}");
+    }
+    let trust =
+        &r["BackfillStateMachineRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0];
+    assert_eq!(trust["Principal"]["Service"], "states.amazonaws.com");
+    assert!(trust["Condition"]["StringEquals"]["aws:SourceAccount"].is_object());
+    let map = &r["BackfillStateMachine"]["Properties"]["Definition"]["States"]["Backfill"];
+    assert_eq!(
+        map["ItemProcessor"]["ProcessorConfig"]["Mode"],
+        "DISTRIBUTED"
+    );
+    assert_eq!(
+        map["ItemReader"]["Resource"],
+        "arn:aws:states:::s3:listObjectsV2"
+    );
+    assert_eq!(map["MaxConcurrencyPath"], "$.MaxConcurrency");
+    assert_eq!(
+        map["ToleratedFailurePercentagePath"],
+        "$.ToleratedFailurePercentage"
+    );
+    assert_eq!(
+        map["ResultWriter"]["Resource"],
+        "arn:aws:states:::s3:putObject"
+    );
+    let retry =
+        map["ItemProcessor"]["States"]["DiagnoseBatch"]["Retry"][0]["ErrorEquals"].to_string();
+    assert!(retry.contains("Lambda.TooManyRequestsException"), "{retry}");
+    assert!(
+        retry.contains("AccessUndenied.StoreFailed.Retryable"),
+        "{retry}"
+    );
+    // The state machine lists the trail; only the function reads its objects.
+    let sm_policy = r["BackfillStateMachineRole"]["Properties"]["Policies"].to_string();
+    assert!(!sm_policy.contains("\"s3:GetObject\",\"Resource\":{\"Fn::Sub\":\"arn:${AWS::Partition}:s3:::${TrailBucketName}"), "{sm_policy}");
+    assert!(
+        sm_policy.contains("s3:prefix"),
+        "listing is limited to the trail prefix"
+    );
 }

@@ -13,6 +13,7 @@ mod analyze_moto;
 mod analyze_offline;
 mod analyze_s3;
 mod aws_adapter;
+mod backfill_driver;
 mod bad_inputs;
 mod cli_stdout;
 mod faults;
