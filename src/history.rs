@@ -484,3 +484,53 @@ pub async fn query(
     }
     Ok(entries)
 }
+
+/// The results stored for the events of whole days `since`..=`until` (`YYYY-MM-DD`, by
+/// `EventTime`), at most `limit`, newest first: what the digest reads. A scan of the table
+/// (filtered by time): its cost grows with the table, fine for a weekly digest.
+pub async fn results_of_days(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    since: &str,
+    until: &str,
+    limit: usize,
+) -> Result<Vec<Value>, HistoryError> {
+    let q = HistoryQuery::from_args_with_env(
+        HistoryArgs {
+            table: Some(table.to_string()),
+            since: Some(format!("{since}T00:00:00Z")),
+            until: Some(format!("{until}T23:59:59Z")),
+            limit: limit.max(1),
+            ..HistoryArgs::default()
+        },
+        None,
+    )?;
+    Ok(query(client, &q)
+        .await?
+        .into_iter()
+        .map(|e| e.result)
+        .collect())
+}
+
+/// Reads the stored results of a range of days (the Lambda's digest mode).
+#[async_trait::async_trait]
+pub trait ResultsReader: Send + Sync {
+    async fn results_of_days(&self, since: &str, until: &str) -> Result<Vec<Value>, String>;
+}
+
+/// The results table as a [`ResultsReader`].
+pub struct TableReader {
+    pub client: aws_sdk_dynamodb::Client,
+    pub table: String,
+    /// The most results one digest reads.
+    pub limit: usize,
+}
+
+#[async_trait::async_trait]
+impl ResultsReader for TableReader {
+    async fn results_of_days(&self, since: &str, until: &str) -> Result<Vec<Value>, String> {
+        results_of_days(&self.client, &self.table, since, until, self.limit)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}

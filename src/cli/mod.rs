@@ -61,7 +61,8 @@ enum Command {
     /// Query the results table written by the Lambda (by principal, account, assessment or
     /// time range), newest first.
     History(history::HistoryCliArgs),
-    /// The digest of a set of results (an `analyze` output file or `history` lines): denials by
+    /// The digest of a set of results (an `analyze` output file, `history` lines, or the
+    /// results table for a range of days): denials by
     /// cause, top findings with their fixes, most denied accounts and principals, AWS/engine
     /// disagreements; Markdown, or one self-contained HTML page with a daily chart.
     Report(report::ReportArgs),
@@ -81,7 +82,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Simulate(args) => simulate::run(verbosity, args),
         Command::Events(args) => events::run(args),
         Command::History(args) => block_on(history::run(profile, verbosity, args)),
-        Command::Report(args) => report::run(args),
+        Command::Report(args) => report::run(profile, args),
     }
 }
 

@@ -16,11 +16,13 @@ use super::admission::{admit, OwnRoles};
 use super::backfill::{self, BackfillRequest, ObjectSource};
 use super::backfill_summary::{self, SummaryRequest};
 use super::config::Config;
+use super::digest::{self, DigestRequest};
 use super::payload::{is_positional_label, Payload};
 use super::sources::PolicySources;
 use crate::app::diagnose_item;
 use crate::collect::aws::in_event_session;
 use crate::collect::PolicySource;
+use crate::history::ResultsReader;
 use crate::sink::dynamodb::DynamoDbSink;
 use crate::sink::sns::SnsNotifier;
 use crate::sink::{EventMeta, Notifier, ResultSink, SinkError};
@@ -28,6 +30,9 @@ use crate::sink::{EventMeta, Notifier, ResultSink, SinkError};
 /// How long a delivery's claim on sending an alert holds: longer than the function's timeout
 /// (60 s in template.yaml), so a claim lapses only when its holder is gone.
 pub const ALERT_LEASE_SECS: u64 = 90;
+
+/// The most stored results one digest reads (a week of an organization's findings).
+pub const DIGEST_LIMIT: usize = 100_000;
 
 /// Why an invocation failed (the event is retried by Lambda, then sent to the on-failure
 /// destination).
@@ -81,6 +86,8 @@ pub struct Handler {
     alert_budget: u64,
     /// Where the backfill mode reads CloudTrail objects from (`None`: no backfill).
     objects: Option<Arc<dyn ObjectSource>>,
+    /// Where the digest mode reads stored results from (`None`: no digest).
+    results: Option<Arc<dyn ResultsReader>>,
 }
 
 fn to_json(result: &DiagnosisResult) -> Value {
@@ -105,7 +112,14 @@ impl Handler {
             own: OwnRoles::default(),
             alert_budget: 0,
             objects: None,
+            results: None,
         }
+    }
+
+    /// Enables the digest mode, reading stored results from `results` (the table).
+    pub fn with_results(mut self, results: Arc<dyn ResultsReader>) -> Handler {
+        self.results = Some(results);
+        self
     }
 
     /// Enables the backfill mode, reading CloudTrail objects from `objects` (S3).
@@ -140,6 +154,11 @@ impl Handler {
             config.alerts_topic_arn.clone(),
         );
         let objects = Arc::new(crate::input::s3::client(&sdk));
+        let results = Arc::new(crate::history::TableReader {
+            client: aws_sdk_dynamodb::Client::new(&sdk),
+            table: config.dynamodb_settings().table,
+            limit: DIGEST_LIMIT,
+        });
         let sources = PolicySources::aws(
             sdk,
             config.aws_settings(),
@@ -149,6 +168,7 @@ impl Handler {
             .with_own_roles(config.own_roles())
             .with_alert_budget(config.alert_budget_per_hour)
             .with_objects(objects)
+            .with_results(results)
     }
 
     /// The runtime's entry point: the payload as Lambda delivered it, unparsed.
@@ -167,6 +187,9 @@ impl Handler {
         }
         if let Some(request) = SummaryRequest::from_payload(payload.as_bytes()) {
             return self.backfill_summary(request).await;
+        }
+        if let Some(request) = DigestRequest::from_payload(payload.as_bytes()) {
+            return self.digest(request).await;
         }
         let mut reader = RecordReader::new(payload.as_bytes());
         let mut items: Vec<Item> = reader.by_ref().collect();
@@ -265,7 +288,7 @@ impl Handler {
         let (subject, text) = backfill_summary::message(&summary);
         let message_id = self
             .notifier
-            .notify_summary(&subject, &text)
+            .notify_summary("BackfillSummary", &subject, &text)
             .await
             .map_err(|e| {
                 error!(error = %e, retryable = e.retryable(), "cannot publish the backfill summary");
@@ -277,6 +300,35 @@ impl Handler {
             "backfill summary published"
         );
         Ok(json!({"BackfillSummary": summary, "MessageId": message_id}))
+    }
+
+    /// The scheduled digest: the last days' stored results, published as Markdown.
+    async fn digest(&self, request: Result<DigestRequest, String>) -> Result<Value, HandlerError> {
+        let refuse = |why: String| {
+            warn!(outcome = "Rejected", reason = %why, "digest not made");
+            Ok(json!({"Digest": {"Error": why}}))
+        };
+        let request = match request {
+            Ok(r) => r,
+            Err(why) => return refuse(why),
+        };
+        let Some(results) = &self.results else {
+            return refuse("this handler reads no results table".into());
+        };
+        let (subject, markdown, read) = match digest::build(&request, results.as_ref()).await {
+            Ok(d) => d,
+            Err(why) => return refuse(why),
+        };
+        let message_id = self
+            .notifier
+            .notify_summary("Digest", &subject, &markdown)
+            .await
+            .map_err(|e| {
+                error!(error = %e, retryable = e.retryable(), "cannot publish the digest");
+                HandlerError::from(e)
+            })?;
+        info!(results = read, "digest published");
+        Ok(json!({"Digest": {"Subject": subject, "Results": read, "MessageId": message_id}}))
     }
 
     /// One record: diagnose, store, alert.

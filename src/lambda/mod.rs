@@ -29,7 +29,8 @@
 //! A payload `{"Backfill": {...}}` is a batch of CloudTrail log objects from the backfill
 //! state machine ([`backfill`]): stored like live events, alerting nobody, answered with counts;
 //! `{"BackfillSummary": {...}}` adds a finished backfill's counts up and publishes one summary
-//! ([`backfill_summary`]).
+//! ([`backfill_summary`]); `{"Digest": {"Days": n}}` (the weekly schedule) publishes the
+//! Markdown digest of the last days' stored results ([`digest`]).
 //!
 //! The parts: [`admission`] (which payloads are acted on), [`backfill`] (a batch of log objects), [`config`] (the environment, validated), [`logging`] (JSON logs for CloudWatch),
 //! [`payload`] (the invocation's text and labels), [`sources`] (the policy source and its cache
@@ -39,6 +40,7 @@ pub mod admission;
 pub mod backfill;
 pub mod backfill_summary;
 pub mod config;
+pub mod digest;
 pub mod handler;
 pub mod logging;
 pub mod payload;

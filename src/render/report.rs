@@ -216,7 +216,7 @@ impl Digest {
             "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Access denied: {p}</title>\
              <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse;margin:1em 0}}\
              td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}}\
-             code{{font-size:90%}}</style></head><body><h1>Access denied: {p}</h1>",
+             table{{max-width:100%}}code{{font-size:90%;overflow-wrap:anywhere;word-break:break-word}}</style></head><body><h1>Access denied: {p}</h1>",
             p = esc(&self.period())
         );
         let _ = write!(

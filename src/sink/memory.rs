@@ -245,7 +245,12 @@ impl MemoryNotifier {
 
 #[async_trait]
 impl Notifier for MemoryNotifier {
-    async fn notify_summary(&self, subject: &str, text: &str) -> Result<String, SinkError> {
+    async fn notify_summary(
+        &self,
+        _cause: &str,
+        subject: &str,
+        text: &str,
+    ) -> Result<String, SinkError> {
         let mut s = self.summaries.lock().unwrap_or_else(|p| p.into_inner());
         s.push((subject.to_string(), text.to_string()));
         Ok(format!("summary-{}", s.len()))

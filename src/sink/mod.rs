@@ -304,8 +304,14 @@ pub trait Notifier: Send + Sync {
         Ok(String::new())
     }
 
-    /// Sends one summary (a backfill's): `subject` and plain `text`.
-    async fn notify_summary(&self, _subject: &str, _text: &str) -> Result<String, SinkError> {
+    /// Sends one summary (a backfill's, a digest): `subject` and plain `text`; `cause` is the
+    /// message's `Cause` attribute (`BackfillSummary`, `Digest`).
+    async fn notify_summary(
+        &self,
+        _cause: &str,
+        _subject: &str,
+        _text: &str,
+    ) -> Result<String, SinkError> {
         Ok(String::new())
     }
 }

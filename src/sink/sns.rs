@@ -100,7 +100,12 @@ impl Notifier for SnsNotifier {
         Ok(out.message_id().unwrap_or_default().to_string())
     }
 
-    async fn notify_summary(&self, subject: &str, text: &str) -> Result<String, SinkError> {
+    async fn notify_summary(
+        &self,
+        cause: &str,
+        subject: &str,
+        text: &str,
+    ) -> Result<String, SinkError> {
         // SNS subjects: at most 100 characters, ASCII, no line breaks.
         let subject: String = subject
             .chars()
@@ -115,7 +120,7 @@ impl Notifier for SnsNotifier {
             .message(text);
         if let Ok(a) = MessageAttributeValue::builder()
             .data_type("String")
-            .string_value("BackfillSummary")
+            .string_value(cause)
             .build()
         {
             request = request.message_attributes("Cause", a);
@@ -123,7 +128,7 @@ impl Notifier for SnsNotifier {
         let out = request.send().await.map_err(|e| {
             let (message, retryable) = describe_sdk_error(&e);
             SinkError::Publish {
-                event_id: "backfill-summary".into(),
+                event_id: cause.to_string(),
                 message,
                 retryable,
             }

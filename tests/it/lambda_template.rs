@@ -679,3 +679,18 @@ fn the_backfill_exists_only_with_a_trail_bucket_and_runs_as_a_distributed_map() 
         "listing is limited to the trail prefix"
     );
 }
+
+#[test]
+fn the_weekly_digest_is_scheduled_and_may_only_scan_the_table() {
+    let t = load("template.yaml");
+    let f = &resources(&t)["AccessUndeniedFunction"]["Properties"];
+    let digest = &f["Events"]["WeeklyDigest"];
+    assert_eq!(digest["Type"], "Schedule");
+    assert_eq!(digest["Properties"]["Input"], r#"{"Digest": {"Days": 7}}"#);
+    assert_eq!(
+        t["Parameters"]["DigestSchedule"]["Default"],
+        "cron(0 8 ? * MON *)"
+    );
+    let role = resources(&t)["FunctionRole"]["Properties"]["Policies"].to_string();
+    assert!(role.contains("dynamodb:Scan"), "{role}");
+}

@@ -149,3 +149,30 @@ async fn a_missing_topic_is_a_permanent_publish_error() {
     assert!(matches!(err, SinkError::Publish { .. }), "{err:?}");
     assert!(!err.retryable(), "{err}");
 }
+
+#[tokio::test]
+async fn a_summary_is_one_plain_publish_with_its_cause() {
+    let env = support::moto().await;
+    let config = support::config().await;
+    let (topic, queue) = create_topic_with_queue(&config).await;
+    let notifier = SnsNotifier::new(aws_sdk_sns::Client::new(&config), topic);
+    let subject = format!(
+        "Access Undenied digest: 2026-11-27 to 2026-12-03 {}",
+        "é".repeat(3)
+    );
+    let id = notifier
+        .notify_summary("Digest", &subject, "# Access denied\n\n3 denials")
+        .await
+        .unwrap();
+    assert!(!id.is_empty());
+    let delivered = receive_all(&config, &queue).await;
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(delivered[0].body, "# Access denied\n\n3 denials");
+    assert_eq!(delivered[0].attributes["Cause"], "Digest");
+    let sent = published(&env.url);
+    // SNS subjects are ASCII: what is not is left out.
+    assert_eq!(
+        sent[0].subject.as_deref(),
+        Some("Access Undenied digest: 2026-11-27 to 2026-12-03 ")
+    );
+}
