@@ -163,7 +163,7 @@ pub(super) async fn run(
     let source = Recording::new(policy_source(profile.clone(), &args).await?);
     let mut sinks = Sinks {
         args: &args,
-        progress: Progress::on_terminal(size),
+        progress: Progress::on_terminal(size, s3.is_some()),
         output_file: match &args.output_file {
             Some(path) => Some(ResultsFile::create(path)?),
             None => None,
@@ -201,6 +201,7 @@ pub(super) async fn run(
                             Ok(bytes) => {
                                 if let Some(p) = &sinks.progress {
                                     p.on_read()(bytes.len());
+                                    p.object_read();
                                 }
                                 read += 1;
                                 let reader =

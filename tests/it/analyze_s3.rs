@@ -141,3 +141,29 @@ async fn s3_errors_and_misuse_are_reported() {
     assert!(stderr.contains("apply to s3:// inputs only"), "{stderr}");
     assert_eq!(code, Some(2));
 }
+
+#[tokio::test]
+async fn on_a_terminal_the_progress_counts_objects_bytes_and_events() {
+    let _env = moto().await;
+    trail().await;
+    let snapshot = root().join("events/sample-snapshot.json");
+    // `script` gives the command a terminal (stderr too), as a person running it has.
+    let cmd = format!(
+        "{} analyze --events-file s3://{BUCKET}/AWSLogs/ --snapshot {} --suppress-output",
+        env!("CARGO_BIN_EXE_access-undenied"),
+        snapshot.display()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    // The bundled batch holds an unreadable record: status 1, as without a terminal.
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    for part in ["objects (", "/s)", "read (", "events analysed ("] {
+        assert!(
+            text.contains(part),
+            "`{part}` not in the progress line: {text:?}"
+        );
+    }
+}
