@@ -63,21 +63,11 @@ pub struct S3Item {
 }
 
 impl BackfillRequest {
-    /// The payload's backfill request: `None` when it is not one (no top-level `Backfill`),
-    /// `Some(Err)` when it is one that cannot be read.
-    pub fn from_payload(text: &[u8]) -> Option<Result<BackfillRequest, String>> {
-        #[derive(Deserialize)]
-        struct Envelope {
-            #[serde(rename = "Backfill")]
-            backfill: Option<Value>,
-        }
-        let envelope: Envelope = serde_json::from_slice(text).ok()?;
-        let value = envelope.backfill?;
-        Some(
-            serde_json::from_value::<BackfillRequest>(value)
-                .map_err(|e| format!("not a backfill request: {e}"))
-                .and_then(|r| r.filter().map(|_| r).map_err(|e| e.to_string())),
-        )
+    /// The request of a `{"Backfill": …}` payload, checked (its dates too).
+    pub fn from_value(value: Value) -> Result<BackfillRequest, String> {
+        let r: BackfillRequest = super::payload::read_mode("Backfill", value)?;
+        r.filter().map_err(|e| e.to_string())?;
+        Ok(r)
     }
 
     /// The keys to read, by the CloudTrail layout (a key outside it is read only when no
@@ -298,40 +288,33 @@ mod tests {
 
     #[test]
     fn requests_in_both_shapes_and_refusals() {
-        let r = BackfillRequest::from_payload(
-            br#"{"Backfill": {"Bucket": "trail", "Keys": ["a"], "Items": [{"Key": "b", "Size": 10, "Etag": "\"x\""}]}}"#,
-        );
-        let r = r.and_then(Result::ok).map(|r| {
+        use serde_json::json;
+        let r = BackfillRequest::from_value(json!({"Bucket": "trail", "Keys": ["a"],
+            "Items": [{"Key": "b", "Size": 10, "Etag": "\"x\""}]}))
+        .map(|r| {
             (
                 r.bucket.clone(),
                 r.keys().map(str::to_string).collect::<Vec<_>>(),
             )
         });
-        assert_eq!(r, Some(("trail".into(), vec!["a".into(), "b".into()])));
-        // Not a backfill request at all: the live path reads it.
-        assert!(BackfillRequest::from_payload(br#"{"detail-type": "x"}"#).is_none());
-        assert!(BackfillRequest::from_payload(b"not json").is_none());
+        assert_eq!(r, Ok(("trail".into(), vec!["a".into(), "b".into()])));
         // A backfill request that cannot be read: refused with why.
-        let bad = BackfillRequest::from_payload(br#"{"Backfill": {"Keys": ["a"]}}"#);
+        let bad = BackfillRequest::from_value(json!({"Keys": ["a"]}));
+        assert!(matches!(bad, Err(ref m) if m.contains("Bucket")), "{bad:?}");
+        let bad = BackfillRequest::from_value(json!({"Bucket": "b", "Prefix": "x"}));
+        assert!(bad.is_err(), "{bad:?}");
+        let bad =
+            BackfillRequest::from_value(json!({"Bucket": "b", "Keys": [], "Since": "last week"}));
         assert!(
-            matches!(bad, Some(Err(ref m)) if m.contains("Bucket")),
+            matches!(bad, Err(ref m) if m.contains("last week")),
             "{bad:?}"
         );
-        let bad = BackfillRequest::from_payload(br#"{"Backfill": {"Bucket": "b", "Prefix": "x"}}"#);
-        assert!(matches!(bad, Some(Err(_))), "{bad:?}");
-        let bad = BackfillRequest::from_payload(
-            br#"{"Backfill": {"Bucket": "b", "Keys": [], "Since": "last week"}}"#,
-        );
-        assert!(
-            matches!(bad, Some(Err(ref m)) if m.contains("last week")),
-            "{bad:?}"
-        );
-        let r = BackfillRequest::from_payload(
-            br#"{"Backfill": {"Bucket": "b", "Keys": [], "Since": "2026-11-01", "Until": "", "Accounts": ["111122223333"], "Regions": []}}"#,
-        );
-        let f = r.and_then(Result::ok).map(|r| r.filter().ok());
+        let r =
+            BackfillRequest::from_value(json!({"Bucket": "b", "Keys": [], "Since": "2026-11-01",
+            "Until": "", "Accounts": ["111122223333"], "Regions": []}));
+        let f = r.ok().and_then(|r| r.filter().ok());
         assert_eq!(
-            f.flatten().map(|f| (f.since, f.until, f.accounts)),
+            f.map(|f| (f.since, f.until, f.accounts)),
             Some((Some("2026-11-01".into()), None, vec!["111122223333".into()]))
         );
     }

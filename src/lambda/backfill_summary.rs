@@ -24,19 +24,9 @@ pub struct SummaryRequest {
 }
 
 impl SummaryRequest {
-    /// The payload's summary request: `None` when it is not one.
-    pub fn from_payload(text: &[u8]) -> Option<Result<SummaryRequest, String>> {
-        #[derive(Deserialize)]
-        struct Envelope {
-            #[serde(rename = "BackfillSummary")]
-            summary: Option<Value>,
-        }
-        let envelope: Envelope = serde_json::from_slice(text).ok()?;
-        let value = envelope.summary?;
-        Some(
-            serde_json::from_value::<SummaryRequest>(value)
-                .map_err(|e| format!("not a backfill summary request: {e}")),
-        )
+    /// The request of a `{"BackfillSummary": …}` payload.
+    pub fn from_value(value: Value) -> Result<SummaryRequest, String> {
+        super::payload::read_mode("BackfillSummary", value)
     }
 }
 

@@ -25,26 +25,13 @@ fn week() -> u32 {
 }
 
 impl DigestRequest {
-    /// The payload's digest request: `None` when it is not one.
-    pub fn from_payload(text: &[u8]) -> Option<Result<DigestRequest, String>> {
-        #[derive(Deserialize)]
-        struct Envelope {
-            #[serde(rename = "Digest")]
-            digest: Option<Value>,
+    /// The request of a `{"Digest": …}` payload, checked.
+    pub fn from_value(value: Value) -> Result<DigestRequest, String> {
+        let r: DigestRequest = super::payload::read_mode("Digest", value)?;
+        if !(1..=MAX_DAYS).contains(&r.days) {
+            return Err(format!("Days must be 1 to {MAX_DAYS}, not {}", r.days));
         }
-        let envelope: Envelope = serde_json::from_slice(text).ok()?;
-        let value = envelope.digest?;
-        Some(
-            serde_json::from_value::<DigestRequest>(value)
-                .map_err(|e| format!("not a digest request: {e}"))
-                .and_then(|r| {
-                    if (1..=MAX_DAYS).contains(&r.days) {
-                        Ok(r)
-                    } else {
-                        Err(format!("Days must be 1 to {MAX_DAYS}, not {}", r.days))
-                    }
-                }),
-        )
+        Ok(r)
     }
 
     /// `(since, until)` as `YYYY-MM-DD`: the last `days` days up to `now` (seconds).
@@ -73,9 +60,10 @@ mod tests {
 
     #[test]
     fn requests_and_ranges() {
-        let r = DigestRequest::from_payload(br#"{"Digest": {}}"#).and_then(Result::ok);
+        use serde_json::json;
+        let r = DigestRequest::from_value(json!({})).ok();
         assert_eq!(r.map(|r| r.days), Some(7));
-        let r = DigestRequest::from_payload(br#"{"Digest": {"Days": 1}}"#).and_then(Result::ok);
+        let r = DigestRequest::from_value(json!({"Days": 1})).ok();
         // 2026-12-03T10:00:00Z.
         let now = 1_796_292_000;
         assert_eq!(
@@ -85,15 +73,11 @@ mod tests {
         let week = DigestRequest { days: 7 }.range(now);
         assert_eq!(week, ("2026-11-27".to_string(), "2026-12-03".to_string()));
         for bad in [
-            r#"{"Digest": {"Days": 0}}"#,
-            r#"{"Digest": {"Days": 999}}"#,
-            r#"{"Digest": {"Weeks": 1}}"#,
+            json!({"Days": 0}),
+            json!({"Days": 999}),
+            json!({"Weeks": 1}),
         ] {
-            assert!(
-                matches!(DigestRequest::from_payload(bad.as_bytes()), Some(Err(_))),
-                "{bad}"
-            );
+            assert!(DigestRequest::from_value(bad.clone()).is_err(), "{bad}");
         }
-        assert!(DigestRequest::from_payload(br#"{"detail": {}}"#).is_none());
     }
 }

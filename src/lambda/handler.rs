@@ -17,7 +17,7 @@ use super::backfill::{self, BackfillRequest, ObjectSource};
 use super::backfill_summary::{self, SummaryRequest};
 use super::config::Config;
 use super::digest::{self, DigestRequest};
-use super::payload::{is_positional_label, Payload};
+use super::payload::{is_positional_label, Mode, Payload};
 use super::sources::PolicySources;
 use crate::app::diagnose_item;
 use crate::collect::aws::in_event_session;
@@ -182,14 +182,17 @@ impl Handler {
     /// a record makes that record an `Error`, never read last-key-wins.
     pub async fn handle(&self, payload: impl Into<Payload>) -> Result<Value, HandlerError> {
         let payload = payload.into();
-        if let Some(request) = BackfillRequest::from_payload(payload.as_bytes()) {
-            return self.backfill(request).await;
-        }
-        if let Some(request) = SummaryRequest::from_payload(payload.as_bytes()) {
-            return self.backfill_summary(request).await;
-        }
-        if let Some(request) = DigestRequest::from_payload(payload.as_bytes()) {
-            return self.digest(request).await;
+        match Mode::of(&payload) {
+            Some(Mode::Backfill(v)) => return self.backfill(BackfillRequest::from_value(v)).await,
+            Some(Mode::BackfillSummary(v)) => {
+                let made = self.backfill_summary(SummaryRequest::from_value(v)).await;
+                return self.publish("BackfillSummary", made).await;
+            }
+            Some(Mode::Digest(v)) => {
+                let made = self.digest(DigestRequest::from_value(v)).await;
+                return self.publish("Digest", made).await;
+            }
+            None => {}
         }
         let mut reader = RecordReader::new(payload.as_bytes());
         let mut items: Vec<Item> = reader.by_ref().collect();
@@ -265,70 +268,64 @@ impl Handler {
         Ok(json!({ "Backfill": counts }))
     }
 
-    /// The backfill's last step: the batches' counts added up and published as one summary.
+    /// The backfill's last step: the batches' counts added up, as `(subject, text, answer)`.
     async fn backfill_summary(
         &self,
         request: Result<SummaryRequest, String>,
-    ) -> Result<Value, HandlerError> {
-        let refuse = |why: String| {
-            warn!(outcome = "Rejected", reason = %why, "backfill summary not made");
-            Ok(json!({"BackfillSummary": {"Error": why}}))
-        };
-        let request = match request {
-            Ok(r) => r,
-            Err(why) => return refuse(why),
-        };
-        let Some(objects) = &self.objects else {
-            return refuse("this handler reads no objects (no S3 client)".into());
-        };
-        let summary = match backfill_summary::summarize(&request, objects.as_ref()).await {
-            Ok(s) => s,
-            Err(why) => return refuse(why),
-        };
+    ) -> Result<(String, String, Value), String> {
+        let request = request?;
+        let objects = self
+            .objects
+            .as_ref()
+            .ok_or("this handler reads no objects (no S3 client)")?;
+        let summary = backfill_summary::summarize(&request, objects.as_ref()).await?;
         let (subject, text) = backfill_summary::message(&summary);
-        let message_id = self
-            .notifier
-            .notify_summary("BackfillSummary", &subject, &text)
-            .await
-            .map_err(|e| {
-                error!(error = %e, retryable = e.retryable(), "cannot publish the backfill summary");
-                HandlerError::from(e)
-            })?;
-        info!(
-            denials = summary.counts.denials,
-            batches = summary.batches,
-            "backfill summary published"
-        );
-        Ok(json!({"BackfillSummary": summary, "MessageId": message_id}))
+        let answer = serde_json::to_value(&summary).map_err(|e| e.to_string())?;
+        Ok((subject, text, answer))
     }
 
-    /// The scheduled digest: the last days' stored results, published as Markdown.
-    async fn digest(&self, request: Result<DigestRequest, String>) -> Result<Value, HandlerError> {
-        let refuse = |why: String| {
-            warn!(outcome = "Rejected", reason = %why, "digest not made");
-            Ok(json!({"Digest": {"Error": why}}))
-        };
-        let request = match request {
-            Ok(r) => r,
-            Err(why) => return refuse(why),
-        };
-        let Some(results) = &self.results else {
-            return refuse("this handler reads no results table".into());
-        };
-        let (subject, markdown, read) = match digest::build(&request, results.as_ref()).await {
-            Ok(d) => d,
-            Err(why) => return refuse(why),
+    /// The scheduled digest of the last days' stored results, as `(subject, Markdown,
+    /// answer)`.
+    async fn digest(
+        &self,
+        request: Result<DigestRequest, String>,
+    ) -> Result<(String, String, Value), String> {
+        let request = request?;
+        let results = self
+            .results
+            .as_ref()
+            .ok_or("this handler reads no results table")?;
+        let (subject, markdown, read) = digest::build(&request, results.as_ref()).await?;
+        let answer = json!({"Subject": subject, "Results": read});
+        Ok((subject, markdown, answer))
+    }
+
+    /// Publishes what a mode made (`BackfillSummary`, `Digest`) as one message to the topic and
+    /// answers `{"<mode>": {…, "MessageId"}}`; what could not be made is answered with why
+    /// (not retried), a failed publish fails the invocation (retried).
+    async fn publish(
+        &self,
+        mode: &str,
+        made: Result<(String, String, Value), String>,
+    ) -> Result<Value, HandlerError> {
+        let (subject, text, mut answer) = match made {
+            Ok(m) => m,
+            Err(why) => {
+                warn!(mode, outcome = "Rejected", reason = %why, "not made");
+                return Ok(json!({ mode: {"Error": why} }));
+            }
         };
         let message_id = self
             .notifier
-            .notify_summary("Digest", &subject, &markdown)
+            .notify_summary(mode, &subject, &text)
             .await
             .map_err(|e| {
-                error!(error = %e, retryable = e.retryable(), "cannot publish the digest");
+                error!(mode, error = %e, retryable = e.retryable(), "cannot publish");
                 HandlerError::from(e)
             })?;
-        info!(results = read, "digest published");
-        Ok(json!({"Digest": {"Subject": subject, "Results": read, "MessageId": message_id}}))
+        info!(mode, "published");
+        answer["MessageId"] = Value::from(message_id);
+        Ok(json!({ mode: answer }))
     }
 
     /// One record: diagnose, store, alert.

@@ -2,6 +2,7 @@
 //! reader — which refuses an object naming a key twice — sees exactly what was sent, and the
 //! few labels the handler needs before any record is read.
 
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -172,5 +173,69 @@ mod tests {
         assert!(!is_positional_label("record-"));
         assert!(!is_positional_label("input-after-record-1"));
         assert!(!is_positional_label("5ac7912b-fd5d-436a-b60c-8a4ec1f61cdc"));
+    }
+}
+
+/// A payload asking for one of the function's other modes rather than a diagnosis: a backfill
+/// batch, a backfill's summary, or the digest (`{"<Mode>": {...}}`), with the mode's value.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Mode {
+    Backfill(Value),
+    BackfillSummary(Value),
+    Digest(Value),
+}
+
+impl Mode {
+    /// The mode the payload asks for; `None` for everything else (read as records).
+    pub(super) fn of(payload: &Payload) -> Option<Mode> {
+        #[derive(Deserialize)]
+        struct Keys {
+            #[serde(rename = "Backfill")]
+            backfill: Option<Value>,
+            #[serde(rename = "BackfillSummary")]
+            backfill_summary: Option<Value>,
+            #[serde(rename = "Digest")]
+            digest: Option<Value>,
+        }
+        let keys: Keys = serde_json::from_slice(payload.as_bytes()).ok()?;
+        keys.backfill
+            .map(Mode::Backfill)
+            .or_else(|| keys.backfill_summary.map(Mode::BackfillSummary))
+            .or_else(|| keys.digest.map(Mode::Digest))
+    }
+}
+
+/// A mode's request read from its value; why not, naming the mode.
+pub(crate) fn read_mode<T: DeserializeOwned>(mode: &str, value: Value) -> Result<T, String> {
+    serde_json::from_value(value).map_err(|e| format!("not a {mode} request: {e}"))
+}
+
+#[cfg(test)]
+mod mode_tests {
+    use super::*;
+
+    #[test]
+    fn modes_are_told_from_events() {
+        let mode = |text: &str| Mode::of(&Payload::from(text));
+        assert_eq!(
+            mode(r#"{"Backfill": {"Bucket": "b"}}"#),
+            Some(Mode::Backfill(serde_json::json!({"Bucket": "b"})))
+        );
+        assert!(matches!(
+            mode(r#"{"BackfillSummary": {}}"#),
+            Some(Mode::BackfillSummary(_))
+        ));
+        assert!(matches!(
+            mode(r#"{"Digest": {"Days": 7}}"#),
+            Some(Mode::Digest(_))
+        ));
+        for other in [
+            r#"{"detail-type": "x", "detail": {}}"#,
+            r#"{"Records": []}"#,
+            "not json",
+            "[]",
+        ] {
+            assert_eq!(mode(other), None, "{other}");
+        }
     }
 }

@@ -3,29 +3,20 @@
 //! regions before anything is downloaded; digest files and (with filters) other objects are not
 //! read. Policies come from the bundled snapshot, so only S3 is on moto.
 
-use std::io::Write;
 use std::process::Command;
 
 use serde_json::Value;
 
+use crate::support::lambda::gz;
 use crate::support::{self, moto, root};
 
 const BUCKET: &str = "org-trail";
 
-fn gz(text: &str) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(text.as_bytes()).unwrap();
-    e.finish().unwrap()
-}
+use crate::support::lambda::{put_objects, trail_key as key};
 
-fn key(account: &str, region: &str, day: &str, file: &str) -> String {
-    format!(
-        "AWSLogs/o-exampleorg/{account}/CloudTrail/{region}/{}/{file}",
-        day.replace('-', "/")
-    )
-}
-
-async fn trail() -> aws_sdk_s3::Client {
+/// The trail bucket `org-trail` on moto: the bundled batch on 2026-11-20 (two accounts and
+/// regions), one troubleshooter denial on 2026-11-21, and a digest file.
+pub(crate) async fn trail() -> aws_sdk_s3::Client {
     let s3 = support::s3(&support::config().await);
     s3.create_bucket().bucket(BUCKET).send().await.unwrap();
     let batch = std::fs::read_to_string(root().join("events/sample-batch.json")).unwrap();
@@ -34,7 +25,10 @@ async fn trail() -> aws_sdk_s3::Client {
     )
     .unwrap();
     let single = serde_json::json!({"Records": [one]}).to_string();
-    for (k, body) in [
+    put_objects(
+        &s3,
+        BUCKET,
+        vec![
         (
             key("111122223333", "us-east-1", "2026-11-20", "a.json.gz"),
             gz(&batch),
@@ -52,15 +46,9 @@ async fn trail() -> aws_sdk_s3::Client {
                 .to_string(),
             gz("{}"),
         ),
-    ] {
-        s3.put_object()
-            .bucket(BUCKET)
-            .key(k)
-            .body(body.into())
-            .send()
-            .await
-            .unwrap();
-    }
+    ],
+    )
+    .await;
     s3
 }
 

@@ -10,27 +10,18 @@
 //! Step Functions: it interprets only what the definition uses and fails on anything else, so a
 //! change to the definition must be matched here.
 
-use std::io::Write;
-use std::sync::Arc;
-
-use access_undenied::lambda::{Handler, PolicySources};
-use access_undenied::sink::dynamodb::{DynamoDbSettings, DynamoDbSink};
-use access_undenied::sink::memory::MemoryNotifier;
+use access_undenied::lambda::Handler;
 use serde_json::{json, Map, Value};
 
 use crate::lambda_template::{load, resources};
-use crate::support::lambda::{create_table, scan, snapshot_source, TABLE};
+use crate::support::lambda::{
+    backfill_handler, create_table, gz, put_objects, scan, trail_key, TABLE,
+};
 use crate::support::{self, root};
 
 const TRAIL: &str = "org-trail";
 const RESULTS: &str = "backfill-results";
 const FUNCTION: &str = "arn:aws:lambda:us-east-1:123456789012:function:access-undenied";
-
-fn gz(text: &str) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(text.as_bytes()).unwrap();
-    e.finish().unwrap()
-}
 
 /// The definition with the stack's substitutions made (`ObjectsPerBatch` 2, so that the trail
 /// below makes several batches; the other parameters at their defaults).
@@ -277,66 +268,14 @@ async fn the_state_machine_backfills_the_trail_through_the_function() {
     let _env = support::moto().await;
     let config = support::config().await;
     let ddb = create_table(&config, TABLE).await;
-    let s3 = support::s3(&config);
-    for b in [TRAIL, RESULTS] {
-        s3.create_bucket().bucket(b).send().await.unwrap();
-    }
+    // analyze_s3's trail (2026-11-20 in two accounts, 2026-11-21, a digest file), plus a day
+    // before the range asked for: listed, not read.
+    let s3 = crate::analyze_s3::trail().await;
+    s3.create_bucket().bucket(RESULTS).send().await.unwrap();
     let batch = std::fs::read_to_string(root().join("events/sample-batch.json")).unwrap();
-    let one = std::fs::read_to_string(root().join("events/troubleshooter-denial.json")).unwrap();
-    let single = format!("{{\"Records\": [{one}]}}");
-    let key = |account: &str, region: &str, day: &str, file: &str| {
-        format!(
-            "AWSLogs/o-exampleorg/{account}/CloudTrail/{region}/{}/{file}",
-            day.replace('-', "/")
-        )
-    };
-    for (k, body) in [
-        (
-            key("111122223333", "us-east-1", "2026-11-20", "a.json.gz"),
-            gz(&batch),
-        ),
-        (
-            key("111122223333", "us-east-1", "2026-11-21", "b.json.gz"),
-            gz(&single),
-        ),
-        // Outside the range or the accounts asked for: listed, not read.
-        (
-            key("111122223333", "us-east-1", "2026-11-19", "old.json.gz"),
-            gz(&batch),
-        ),
-        (
-            key("444455556666", "eu-west-1", "2026-11-20", "c.json.gz"),
-            gz(&batch),
-        ),
-        (
-            "AWSLogs/o-exampleorg/111122223333/CloudTrail-Digest/us-east-1/2026/11/20/d.json.gz"
-                .to_string(),
-            gz("{}"),
-        ),
-    ] {
-        s3.put_object()
-            .bucket(TRAIL)
-            .key(k)
-            .body(body.into())
-            .send()
-            .await
-            .unwrap();
-    }
-    let notifier = Arc::new(MemoryNotifier::new());
-    let sink = Arc::new(DynamoDbSink::new(
-        aws_sdk_dynamodb::Client::new(&config),
-        DynamoDbSettings {
-            table: TABLE.into(),
-            retention_days: 90,
-            dedupe_window_minutes: 60,
-        },
-    ));
-    let h = Handler::new(
-        PolicySources::Fixed(snapshot_source()),
-        sink,
-        notifier.clone(),
-    )
-    .with_objects(Arc::new(s3.clone()));
+    let old = trail_key("111122223333", "us-east-1", "2026-11-19", "old.json.gz");
+    put_objects(&s3, TRAIL, vec![(old, gz(&batch))]).await;
+    let (h, notifier) = backfill_handler(&config, &s3);
 
     // The README's start-execution input.
     let input = json!({"Prefix": "AWSLogs/o-exampleorg/", "Since": "2026-11-20",

@@ -7,12 +7,11 @@ use std::sync::Arc;
 
 use access_undenied::history::TableReader;
 use access_undenied::lambda::{Handler, PolicySources};
-use access_undenied::sink::dynamodb::{DynamoDbSettings, DynamoDbSink};
 use access_undenied::sink::memory::MemoryNotifier;
 use serde_json::json;
 
 use crate::support;
-use crate::support::lambda::{create_table, kms_envelope, snapshot_source, TABLE};
+use crate::support::lambda::{create_table, kms_envelope, snapshot_source, table_sink, TABLE};
 
 #[tokio::test]
 async fn the_scheduled_digest_and_the_report_read_the_table() {
@@ -20,14 +19,7 @@ async fn the_scheduled_digest_and_the_report_read_the_table() {
     let config = support::config().await;
     let ddb = create_table(&config, TABLE).await;
     let notifier = Arc::new(MemoryNotifier::new());
-    let sink = Arc::new(DynamoDbSink::new(
-        ddb.clone(),
-        DynamoDbSettings {
-            table: TABLE.into(),
-            retention_days: 90,
-            dedupe_window_minutes: 60,
-        },
-    ));
+    let sink = table_sink(&config, 60);
     let h = Handler::new(
         PolicySources::Fixed(snapshot_source()),
         sink,

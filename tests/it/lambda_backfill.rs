@@ -4,25 +4,19 @@
 //! or corrupt object is one counted failure, never a lost batch. Policies come from the bundled
 //! snapshot.
 
-use std::io::Write;
 use std::sync::Arc;
 
 use access_undenied::lambda::{Handler, PolicySources};
-use access_undenied::sink::dynamodb::{DynamoDbSettings, DynamoDbSink};
 use access_undenied::sink::memory::MemoryNotifier;
 use serde_json::{json, Value};
 
-use crate::support::lambda::{create_table, kms_envelope, scan, snapshot_source, TABLE};
+use crate::support::lambda::{
+    backfill_handler, create_table, gz, kms_envelope, put_objects, scan, snapshot_source, TABLE,
+};
 use crate::support::{self, root};
 
 const BUCKET: &str = "org-trail";
 const KEY: &str = "AWSLogs/o-exampleorg/111122223333/CloudTrail/us-east-1/2026/11/20/111122223333_CloudTrail_us-east-1_20261120T1000Z_a.json.gz";
-
-fn gz(text: &str) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(text.as_bytes()).unwrap();
-    e.finish().unwrap()
-}
 
 #[tokio::test]
 async fn a_batch_is_stored_once_alerts_nobody_and_counts_its_failures() {
@@ -34,34 +28,17 @@ async fn a_batch_is_stored_once_alerts_nobody_and_counts_its_failures() {
     let batch = std::fs::read_to_string(root().join("events/sample-batch.json")).unwrap();
     let corrupt =
         "AWSLogs/o-exampleorg/111122223333/CloudTrail/us-east-1/2026/11/20/corrupt.json.gz";
-    for (key, body) in [
-        (KEY, gz(&batch)),
-        // gzip's magic bytes, then nothing a decoder can read.
-        (corrupt, b"\x1f\x8b\x08\x00garbage".to_vec()),
-    ] {
-        s3.put_object()
-            .bucket(BUCKET)
-            .key(key)
-            .body(body.into())
-            .send()
-            .await
-            .unwrap();
-    }
-    let notifier = Arc::new(MemoryNotifier::new());
-    let sink = Arc::new(DynamoDbSink::new(
-        aws_sdk_dynamodb::Client::new(&config),
-        DynamoDbSettings {
-            table: TABLE.into(),
-            retention_days: 90,
-            dedupe_window_minutes: 60,
-        },
-    ));
-    let h = Handler::new(
-        PolicySources::Fixed(snapshot_source()),
-        sink,
-        notifier.clone(),
+    put_objects(
+        &s3,
+        BUCKET,
+        vec![
+            (KEY.to_string(), gz(&batch)),
+            // gzip's magic bytes, then nothing a decoder can read.
+            (corrupt.to_string(), b"\x1f\x8b\x08\x00garbage".to_vec()),
+        ],
     )
-    .with_objects(Arc::new(s3.clone()));
+    .await;
+    let (h, notifier) = backfill_handler(&config, &s3);
 
     // The live path saw one of the batch's events already, and alerted.
     h.handle(kms_envelope()).await.unwrap();

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use access_undenied::lambda::{Config, Handler, HandlerError, PolicySources};
-use access_undenied::sink::dynamodb::{DynamoDbSettings, DynamoDbSink};
 use access_undenied::sink::memory::{MemoryNotifier, MemorySink};
 use access_undenied::sink::sns::SnsNotifier;
 use access_undenied::sink::{Notifier, ResultSink};
@@ -17,18 +16,11 @@ use serde_json::{json, Value};
 use crate::support;
 use crate::support::lambda::{
     b, batch_record, create_table, create_topic_with_queue, kms_envelope, kms_envelope_as, n,
-    published, receive_all, s, scan, snapshot_source, KMS_EVENT_ID, TABLE,
+    published, receive_all, s, scan, snapshot_source, table_sink, KMS_EVENT_ID, TABLE,
 };
 
 fn sink(config: &SdkConfig, window: u32) -> Arc<dyn ResultSink> {
-    Arc::new(DynamoDbSink::new(
-        aws_sdk_dynamodb::Client::new(config),
-        DynamoDbSettings {
-            table: TABLE.into(),
-            retention_days: 90,
-            dedupe_window_minutes: window,
-        },
-    ))
+    table_sink(config, window)
 }
 
 fn handler(sink: Arc<dyn ResultSink>, notifier: Arc<dyn Notifier>) -> Handler {

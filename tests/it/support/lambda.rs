@@ -13,7 +13,9 @@ use access_undenied::app::diagnose_item;
 use access_undenied::collect::snapshot::{Snapshot, SnapshotSource};
 use access_undenied::core::event::reader::{Item, RecordReader};
 use access_undenied::core::explain::DiagnosisResult;
-use access_undenied::sink::dynamodb::{BY_ACCOUNT_INDEX, BY_PRINCIPAL_INDEX};
+use access_undenied::sink::dynamodb::{
+    DynamoDbSettings, DynamoDbSink, BY_ACCOUNT_INDEX, BY_PRINCIPAL_INDEX,
+};
 use access_undenied::sink::EventMeta;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{
@@ -32,6 +34,65 @@ pub const KMS_EVENT_ID: &str = "11111111-0000-4000-8000-000000000003";
 pub fn json_file(rel: &str) -> Value {
     let text = std::fs::read_to_string(root().join(rel)).unwrap();
     serde_json::from_str(&text).unwrap()
+}
+
+/// The DynamoDB sink on moto's [`TABLE`] (90 days' retention, `window` minutes' dedupe).
+pub fn table_sink(config: &SdkConfig, window: u32) -> Arc<DynamoDbSink> {
+    Arc::new(DynamoDbSink::new(
+        aws_sdk_dynamodb::Client::new(config),
+        DynamoDbSettings {
+            table: TABLE.into(),
+            retention_days: 90,
+            dedupe_window_minutes: window,
+        },
+    ))
+}
+
+/// `text` gzipped, as CloudTrail writes its log objects.
+pub fn gz(text: &str) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(text.as_bytes()).unwrap();
+    e.finish().unwrap()
+}
+
+/// Writes `objects` (key, body) into `bucket`.
+pub async fn put_objects(s3: &aws_sdk_s3::Client, bucket: &str, objects: Vec<(String, Vec<u8>)>) {
+    for (key, body) in objects {
+        s3.put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(body.into())
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+/// A key of the organization trail's layout (`day` as `YYYY-MM-DD`).
+pub fn trail_key(account: &str, region: &str, day: &str, file: &str) -> String {
+    format!(
+        "AWSLogs/o-exampleorg/{account}/CloudTrail/{region}/{}/{file}",
+        day.replace('-', "/")
+    )
+}
+
+/// A handler on the bundled snapshot and moto's table whose backfill mode reads `s3`; its
+/// notifier, to count what it sent.
+pub fn backfill_handler(
+    config: &SdkConfig,
+    s3: &aws_sdk_s3::Client,
+) -> (
+    access_undenied::lambda::Handler,
+    Arc<access_undenied::sink::memory::MemoryNotifier>,
+) {
+    let notifier = Arc::new(access_undenied::sink::memory::MemoryNotifier::new());
+    let h = access_undenied::lambda::Handler::new(
+        access_undenied::lambda::PolicySources::Fixed(snapshot_source()),
+        table_sink(config, 60),
+        notifier.clone(),
+    )
+    .with_objects(Arc::new(s3.clone()));
+    (h, notifier)
 }
 
 /// The bundled EventBridge envelope of a denied `kms:Decrypt`.
