@@ -1,16 +1,17 @@
 //! Evaluation of `Condition` blocks: every operator family, `IfExists`, set qualifiers, and
 //! three-valued results so that what cannot be evaluated is reported, never guessed.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use base64::Engine as _;
 
 use crate::policy::{
-    pattern_glob, pattern_render, Condition, ConditionOp, PatternPart, SetQualifier,
+    pattern_glob, pattern_render, Condition, ConditionOp, Pattern, PatternPart, SetQualifier,
 };
 
 use super::context::{Context, Lookup};
-use super::matching::{arn_match, resolve, VarFailure};
+use super::matching::{arn_match_compiled, resolve, VarFailure};
 use super::{Reason, Tri};
 
 /// Evaluates all conditions of a statement (AND across them).
@@ -117,7 +118,7 @@ pub fn condition(c: &Condition, ctx: &Context, reasons: &mut Vec<Reason>) -> Tri
                     continue;
                 }
             };
-            match compare(&base, &parts, v) {
+            match compare(&base, pv, &parts, v) {
                 Ok(true) => return Tri::Yes,
                 Ok(false) => {}
                 Err(bad) => {
@@ -160,9 +161,9 @@ pub fn condition(c: &Condition, ctx: &Context, reasons: &mut Vec<Reason>) -> Tri
 fn null_condition(c: &Condition, present: bool, reasons: &mut Vec<Reason>) -> Tri {
     let mut result = Tri::No;
     for pv in &c.values {
-        let wanted_absent = match pv.original.to_ascii_lowercase().as_str() {
-            "true" => true,
-            "false" => false,
+        let wanted_absent = match pv.original.as_str() {
+            t if t.eq_ignore_ascii_case("true") => true,
+            t if t.eq_ignore_ascii_case("false") => false,
             _ => {
                 reasons.push(Reason::BadValue {
                     operator: c.operator.name.clone(),
@@ -179,22 +180,29 @@ fn null_condition(c: &Condition, present: bool, reasons: &mut Vec<Reason>) -> Tr
     result
 }
 
-/// Compares one resolved policy value with one context value under a positive operator.
-/// `Err` carries a policy value the operator cannot use.
-fn compare(op: &ConditionOp, parts: &[PatternPart], v: &str) -> Result<bool, String> {
+/// Compares one resolved policy value (`parts`, from the policy's `pv`) with one context value
+/// under a positive operator. `Err` carries a policy value the operator cannot use.
+fn compare(op: &ConditionOp, pv: &Pattern, parts: &[PatternPart], v: &str) -> Result<bool, String> {
     use ConditionOp::*;
     match op {
-        StringEquals => Ok(literal_eq(parts, v)),
-        StringEqualsIgnoreCase => Ok(pattern_render(parts).to_lowercase() == v.to_lowercase()),
+        StringEquals => Ok(text(parts) == v),
+        StringEqualsIgnoreCase => {
+            let text = text(parts);
+            Ok(if text.is_ascii() && v.is_ascii() {
+                text.eq_ignore_ascii_case(v)
+            } else {
+                text.to_lowercase() == v.to_lowercase()
+            })
+        }
         StringLike => Ok(pattern_glob(parts, v)),
-        ArnEquals | ArnLike => Ok(arn_match(parts, v)),
+        ArnEquals | ArnLike => Ok(arn_match_compiled(pv, parts, v)),
         NumericEquals
         | NumericLessThan
         | NumericLessThanEquals
         | NumericGreaterThan
         | NumericGreaterThanEquals => {
-            let text = pattern_render(parts);
-            let p: f64 = text.trim().parse().map_err(|_| text.clone())?;
+            let text = text(parts);
+            let p: f64 = text.trim().parse().map_err(|_| text.to_string())?;
             let Ok(x) = v.trim().parse::<f64>() else {
                 return Ok(false);
             };
@@ -205,43 +213,45 @@ fn compare(op: &ConditionOp, parts: &[PatternPart], v: &str) -> Result<bool, Str
         | DateLessThanEquals
         | DateGreaterThan
         | DateGreaterThanEquals => {
-            let text = pattern_render(parts);
-            let p = parse_date(&text).ok_or_else(|| text.clone())?;
+            let text = text(parts);
+            let p = parse_date(&text).ok_or_else(|| text.to_string())?;
             let Some(x) = parse_date(v) else {
                 return Ok(false);
             };
             Ok(ordered(op, x.partial_cmp(&p)))
         }
         Bool => {
-            let text = pattern_render(parts).to_ascii_lowercase();
-            if text != "true" && text != "false" {
-                return Err(text);
+            let text = text(parts);
+            if !text.eq_ignore_ascii_case("true") && !text.eq_ignore_ascii_case("false") {
+                return Err(text.to_ascii_lowercase());
             }
             Ok(v.eq_ignore_ascii_case(&text))
         }
         BinaryEquals => {
-            let text = pattern_render(parts);
+            let text = text(parts);
             let engine = base64::engine::general_purpose::STANDARD;
-            let p = engine.decode(text.trim()).map_err(|_| text.clone())?;
+            let p = engine.decode(text.trim()).map_err(|_| text.to_string())?;
             Ok(match engine.decode(v.trim()) {
                 Ok(x) => x == p,
                 Err(_) => v.as_bytes() == p.as_slice(),
             })
         }
         IpAddress => {
-            let text = pattern_render(parts);
-            let net = parse_cidr(&text).ok_or_else(|| text.clone())?;
+            let text = text(parts);
+            let net = parse_cidr(&text).ok_or_else(|| text.to_string())?;
             Ok(v.trim().parse::<IpAddr>().is_ok_and(|ip| in_cidr(ip, net)))
         }
         _ => Ok(false),
     }
 }
 
-fn literal_eq(parts: &[PatternPart], v: &str) -> bool {
+/// The parts as text with `*` and `?` literal (how the equality operators read a value);
+/// borrowed, not copied, when they are one literal.
+fn text(parts: &[PatternPart]) -> Cow<'_, str> {
     match parts {
-        [PatternPart::Literal(l)] => l == v,
-        [] => v.is_empty(),
-        _ => pattern_render(parts) == v,
+        [PatternPart::Literal(l)] => Cow::Borrowed(l.as_str()),
+        [] => Cow::Borrowed(""),
+        _ => Cow::Owned(pattern_render(parts)),
     }
 }
 

@@ -3,8 +3,8 @@
 use std::borrow::Cow;
 
 use crate::policy::{
-    pattern_glob, ActionBlock, Effect, Pattern, PatternPart, PrincipalBlock, PrincipalSpec,
-    ResourceBlock,
+    pattern_glob, ActionBlock, ActionPattern, Effect, Matcher, Pattern, PatternPart,
+    PrincipalBlock, PrincipalSpec, ResourceBlock,
 };
 use crate::policy::{PrincipalEntry, Variable};
 
@@ -103,9 +103,16 @@ fn variable_value(v: &Variable, ctx: &Context) -> Result<String, VarFailure> {
 
 /// `Action` / `NotAction` against the lowercase action.
 pub fn action_matches(block: &ActionBlock, action_lower: &str) -> bool {
+    let any = |list: &[ActionPattern]| {
+        list.iter().any(|a| {
+            a.matcher
+                .whole(action_lower)
+                .unwrap_or_else(|| pattern_glob(&a.parts, action_lower))
+        })
+    };
     match block {
-        ActionBlock::Action(list) => list.iter().any(|a| pattern_glob(&a.parts, action_lower)),
-        ActionBlock::NotAction(list) => !list.iter().any(|a| pattern_glob(&a.parts, action_lower)),
+        ActionBlock::Action(list) => any(list),
+        ActionBlock::NotAction(list) => !any(list),
     }
 }
 
@@ -119,9 +126,16 @@ pub fn resource_matches(block: &ResourceBlock, req: &Request) -> Result<bool, Va
     let mut unknown = None;
     let mut any = false;
     for p in list {
+        if !matches!(p.matcher, Matcher::Variables) {
+            if resource_pattern_matches(p, &req.resource) {
+                any = true;
+                break;
+            }
+            continue;
+        }
         match resolve_resource(p, &req.context) {
             Ok(parts) => {
-                if arn_match_pattern(p, &parts, &req.resource) {
+                if arn_match_resolved(&parts, &req.resource) {
                     any = true;
                     break;
                 }
@@ -154,28 +168,49 @@ pub fn arn_match(parts: &[PatternPart], value: &str) -> bool {
     arn_segments_match(&segments, parts, value)
 }
 
-/// `Resource` element matching: field by field as [`arn_match`], except that a `*` ending one of
-/// the first five fields may expand beyond the colon (IAM User Guide, Resource element: a
-/// wildcard that is the last character of a resource ARN segment can expand to match beyond the
-/// colon boundaries).
-pub fn arn_match_pattern(p: &Pattern, resolved: &[PatternPart], value: &str) -> bool {
-    let owned;
-    let segments = match (&p.arn_segments, p.has_variables) {
-        (Some(segments), false) => segments,
-        _ => match resolved {
-            [PatternPart::Star] => return true,
-            [PatternPart::Literal(l)] => return l == value,
-            _ => match crate::policy::split_arn(resolved) {
-                Some(s) => {
-                    owned = s;
-                    &owned
-                }
-                None => return pattern_glob(resolved, value),
-            },
+/// [`arn_match`] of a parsed pattern through its compiled [`Matcher`] (variables resolved
+/// first when it has them): how the `Arn*` condition operators test a policy value.
+pub fn arn_match_compiled(p: &Pattern, parts: &[PatternPart], value: &str) -> bool {
+    match &p.matcher {
+        Matcher::ArnFields(fields) if !p.has_variables => arn_segments_match(fields, parts, value),
+        Matcher::Variables | Matcher::ArnFields(_) => arn_match(parts, value),
+        m => m.whole(value).unwrap_or_else(|| arn_match(parts, value)),
+    }
+}
+
+/// `Resource` element matching of a pattern without variables, through its compiled
+/// [`Matcher`]: field by field as [`arn_match`], except that a `*` ending one of the first five
+/// fields may expand beyond the colon (IAM User Guide, Resource element: a wildcard that is the
+/// last character of a resource ARN segment can expand to match beyond the colon boundaries).
+fn resource_pattern_matches(p: &Pattern, value: &str) -> bool {
+    match &p.matcher {
+        Matcher::ArnFields(fields) => resource_fields_or_whole(fields, &p.parts, value),
+        m => m
+            .whole(value)
+            .unwrap_or_else(|| arn_match_resolved(&p.parts, value)),
+    }
+}
+
+/// `Resource` element matching of resolved parts (a pattern whose variables were substituted
+/// for this request): the slow path, which splits the ARN fields on every call.
+fn arn_match_resolved(resolved: &[PatternPart], value: &str) -> bool {
+    match resolved {
+        [PatternPart::Star] => true,
+        [PatternPart::Literal(l)] => l == value,
+        _ => match crate::policy::split_arn(resolved) {
+            Some(fields) => resource_fields_or_whole(&fields, resolved, value),
+            None => pattern_glob(resolved, value),
         },
-    };
-    resource_fields_match(segments, value)
-        || (value.bytes().filter(|b| *b == b':').count() < 5 && pattern_glob(resolved, value))
+    }
+}
+
+fn resource_fields_or_whole(
+    fields: &[Vec<PatternPart>],
+    parts: &[PatternPart],
+    value: &str,
+) -> bool {
+    resource_fields_match(fields, value)
+        || (value.bytes().filter(|b| *b == b':').count() < 5 && pattern_glob(parts, value))
 }
 
 fn resource_fields_match(segments: &[Vec<PatternPart>], value: &str) -> bool {

@@ -8,6 +8,7 @@
 mod cache;
 mod condition;
 mod error;
+mod matcher;
 mod parse;
 mod pattern;
 mod principal;
@@ -16,6 +17,7 @@ mod serialize;
 pub use cache::PolicyCache;
 pub use condition::{Condition, ConditionOp, Operator, SetQualifier};
 pub use error::PolicyError;
+pub use matcher::Matcher;
 pub use pattern::{Pattern, PatternPart, Variable};
 pub use principal::{PrincipalEntry, PrincipalKind, PrincipalSpec};
 
@@ -42,8 +44,10 @@ pub enum Effect {
 pub struct ActionPattern {
     /// The pattern as written.
     pub original: String,
-    /// The pattern lowercased and parsed into wildcard parts, used for matching.
+    /// The pattern lowercased and parsed into wildcard parts.
     pub parts: Vec<PatternPart>,
+    /// The cheapest test the lowercase pattern allows, compiled once from `parts`.
+    pub matcher: Matcher,
 }
 
 /// `Action` or `NotAction`.

@@ -3,6 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::condition::{Condition, Operator};
+use super::matcher::Matcher;
 use super::pattern::Pattern;
 use super::principal::{PrincipalEntry, PrincipalKind, PrincipalSpec};
 use super::{
@@ -176,8 +177,10 @@ fn actions(v: &Value) -> Result<Vec<ActionPattern>, String> {
             if !valid {
                 return Err(format!("`{a}` is not an action: expected `service:Action` or `*`"));
             }
+            let parts = Pattern::parse(&a.to_ascii_lowercase(), false).parts;
             Ok(ActionPattern {
-                parts: Pattern::parse(&a.to_ascii_lowercase(), false).parts,
+                matcher: Matcher::glob(&parts),
+                parts,
                 original: a,
             })
         })

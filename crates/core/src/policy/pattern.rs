@@ -5,6 +5,8 @@
 //! and `${$}` become literal characters that never act as wildcards. In policies without
 //! `"Version": "2012-10-17"` the `${...}` text is literal, as AWS treats it.
 
+use super::matcher::Matcher;
+
 /// A policy variable reference such as `${aws:PrincipalTag/team, 'none'}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Variable {
@@ -34,8 +36,9 @@ pub struct Pattern {
     pub original: String,
     pub parts: Vec<PatternPart>,
     pub has_variables: bool,
-    /// The parts split into the six ARN fields (for patterns without variables).
-    pub arn_segments: Option<Vec<Vec<PatternPart>>>,
+    /// The cheapest test the pattern allows when matched as an ARN (`Resource`, `Arn*`
+    /// operators), compiled once here.
+    pub matcher: Matcher,
 }
 
 impl Pattern {
@@ -79,16 +82,12 @@ impl Pattern {
             rest = &rest[c.len_utf8()..];
         }
         flush(&mut parts, &mut literal);
-        let arn_segments = if has_variables || !text.starts_with("arn:") {
-            None
-        } else {
-            split_arn(&parts)
-        };
+        let matcher = Matcher::arn(&parts);
         Pattern {
             original: text.to_string(),
             parts,
             has_variables,
-            arn_segments,
+            matcher,
         }
     }
 
@@ -193,6 +192,8 @@ pub fn glob_match(parts: &[PatternPart], s: &str) -> bool {
         [] => return s.is_empty(),
         [PatternPart::Star] => return true,
         [PatternPart::Literal(l)] => return l == s,
+        [PatternPart::Literal(l), PatternPart::Star] => return s.starts_with(l.as_str()),
+        [PatternPart::Star, PatternPart::Literal(l)] => return s.ends_with(l.as_str()),
         _ => {}
     }
     let bytes = s.as_bytes();
