@@ -229,11 +229,11 @@ fn compare(op: &ConditionOp, pv: &Pattern, parts: &[PatternPart], v: &str) -> Re
         }
         BinaryEquals => {
             let text = text(parts);
-            let engine = base64::engine::general_purpose::STANDARD;
-            let p = engine.decode(text.trim()).map_err(|_| text.to_string())?;
-            Ok(match engine.decode(v.trim()) {
-                Ok(x) => x == p,
-                Err(_) => v.as_bytes() == p.as_slice(),
+            let (mut pbuf, mut vbuf) = ([0u8; BASE64_ON_STACK], [0u8; BASE64_ON_STACK]);
+            let p = base64_decode(text.trim(), &mut pbuf).ok_or_else(|| text.to_string())?;
+            Ok(match base64_decode(v.trim(), &mut vbuf) {
+                Some(x) => x == p,
+                None => v.as_bytes() == &*p,
             })
         }
         IpAddress => {
@@ -243,6 +243,20 @@ fn compare(op: &ConditionOp, pv: &Pattern, parts: &[PatternPart], v: &str) -> Re
         }
         _ => Ok(false),
     }
+}
+
+/// Decoded base64 up to this many bytes is kept on the stack.
+const BASE64_ON_STACK: usize = 256;
+
+/// Standard base64 decoded into `buf` when it fits (no allocation), else onto the heap; `None`
+/// when `text` is not base64.
+fn base64_decode<'a>(text: &str, buf: &'a mut [u8]) -> Option<Cow<'a, [u8]>> {
+    let engine = base64::engine::general_purpose::STANDARD;
+    if base64::decoded_len_estimate(text.len()) <= buf.len() {
+        let n = engine.decode_slice(text, buf).ok()?;
+        return Some(Cow::Borrowed(buf.get(..n)?));
+    }
+    engine.decode(text).ok().map(Cow::Owned)
 }
 
 /// The parts as text with `*` and `?` literal (how the equality operators read a value);

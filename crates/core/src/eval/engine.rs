@@ -10,6 +10,7 @@ use super::matching::{
 };
 use super::policy_set::{NamedPolicy, PolicySet, RCP_SERVICES};
 use super::principal::PrincipalType;
+use super::recycle;
 use super::request::Request;
 use super::{Reason, Tri};
 
@@ -236,6 +237,9 @@ fn run_gate(
                 policy: pi,
                 statement: st.index,
             };
+            if g.matched.capacity() == 0 {
+                g.matched = recycle::matched_list();
+            }
             g.matched.push(MatchedStatement {
                 at,
                 effect: st.effect,
@@ -305,7 +309,7 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Evaluation {
             PrincipalType::User | PrincipalType::AssumedRole | PrincipalType::FederatedUser
         );
     let mut unevaluated = Vec::new();
-    let mut gates: Vec<GateResult> = Vec::with_capacity(8);
+    let mut gates: Vec<GateResult> = recycle::gate_list(8);
 
     // SCPs: the principal's account path, every level must allow.
     if let (Some(levels), true) = (&set.scps, identity_side) {
@@ -517,19 +521,19 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Evaluation {
         session: session_idx,
     };
     let must_grant = set.resource.as_ref().is_some_and(|r| r.kind.must_grant());
-    let (decision, blocking) = combine(&gates, req, &idx, must_grant, Mode::Default);
+    let decision = combine(&mut gates, req, &idx, must_grant, Mode::Default, true);
     let (conclusive, range) = if unevaluated.is_empty() && !any_unknown_gate {
         (true, (decision, decision))
     } else {
-        let (low, _) = combine(&gates, req, &idx, must_grant, Mode::Restrictive);
-        let (high, _) = combine(&gates, req, &idx, must_grant, Mode::Permissive);
+        let low = combine(&mut gates, req, &idx, must_grant, Mode::Restrictive, false);
+        let high = combine(&mut gates, req, &idx, must_grant, Mode::Permissive, false);
         (low == decision && high == decision, (low, high))
     };
-    for (g, (deny, missing)) in gates.iter_mut().zip(blocking) {
-        let b = deny || missing;
-        g.blocking = b;
-        g.missing_allow = missing;
-        if b && g.kind == GateKind::ResourceBased && g.outcome == GateOutcome::NotApplicable {
+    for g in gates.iter_mut() {
+        if g.blocking
+            && g.kind == GateKind::ResourceBased
+            && g.outcome == GateOutcome::NotApplicable
+        {
             g.outcome = GateOutcome::ImplicitDeny;
         }
     }
@@ -549,41 +553,47 @@ struct Indices {
     session: Option<usize>,
 }
 
-/// Combines the gates into a decision and marks which ones block.
+/// Combines the gates into a decision under `mode`; with `mark`, also sets each gate's
+/// `blocking` and `missing_allow` (read by nothing here, so later passes are not affected).
 fn combine(
-    gates: &[GateResult],
+    gates: &mut [GateResult],
     req: &Request,
     idx: &Indices,
     must_grant: bool,
     mode: Mode,
-) -> (Decision, Vec<(bool, bool)>) {
-    let mut denies = vec![false; gates.len()];
-    let mut blocking = vec![false; gates.len()];
+    mark: bool,
+) -> Decision {
     let mut any_deny = false;
-    for (i, g) in gates.iter().enumerate() {
-        if g.applies && holds(g.deny, Effect::Deny, mode) {
-            denies[i] = true;
-            any_deny = true;
-        }
-        if g.applies
+    let mut any_missing = false;
+    for g in gates.iter_mut() {
+        let deny = g.applies && holds(g.deny, Effect::Deny, mode);
+        let missing = g.applies
             && matches!(
                 g.kind,
                 GateKind::Scp | GateKind::Rcp | GateKind::VpcEndpoint
             )
-            && !holds(g.allow, Effect::Allow, mode)
-        {
-            blocking[i] = true;
+            && !holds(g.allow, Effect::Allow, mode);
+        any_deny |= deny;
+        any_missing |= missing;
+        if mark {
+            g.blocking = deny || missing;
+            g.missing_allow = missing;
         }
     }
     let kind = req.principal.principal_type();
-    let allows = |i: usize| holds(gates[i].allow, Effect::Allow, mode);
+    let allows = |i: usize| {
+        gates
+            .get(i)
+            .is_some_and(|g| holds(g.allow, Effect::Allow, mode))
+    };
     let id_allow = allows(idx.identity);
     let bd_ok = idx.boundary.is_none_or(allows);
     let ss_ok = idx.session.is_none_or(allows);
-    let rg = &gates[idx.resource];
-    let grant = [Grant::Direct, Grant::Underlying, Grant::Account]
-        .into_iter()
-        .find(|g| rg.applies && holds(rg.grant[*g as usize], Effect::Allow, mode));
+    let grant = gates.get(idx.resource).and_then(|rg| {
+        [Grant::Direct, Grant::Underlying, Grant::Account]
+            .into_iter()
+            .find(|g| rg.applies && holds(rg.grant[*g as usize], Effect::Allow, mode))
+    });
     // Which allows this principal needs, given how the resource policy names it.
     let session_like = matches!(
         kind,
@@ -604,19 +614,22 @@ fn combine(
     };
     let mut missing = |gate: Option<usize>, needed: bool, ok: bool| {
         if let (Some(i), true, false) = (gate, needed, ok) {
-            blocking[i] = true;
+            any_missing = true;
+            if let (true, Some(g)) = (mark, gates.get_mut(i)) {
+                g.blocking = true;
+                g.missing_allow = true;
+            }
         }
     };
     missing(Some(idx.resource), need_resource, grant.is_some());
     missing(Some(idx.identity), need_identity, id_allow);
     missing(idx.boundary, need_limits, bd_ok);
     missing(idx.session, need_limits, ss_ok);
-    let decision = if any_deny {
+    if any_deny {
         Decision::ExplicitDeny
-    } else if blocking.iter().any(|b| *b) {
+    } else if any_missing {
         Decision::ImplicitDeny
     } else {
         Decision::Allowed
-    };
-    (decision, denies.into_iter().zip(blocking).collect())
+    }
 }

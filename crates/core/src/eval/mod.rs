@@ -14,6 +14,7 @@ mod engine;
 mod matching;
 mod policy_set;
 mod principal;
+mod recycle;
 mod report;
 mod request;
 
