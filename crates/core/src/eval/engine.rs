@@ -271,7 +271,7 @@ fn statement(
     has_boundary: bool,
     reasons: &mut Vec<Reason>,
 ) -> (Tri, Option<Grant>) {
-    if !action_matches(&st.action, &req.action_lower) {
+    if !st.services.meets(req.service_set) || !action_matches(&st.action, &req.action_lower) {
         return (Tri::No, None);
     }
     let (principal, grant) = match principal_matches(&st.principal, st.effect, req, has_boundary) {

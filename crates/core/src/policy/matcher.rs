@@ -92,6 +92,48 @@ fn same_start(text: &str, value: &str) -> bool {
     }
 }
 
+/// The services a statement's `Action` element may name, as a 64-bit set of hashed service
+/// prefixes: a request whose service is not in it cannot match the element, so the statement is
+/// passed over without reading its patterns. Over-approximate by design (two services may share
+/// a bit; a wildcard in a pattern's service part, or `NotAction`, sets every bit): it only ever
+/// spares work, never changes an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServiceSet(u64);
+
+impl ServiceSet {
+    /// Every service.
+    pub const ALL: ServiceSet = ServiceSet(u64::MAX);
+
+    /// The one service `service` (`s3` of `s3:GetObject`; ASCII case does not matter, as for
+    /// action names).
+    pub fn of_service(service: &str) -> ServiceSet {
+        // FNV-1a, folded onto 64 bits.
+        let hash = service.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(0x0100_0000_01b3)
+        });
+        ServiceSet(1 << (hash % 64))
+    }
+
+    /// The services action patterns (`s3:Get*`, `*`) may name.
+    pub fn of_actions<'a>(patterns: impl IntoIterator<Item = &'a str>) -> ServiceSet {
+        patterns.into_iter().fold(ServiceSet(0), |set, p| {
+            let part = match p.split_once(':') {
+                Some((service, _)) if !service.contains(['*', '?']) => {
+                    ServiceSet::of_service(service)
+                }
+                _ => ServiceSet::ALL,
+            };
+            ServiceSet(set.0 | part.0)
+        })
+    }
+
+    /// Whether the two sets share a service (maybe: hashed sets can collide).
+    #[inline]
+    pub fn meets(self, other: ServiceSet) -> bool {
+        self.0 & other.0 != 0
+    }
+}
+
 fn has_variables(parts: &[PatternPart]) -> bool {
     parts.iter().any(|p| matches!(p, PatternPart::Variable(_)))
 }
@@ -193,6 +235,22 @@ mod tests {
         assert!(agrees("*?", "x"));
         assert!(!agrees("*?", ""));
         assert!(agrees("s3:*object", "s3:getobject"));
+    }
+
+    #[test]
+    fn service_sets() {
+        let s3 = ServiceSet::of_service("s3");
+        let kms = ServiceSet::of_service("kms");
+        let set = ServiceSet::of_actions(["s3:getobject", "s3:list*"]);
+        assert!(set.meets(s3));
+        assert_eq!(set, s3);
+        assert!(ServiceSet::of_actions(["*"]).meets(kms));
+        assert!(ServiceSet::of_actions(["s*:get*"]).meets(kms));
+        assert!(ServiceSet::of_actions(["s?:get*"]).meets(kms));
+        assert!(ServiceSet::of_actions(["kms:decrypt", "s3:get*"]).meets(kms));
+        assert!(!ServiceSet::of_actions([]).meets(kms));
+        assert!(ServiceSet::of_actions(["KMS:Decrypt"]).meets(kms));
+        assert!(ServiceSet::ALL.meets(s3));
     }
 
     #[test]

@@ -17,7 +17,7 @@ mod serialize;
 pub use cache::PolicyCache;
 pub use condition::{Condition, ConditionOp, Operator, SetQualifier};
 pub use error::PolicyError;
-pub use matcher::Matcher;
+pub use matcher::{Matcher, ServiceSet};
 pub use pattern::{Pattern, PatternPart, Variable};
 pub use principal::{PrincipalEntry, PrincipalKind, PrincipalSpec};
 
@@ -82,6 +82,9 @@ pub struct Statement {
     pub effect: Effect,
     pub principal: PrincipalBlock,
     pub action: ActionBlock,
+    /// The services `action` may name (every service for `NotAction`), to pass over a
+    /// statement for another service without reading its patterns.
+    pub services: ServiceSet,
     pub resource: ResourceBlock,
     pub conditions: Vec<Condition>,
     /// The statement exactly as written (key order preserved).

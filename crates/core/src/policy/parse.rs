@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::condition::{Condition, Operator};
-use super::matcher::Matcher;
+use super::matcher::{Matcher, ServiceSet};
 use super::pattern::Pattern;
 use super::principal::{PrincipalEntry, PrincipalKind, PrincipalSpec};
 use super::{
@@ -132,12 +132,19 @@ fn statement(index: usize, value: &Value, variables: bool) -> Result<Statement, 
         None => Vec::new(),
         Some(c) => conditions(c, variables).map_err(|e| err("Condition", &e))?,
     };
+    let services = match &action {
+        ActionBlock::Action(list) => {
+            ServiceSet::of_actions(list.iter().map(|a| a.original.as_str()))
+        }
+        ActionBlock::NotAction(_) => ServiceSet::ALL,
+    };
     Ok(Statement {
         index,
         sid,
         effect,
         principal,
         action,
+        services,
         resource,
         conditions,
         raw: value.clone(),

@@ -194,6 +194,11 @@ pub fn glob_match(parts: &[PatternPart], s: &str) -> bool {
         [PatternPart::Literal(l)] => return l == s,
         [PatternPart::Literal(l), PatternPart::Star] => return s.starts_with(l.as_str()),
         [PatternPart::Star, PatternPart::Literal(l)] => return s.ends_with(l.as_str()),
+        [PatternPart::Literal(a), PatternPart::Star, PatternPart::Literal(b)] => {
+            return s.len() >= a.len() + b.len()
+                && s.starts_with(a.as_str())
+                && s.ends_with(b.as_str())
+        }
         _ => {}
     }
     let bytes = s.as_bytes();
@@ -285,6 +290,16 @@ mod tests {
         assert!(m("a*b*c", "abbbc"));
         assert!(!m("a*b*c", "acb"));
         assert!(m("é?", "éü"));
+        // The shapes decided without the general loop: `a*`, `*b`, `a*b`.
+        assert!(m("arn:aws:iam::*:root", "arn:aws:iam::111122223333:root"));
+        assert!(!m(
+            "arn:aws:iam::*:root",
+            "arn:aws:iam::111122223333:role/x"
+        ));
+        assert!(m("ab*ba", "abba"));
+        assert!(!m("ab*ba", "aba"));
+        assert!(m("*:root", ":root"));
+        assert!(!m("*:root", "root"));
     }
 
     #[test]
