@@ -204,15 +204,22 @@ fn exempt(
     g
 }
 
-/// Evaluates the statements of a gate's policies.
+/// Adds gate `g` to `gates`, with its statements of `policies` evaluated (in place: a gate is
+/// not copied once filled).
 fn run_gate(
-    mut g: GateResult,
+    gates: &mut Vec<GateResult>,
+    g: GateResult,
     policies: &[NamedPolicy],
     req: &Request,
     has_boundary: bool,
     unevaluated: &mut Vec<Unevaluated>,
-) -> GateResult {
+) {
+    gates.push(g);
+    let Some(g) = gates.last_mut() else {
+        return;
+    };
     g.applies = true;
+    let (mut allow, mut deny, mut grants) = (Tri::No, Tri::No, [Tri::No; 3]);
     let mut reasons: Vec<Reason> = Vec::new();
     for (pi, np) in policies.iter().enumerate() {
         for st in &np.policy.statements {
@@ -223,13 +230,13 @@ fn run_gate(
             }
             match st.effect {
                 Effect::Allow => {
-                    g.allow = g.allow.or(t);
+                    allow = allow.or(t);
                     if let Some(gr) = grant {
                         let i = gr as usize;
-                        g.grant[i] = g.grant[i].or(t);
+                        grants[i] = grants[i].or(t);
                     }
                 }
-                Effect::Deny => g.deny = g.deny.or(t),
+                Effect::Deny => deny = deny.or(t),
             }
             let at = StatementRef {
                 gate: g.kind,
@@ -254,14 +261,16 @@ fn run_gate(
             }
         }
     }
-    g.outcome = if g.deny == Tri::Yes {
+    g.allow = allow;
+    g.deny = deny;
+    g.grant = grants;
+    g.outcome = if deny == Tri::Yes {
         GateOutcome::ExplicitDeny
-    } else if g.allow == Tri::Yes {
+    } else if allow == Tri::Yes {
         GateOutcome::Allow
     } else {
         GateOutcome::ImplicitDeny
     };
-    g
 }
 
 /// One statement against the request: does it apply, and how did its principal match.
@@ -316,30 +325,24 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Evaluation {
         let mgmt =
             set.management_account.is_some() && set.management_account == req.principal.account;
         for (i, level) in levels.iter().enumerate() {
-            let g = if mgmt {
-                exempt(
-                    GateKind::Scp,
-                    Some(i),
-                    GateOutcome::Exempt,
-                    "SCPs do not restrict the management account",
-                )
+            let exemption = if mgmt {
+                Some("SCPs do not restrict the management account")
             } else if req.principal.service_linked() {
-                exempt(
-                    GateKind::Scp,
-                    Some(i),
-                    GateOutcome::Exempt,
-                    "SCPs do not restrict service-linked roles",
-                )
+                Some("SCPs do not restrict service-linked roles")
             } else {
-                run_gate(
+                None
+            };
+            match exemption {
+                Some(note) => gates.push(exempt(GateKind::Scp, Some(i), GateOutcome::Exempt, note)),
+                None => run_gate(
+                    &mut gates,
                     gate(GateKind::Scp, Some(i)),
                     &level.policies,
                     req,
                     false,
                     &mut unevaluated,
-                )
-            };
-            gates.push(g);
+                ),
+            }
         }
     }
     // RCPs: the resource's account path.
@@ -348,59 +351,49 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Evaluation {
             set.management_account.is_some() && set.management_account == req.resource_account;
         let supported = RCP_SERVICES.contains(&req.service());
         for (i, level) in levels.iter().enumerate() {
-            let g = if mgmt {
-                exempt(
-                    GateKind::Rcp,
-                    Some(i),
-                    GateOutcome::Exempt,
-                    "RCPs do not restrict resources of the management account",
-                )
+            let exemption = if mgmt {
+                Some("RCPs do not restrict resources of the management account")
             } else if req.principal.service_linked() {
-                exempt(
-                    GateKind::Rcp,
-                    Some(i),
-                    GateOutcome::Exempt,
-                    "RCPs do not restrict service-linked roles",
-                )
+                Some("RCPs do not restrict service-linked roles")
             } else if !supported {
-                exempt(
-                    GateKind::Rcp,
-                    Some(i),
-                    GateOutcome::Exempt,
-                    "RCPs do not apply to this service",
-                )
+                Some("RCPs do not apply to this service")
             } else {
-                run_gate(
+                None
+            };
+            match exemption {
+                Some(note) => gates.push(exempt(GateKind::Rcp, Some(i), GateOutcome::Exempt, note)),
+                None => run_gate(
+                    &mut gates,
                     gate(GateKind::Rcp, Some(i)),
                     &level.policies,
                     req,
                     has_boundary,
                     &mut unevaluated,
-                )
-            };
-            gates.push(g);
+                ),
+            }
         }
     }
     for (i, vpce) in set.vpc_endpoints.iter().enumerate() {
-        let g = run_gate(
+        run_gate(
+            &mut gates,
             gate(GateKind::VpcEndpoint, Some(i)),
             std::slice::from_ref(vpce),
             req,
             has_boundary,
             &mut unevaluated,
         );
-        gates.push(g);
     }
     // Resource-based policy.
     let resource_idx = gates.len();
     match set.resource.as_ref().and_then(|r| r.policy.as_ref()) {
-        Some(p) => gates.push(run_gate(
+        Some(p) => run_gate(
+            &mut gates,
             gate(GateKind::ResourceBased, None),
             std::slice::from_ref(p),
             req,
             has_boundary,
             &mut unevaluated,
-        )),
+        ),
         None => {
             let mut g = gate(GateKind::ResourceBased, None);
             g.note = Some("the resource has no resource-based policy");
@@ -411,13 +404,14 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Evaluation {
     // Identity-based policies.
     let identity_idx = gates.len();
     if identity_side && kind != PrincipalType::Root {
-        gates.push(run_gate(
+        run_gate(
+            &mut gates,
             gate(GateKind::IdentityBased, None),
             &set.identity,
             req,
             has_boundary,
             &mut unevaluated,
-        ));
+        );
     } else if kind == PrincipalType::Root {
         let mut g = exempt(
             GateKind::IdentityBased,
@@ -438,25 +432,27 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Evaluation {
     }
     let boundary_idx = match (&set.permissions_boundary, has_boundary) {
         (Some(b), true) => {
-            gates.push(run_gate(
+            run_gate(
+                &mut gates,
                 gate(GateKind::PermissionsBoundary, None),
                 std::slice::from_ref(b),
                 req,
                 has_boundary,
                 &mut unevaluated,
-            ));
+            );
             Some(gates.len() - 1)
         }
         _ => None,
     };
     let session_idx = if !set.session.is_empty() && identity_side {
-        gates.push(run_gate(
+        run_gate(
+            &mut gates,
             gate(GateKind::Session, None),
             &set.session,
             req,
             has_boundary,
             &mut unevaluated,
-        ));
+        );
         Some(gates.len() - 1)
     } else if kind == PrincipalType::FederatedUser && !set.session_policies_unknown {
         // GetFederationToken without a session policy gives a session with no permissions.
