@@ -109,6 +109,21 @@ pub fn condition(c: &Condition, ctx: &Context, reasons: &mut Vec<Reason>) -> Tri
     let one = |v: &str, reasons: &mut Vec<Reason>| -> Tri {
         let mut maybe = false;
         for pv in &c.values {
+            if !pv.has_variables {
+                // Nothing to resolve: the common case, decided without a `Cow`.
+                match compare(&base, pv, &pv.parts, v) {
+                    Ok(true) => return Tri::Yes,
+                    Ok(false) => continue,
+                    Err(bad) => {
+                        reasons.push(Reason::BadValue {
+                            operator: op.name.clone(),
+                            value: bad,
+                        });
+                        maybe = true;
+                        continue;
+                    }
+                }
+            }
             let parts = match resolve(pv, ctx) {
                 Ok(p) => p,
                 Err(VarFailure::Absent) => continue,
@@ -185,7 +200,10 @@ fn null_condition(c: &Condition, present: bool, reasons: &mut Vec<Reason>) -> Tr
 fn compare(op: &ConditionOp, pv: &Pattern, parts: &[PatternPart], v: &str) -> Result<bool, String> {
     use ConditionOp::*;
     match op {
-        StringEquals => Ok(text(parts) == v),
+        StringEquals => Ok(match parts {
+            [PatternPart::Literal(l)] => l.len() == v.len() && l == v,
+            _ => text(parts) == v,
+        }),
         StringEqualsIgnoreCase => {
             let text = text(parts);
             Ok(if text.is_ascii() && v.is_ascii() {

@@ -204,17 +204,19 @@ fn exempt(
     g
 }
 
-/// Adds gate `g` to `gates`, with its statements of `policies` evaluated (in place: a gate is
-/// not copied once filled).
+/// Adds the gate `kind` (at `level`) to `gates`, with the statements of its `policies`
+/// evaluated, in place: a gate is never copied once its fields are written (a wide copy after
+/// byte-wide writes stalls on store forwarding).
 fn run_gate(
     gates: &mut Vec<GateResult>,
-    g: GateResult,
+    kind: GateKind,
+    level: Option<usize>,
     policies: &[NamedPolicy],
     req: &Request,
     has_boundary: bool,
     unevaluated: &mut Vec<Unevaluated>,
 ) {
-    gates.push(g);
+    gates.push(gate(kind, level));
     let Some(g) = gates.last_mut() else {
         return;
     };
@@ -336,7 +338,8 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Evaluation {
                 Some(note) => gates.push(exempt(GateKind::Scp, Some(i), GateOutcome::Exempt, note)),
                 None => run_gate(
                     &mut gates,
-                    gate(GateKind::Scp, Some(i)),
+                    GateKind::Scp,
+                    Some(i),
                     &level.policies,
                     req,
                     false,
@@ -364,7 +367,8 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Evaluation {
                 Some(note) => gates.push(exempt(GateKind::Rcp, Some(i), GateOutcome::Exempt, note)),
                 None => run_gate(
                     &mut gates,
-                    gate(GateKind::Rcp, Some(i)),
+                    GateKind::Rcp,
+                    Some(i),
                     &level.policies,
                     req,
                     has_boundary,
@@ -376,7 +380,8 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Evaluation {
     for (i, vpce) in set.vpc_endpoints.iter().enumerate() {
         run_gate(
             &mut gates,
-            gate(GateKind::VpcEndpoint, Some(i)),
+            GateKind::VpcEndpoint,
+            Some(i),
             std::slice::from_ref(vpce),
             req,
             has_boundary,
@@ -388,7 +393,8 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Evaluation {
     match set.resource.as_ref().and_then(|r| r.policy.as_ref()) {
         Some(p) => run_gate(
             &mut gates,
-            gate(GateKind::ResourceBased, None),
+            GateKind::ResourceBased,
+            None,
             std::slice::from_ref(p),
             req,
             has_boundary,
@@ -406,7 +412,8 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Evaluation {
     if identity_side && kind != PrincipalType::Root {
         run_gate(
             &mut gates,
-            gate(GateKind::IdentityBased, None),
+            GateKind::IdentityBased,
+            None,
             &set.identity,
             req,
             has_boundary,
@@ -434,7 +441,8 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Evaluation {
         (Some(b), true) => {
             run_gate(
                 &mut gates,
-                gate(GateKind::PermissionsBoundary, None),
+                GateKind::PermissionsBoundary,
+                None,
                 std::slice::from_ref(b),
                 req,
                 has_boundary,
@@ -447,7 +455,8 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Evaluation {
     let session_idx = if !set.session.is_empty() && identity_side {
         run_gate(
             &mut gates,
-            gate(GateKind::Session, None),
+            GateKind::Session,
+            None,
             &set.session,
             req,
             has_boundary,

@@ -222,24 +222,29 @@ fn resource_fields_match(segments: &[Vec<PatternPart>], value: &str) -> bool {
     }
     if matches!(seg.last(), Some(PatternPart::Star)) {
         // Try every colon the trailing `*` could stop before.
-        let mut start = 0;
-        while let Some(i) = value[start..].find(':') {
-            let at = start + i;
-            if pattern_glob(seg, &value[..at])
-                && resource_fields_match(rest_segments, &value[at + 1..])
+        for (at, _) in value.bytes().enumerate().filter(|(_, b)| *b == b':') {
+            if pattern_glob(seg, field(value, ..at))
+                && resource_fields_match(rest_segments, field(value, at + 1..))
             {
                 return true;
             }
-            start = at + 1;
         }
         return false;
     }
-    match value.split_once(':') {
-        Some((field, rest)) => {
-            pattern_glob(seg, field) && resource_fields_match(rest_segments, rest)
+    match value.bytes().position(|b| b == b':') {
+        Some(at) => {
+            pattern_glob(seg, field(value, ..at))
+                && resource_fields_match(rest_segments, field(value, at + 1..))
         }
         None => false,
     }
+}
+
+/// `value[range]` for a range that ends or starts next to an ASCII colon (always a character
+/// boundary); empty otherwise, which cannot happen.
+#[inline]
+fn field<R: std::slice::SliceIndex<str, Output = str>>(value: &str, range: R) -> &str {
+    value.get(range).unwrap_or_default()
 }
 
 fn arn_segments_match(segments: &[Vec<PatternPart>], parts: &[PatternPart], value: &str) -> bool {
@@ -320,6 +325,11 @@ fn spec_grant(spec: &PrincipalSpec, req: &Request) -> Option<Grant> {
 fn is_account_ref(value: &str) -> Option<&str> {
     if crate::arn::is_account_id(value) {
         return Some(value);
+    }
+    // `…:root` is the sixth field, the rest of the ARN: most values (role, user ARNs) are told
+    // apart here without splitting the ARN.
+    if !value.ends_with(":root") {
+        return None;
     }
     let arn = crate::arn::Arn::parse(value)?;
     (arn.service == "iam" && arn.resource == "root").then_some(arn.account)

@@ -31,7 +31,10 @@ fn user_id(p: &Principal) -> Option<String> {
 
 /// The service prefix of an action (`s3` of `s3:getobject`).
 fn service_of(action: &str) -> &str {
-    action.split(':').next().unwrap_or("")
+    match action.bytes().position(|b| b == b':') {
+        Some(at) => action.get(..at).unwrap_or(action),
+        None => action,
+    }
 }
 
 /// One request to evaluate.
