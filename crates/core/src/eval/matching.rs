@@ -117,7 +117,24 @@ pub fn action_matches(block: &ActionBlock, action_lower: &str) -> bool {
 }
 
 /// `Resource` / `NotResource` against the request's resource.
+#[inline]
 pub fn resource_matches(block: &ResourceBlock, req: &Request) -> Result<bool, VarFailure> {
+    // One pattern a whole-string test decides (`*`, an ARN, `arn:…:bucket/*`): inline.
+    match block {
+        ResourceBlock::Absent => return Ok(true),
+        ResourceBlock::Resource(list) | ResourceBlock::NotResource(list) => {
+            if let [p] = list.as_slice() {
+                if let Some(m) = p.matcher.whole(&req.resource) {
+                    return Ok(m == matches!(block, ResourceBlock::Resource(_)));
+                }
+            }
+        }
+    }
+    resource_list_matches(block, req)
+}
+
+/// [`resource_matches`] for any list of patterns.
+fn resource_list_matches(block: &ResourceBlock, req: &Request) -> Result<bool, VarFailure> {
     let (list, negate) = match block {
         ResourceBlock::Absent => return Ok(true),
         ResourceBlock::Resource(l) => (l, false),
@@ -275,7 +292,25 @@ pub enum PrincipalMatch {
 /// Matches the principal element of a statement with `effect`. `has_boundary` implements AWS's
 /// documented rule that a `Deny` with `NotPrincipal` always applies to users and roles that have
 /// a permissions boundary.
+#[inline]
 pub fn principal_matches(
+    block: &PrincipalBlock,
+    effect: Effect,
+    req: &Request,
+    has_boundary: bool,
+) -> PrincipalMatch {
+    // No element (identity policies, SCPs) or `"*"`: decided inline.
+    match block {
+        PrincipalBlock::Absent => PrincipalMatch::Applies(None),
+        PrincipalBlock::Principal(PrincipalSpec::Any) => {
+            PrincipalMatch::Applies(Some(Grant::Direct))
+        }
+        _ => principal_element_matches(block, effect, req, has_boundary),
+    }
+}
+
+/// [`principal_matches`] for any element.
+fn principal_element_matches(
     block: &PrincipalBlock,
     effect: Effect,
     req: &Request,
