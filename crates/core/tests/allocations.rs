@@ -161,6 +161,26 @@ fn cases() -> Vec<(&'static str, Value, Decision, bool)> {
             false,
         ),
         (
+            "policy variables with known values (Resource and conditions)",
+            json!({
+                "Request": {
+                    "Principal": {"Arn": "arn:aws:iam::111122223333:user/bob"},
+                    "Action": "s3:GetObject",
+                    "Resource": "arn:aws:s3:::home-bucket/home/bob/notes.txt",
+                    "Context": {"aws:PrincipalTag/env": "dev", "s3:ExistingObjectTag/env": "DEV"}
+                },
+                "Policies": {"Identity": [{"Name": "S3HomeDirectory", "Document": doc(json!([{"Effect": "Allow", "Action": "s3:GetObject",
+                    "Resource": ["arn:aws:s3:::other/${aws:username}", "arn:aws:s3:::home-bucket/home/${aws:username}/*"],
+                    "Condition": {
+                        "StringLike": {"aws:PrincipalArn": "arn:aws:iam::*:user/${aws:username}"},
+                        "StringEquals": {"aws:username": "${aws:username}"},
+                        "StringEqualsIgnoreCase": {"s3:ExistingObjectTag/env": "${aws:PrincipalTag/env}"}
+                    }}]))}]}
+            }),
+            Decision::Allowed,
+            false,
+        ),
+        (
             "a condition on an unknown key",
             json!({
                 "Request": {

@@ -7,11 +7,12 @@ use std::net::IpAddr;
 use base64::Engine as _;
 
 use crate::policy::{
-    pattern_glob, pattern_render, Condition, ConditionOp, Pattern, PatternPart, SetQualifier,
+    glob_pieces, pattern_glob, pattern_render, Condition, ConditionOp, Pattern, PatternPart, Piece,
+    SetQualifier,
 };
 
 use super::context::{Context, Lookup};
-use super::matching::{arn_match_compiled, resolve, VarFailure};
+use super::matching::{arn_match_compiled, resolve, resolve_pieces, VarFailure, MAX_PIECES};
 use super::{Reason, Tri};
 
 /// Evaluates all conditions of a statement (AND across them).
@@ -123,6 +124,18 @@ pub fn condition(c: &Condition, ctx: &Context, reasons: &mut Vec<Reason>) -> Tri
                         continue;
                     }
                 }
+            }
+            if let Some(answer) = compare_resolved(&base, pv, ctx, v) {
+                match answer {
+                    Ok(true) => return Tri::Yes,
+                    Ok(false) => {}
+                    Err(VarFailure::Absent) => {}
+                    Err(VarFailure::Unknown(k)) => {
+                        reasons.push(Reason::UnknownKey(k));
+                        maybe = true;
+                    }
+                }
+                continue;
             }
             let parts = match resolve(pv, ctx) {
                 Ok(p) => p,
@@ -261,6 +274,66 @@ fn compare(op: &ConditionOp, pv: &Pattern, parts: &[PatternPart], v: &str) -> Re
         }
         _ => Ok(false),
     }
+}
+
+/// The string operators on a value with variables, substituted into borrowed steps (no
+/// allocation): `None` when this needs the allocating path (another operator, too many steps,
+/// a case-insensitive comparison of non-ASCII text). Kept out of line: values without variables
+/// do not pay for its stack.
+#[inline(never)]
+fn compare_resolved(
+    op: &ConditionOp,
+    pv: &Pattern,
+    ctx: &Context,
+    v: &str,
+) -> Option<Result<bool, VarFailure>> {
+    use ConditionOp::*;
+    if !matches!(op, StringEquals | StringEqualsIgnoreCase | StringLike) {
+        return None;
+    }
+    let mut steps = [Piece::Never; MAX_PIECES];
+    let n = match resolve_pieces(pv, ctx, 0, &mut steps) {
+        Ok(Some(n)) => n,
+        Ok(None) => return None,
+        Err(e) => return Some(Err(e)),
+    };
+    let steps = steps.get(..n)?;
+    Some(Ok(match op {
+        StringLike => glob_pieces(steps, v),
+        StringEquals => joined_eq(steps, v, false)?,
+        _ => joined_eq(steps, v, true)?,
+    }))
+}
+
+/// Whether the steps, read as text (`*` and `?` literal), equal `v`; ASCII case ignored with
+/// `ignore_case` (`None` for non-ASCII text then: the caller lowercases fully).
+fn joined_eq(steps: &[Piece<'_>], v: &str, ignore_case: bool) -> Option<bool> {
+    let ascii = |s: &Piece<'_>| !matches!(s, Piece::Text(t) if !t.is_ascii());
+    if ignore_case && !(v.is_ascii() && steps.iter().all(ascii)) {
+        return None;
+    }
+    let mut rest = v;
+    for step in steps {
+        let text = match step {
+            Piece::Text(t) => *t,
+            Piece::Star => "*",
+            Piece::Question => "?",
+            Piece::Never => return Some(false),
+        };
+        let Some((head, tail)) = rest.split_at_checked(text.len()) else {
+            return Some(false);
+        };
+        let same = if ignore_case {
+            head.eq_ignore_ascii_case(text)
+        } else {
+            head == text
+        };
+        if !same {
+            return Some(false);
+        }
+        rest = tail;
+    }
+    Some(rest.is_empty())
 }
 
 /// Decoded base64 up to this many bytes is kept on the stack.

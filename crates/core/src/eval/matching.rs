@@ -3,8 +3,8 @@
 use std::borrow::Cow;
 
 use crate::policy::{
-    pattern_glob, ActionBlock, ActionPattern, Effect, Matcher, Pattern, PatternPart,
-    PrincipalBlock, PrincipalSpec, ResourceBlock,
+    glob_pieces, pattern_glob, ActionBlock, ActionPattern, Effect, Matcher, Pattern, PatternPart,
+    Piece, PrincipalBlock, PrincipalSpec, ResourceBlock,
 };
 use crate::policy::{PrincipalEntry, Variable};
 
@@ -92,6 +92,67 @@ fn resolve_from<'a>(
     Ok(Cow::Owned(out))
 }
 
+/// Resolved steps kept on the stack; a pattern with more takes the allocating path.
+pub const MAX_PIECES: usize = 16;
+
+/// The steps of `p` with the variables that follow at least `colons` colons of literal text
+/// substituted (earlier ones stay `${key}` text, as in [`resolve`]), borrowed from the policy
+/// and the request's context into `out`: no allocation. `Ok(Some(n))`: the first `n` steps of
+/// `out`; `Ok(None)`: more than [`MAX_PIECES`] steps.
+pub fn resolve_pieces<'a>(
+    p: &'a Pattern,
+    ctx: &'a Context,
+    colons: usize,
+    out: &mut [Piece<'a>; MAX_PIECES],
+) -> Result<Option<usize>, VarFailure> {
+    let mut n = 0;
+    let mut seen = 0;
+    for part in &p.parts {
+        if let PatternPart::Literal(l) = part {
+            seen += l.bytes().filter(|b| *b == b':').count();
+        }
+        let fits = match part {
+            PatternPart::Variable(v) if seen >= colons => {
+                put(out, &mut n, Piece::Text(variable_text(v, ctx)?))
+            }
+            PatternPart::Variable(v) => {
+                put(out, &mut n, Piece::Text("${"))
+                    && put(out, &mut n, Piece::Text(&v.key))
+                    && put(out, &mut n, Piece::Text("}"))
+            }
+            other => put(out, &mut n, other.piece()),
+        };
+        if !fits {
+            return Ok(None);
+        }
+    }
+    Ok(Some(n))
+}
+
+fn put<'a>(out: &mut [Piece<'a>; MAX_PIECES], n: &mut usize, piece: Piece<'a>) -> bool {
+    match out.get_mut(*n) {
+        Some(slot) => {
+            *slot = piece;
+            *n += 1;
+            true
+        }
+        None => false,
+    }
+}
+
+/// The value a variable stands for in this request, borrowed ([`variable_value`] without the
+/// copy).
+fn variable_text<'a>(v: &'a Variable, ctx: &'a Context) -> Result<&'a str, VarFailure> {
+    match ctx.lookup(&v.key_lower) {
+        Lookup::Present(cv) if !cv.multi && cv.values.len() == 1 => {
+            Ok(cv.values.first().map_or("", String::as_str))
+        }
+        Lookup::Unknown => Err(VarFailure::Unknown(v.key.clone())),
+        // Absent, empty or multivalued keys cannot be substituted.
+        _ => v.default.as_deref().ok_or(VarFailure::Absent),
+    }
+}
+
 fn variable_value(v: &Variable, ctx: &Context) -> Result<String, VarFailure> {
     match ctx.lookup(&v.key_lower) {
         Lookup::Present(cv) if !cv.multi && cv.values.len() == 1 => Ok(cv.values[0].clone()),
@@ -143,12 +204,28 @@ fn resource_list_matches(block: &ResourceBlock, req: &Request) -> Result<bool, V
     let mut unknown = None;
     let mut any = false;
     for p in list {
-        if !matches!(p.matcher, Matcher::Variables) {
-            if resource_pattern_matches(p, &req.resource) {
-                any = true;
-                break;
+        match p.matcher {
+            Matcher::Variables { whole: true } => match resource_steps_match(p, req) {
+                Some(Ok(true)) => {
+                    any = true;
+                    break;
+                }
+                Some(Ok(false)) | Some(Err(VarFailure::Absent)) => continue,
+                Some(Err(u @ VarFailure::Unknown(_))) => {
+                    unknown = Some(u);
+                    continue;
+                }
+                // Too many steps for the stack: the allocating path below.
+                None => {}
+            },
+            Matcher::Variables { whole: false } => {}
+            _ => {
+                if resource_pattern_matches(p, &req.resource) {
+                    any = true;
+                    break;
+                }
+                continue;
             }
-            continue;
         }
         match resolve_resource(p, &req.context) {
             Ok(parts) => {
@@ -166,6 +243,19 @@ fn resource_list_matches(block: &ResourceBlock, req: &Request) -> Result<bool, V
         (true, _) => Ok(!negate),
         (false, Some(u)) => Err(u),
         (false, None) => Ok(negate),
+    }
+}
+
+/// A `Resource` entry with variables whose first five fields are literal, substituted into
+/// borrowed steps and matched as a whole string (no allocation); `None` when it has more steps
+/// than the stack holds. Kept out of line: entries without variables do not pay for its stack.
+#[inline(never)]
+fn resource_steps_match(p: &Pattern, req: &Request) -> Option<Result<bool, VarFailure>> {
+    let mut steps = [Piece::Never; MAX_PIECES];
+    match resolve_pieces(p, &req.context, 5, &mut steps) {
+        Ok(Some(n)) => Some(Ok(glob_pieces(steps.get(..n)?, &req.resource))),
+        Ok(None) => None,
+        Err(e) => Some(Err(e)),
     }
 }
 
@@ -190,7 +280,7 @@ pub fn arn_match(parts: &[PatternPart], value: &str) -> bool {
 pub fn arn_match_compiled(p: &Pattern, parts: &[PatternPart], value: &str) -> bool {
     match &p.matcher {
         Matcher::ArnFields(fields) if !p.has_variables => arn_segments_match(fields, parts, value),
-        Matcher::Variables | Matcher::ArnFields(_) => arn_match(parts, value),
+        Matcher::Variables { .. } | Matcher::ArnFields(_) => arn_match(parts, value),
         m => m.whole(value).unwrap_or_else(|| arn_match(parts, value)),
     }
 }
@@ -445,5 +535,79 @@ fn not_principal_excludes(spec: &PrincipalSpec, req: &Request) -> bool {
         PrincipalType::AssumedRole => account_listed && role_listed && self_listed,
         k if k.has_identity_side() => account_listed && self_listed,
         _ => self_listed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context() -> Context {
+        let mut ctx = Context::new();
+        ctx.set("aws:username", "bob");
+        ctx.set("aws:PrincipalTag/env", "a:b*c");
+        ctx.set_list("aws:TagKeys", vec!["x".into()]);
+        ctx.mark_unknown("aws:PrincipalTag/team");
+        ctx
+    }
+
+    /// Substituting variables into borrowed steps gives the answers of the allocating path,
+    /// for `Resource` entries (matched whole) and condition values (resolved everywhere).
+    #[test]
+    fn borrowed_steps_agree_with_resolved_parts() {
+        let ctx = context();
+        let patterns = [
+            "arn:aws:s3:::home/${aws:username}/*",
+            "arn:aws:s3:::home/${aws:username}",
+            "arn:aws:s3:::${aws:PrincipalTag/env}/?",
+            "arn:aws:s3:::x/${aws:TagKeys}",
+            "arn:aws:s3:::x/${aws:TagKeys, 'dflt'}",
+            "arn:aws:s3:::x/${aws:nope}",
+            "arn:aws:s3:::x/${aws:PrincipalTag/team}",
+            "arn:aws:s3:::a${*}/${aws:username}",
+            "arn:aws:iam::${aws:username}:user/x",
+            "home/${aws:username}",
+        ];
+        let values = [
+            "arn:aws:s3:::home/bob/notes.txt",
+            "arn:aws:s3:::home/bob",
+            "arn:aws:s3:::home/bobby",
+            "arn:aws:s3:::a:b*c/z",
+            "arn:aws:s3:::a:bXc/z",
+            "arn:aws:s3:::x/dflt",
+            "arn:aws:s3:::x/x",
+            "arn:aws:s3:::a*/bob",
+            "arn:aws:iam::${aws:username}:user/x",
+            "home/bob",
+            "home/${aws:username}",
+        ];
+        for text in patterns {
+            let p = Pattern::parse(text, true);
+            for colons in [0, 5] {
+                let mut steps = [Piece::Never; MAX_PIECES];
+                let fast = resolve_pieces(&p, &ctx, colons, &mut steps);
+                let slow = resolve_from(&p, &ctx, colons);
+                match (fast, slow) {
+                    (Ok(Some(n)), Ok(parts)) => {
+                        for v in values {
+                            assert_eq!(
+                                glob_pieces(&steps[..n], v),
+                                pattern_glob(&parts, v),
+                                "{text} ({colons} colons) against {v}"
+                            );
+                            if colons == 5 && p.matcher == (Matcher::Variables { whole: true }) {
+                                assert_eq!(
+                                    glob_pieces(&steps[..n], v),
+                                    arn_match_resolved(&parts, v),
+                                    "{text} as a Resource against {v}"
+                                );
+                            }
+                        }
+                    }
+                    (Err(a), Err(b)) => assert_eq!(a, b, "{text}"),
+                    (fast, slow) => panic!("{text}: {fast:?} but {slow:?}"),
+                }
+            }
+        }
     }
 }

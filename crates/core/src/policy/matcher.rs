@@ -28,14 +28,17 @@ pub enum Matcher {
     /// fields: matched field by field (a wildcard there must not cross a colon).
     ArnFields(Vec<Vec<PatternPart>>),
     /// The pattern holds policy variables: resolved against each request, then matched.
-    Variables,
+    /// `whole`: as a whole string, for an ARN pattern whose first five fields are literal text
+    /// (every variable and wildcard after the fifth colon, where AWS substitutes variables);
+    /// otherwise the resolved parts are split into fields again (the slow path).
+    Variables { whole: bool },
 }
 
 impl Matcher {
     /// A pattern matched as a whole string (`Action`, `NotAction`).
     pub fn glob(parts: &[PatternPart]) -> Matcher {
         match parts {
-            _ if has_variables(parts) => Matcher::Variables,
+            _ if has_variables(parts) => Matcher::Variables { whole: true },
             [] => Matcher::Exact(String::new()),
             [PatternPart::Star] => Matcher::Any,
             [PatternPart::Literal(l)] => Matcher::Exact(l.clone()),
@@ -51,7 +54,9 @@ impl Matcher {
     /// is the rest of the value, colons included).
     pub fn arn(parts: &[PatternPart]) -> Matcher {
         if has_variables(parts) {
-            return Matcher::Variables;
+            return Matcher::Variables {
+                whole: literal_fields_first(parts),
+            };
         }
         match split_arn(parts) {
             Some(fields) if fields[..5].iter().any(|f| !is_literal(f)) => {
@@ -71,7 +76,7 @@ impl Matcher {
             Matcher::Prefix(t) => same_start(t, value) && value.starts_with(t.as_str()),
             Matcher::Suffix(t) => value.ends_with(t.as_str()),
             Matcher::Glob(parts) => glob_match(parts, value),
-            Matcher::ArnFields(_) | Matcher::Variables => return None,
+            Matcher::ArnFields(_) | Matcher::Variables { .. } => return None,
         })
     }
 }
@@ -138,6 +143,21 @@ fn has_variables(parts: &[PatternPart]) -> bool {
     parts.iter().any(|p| matches!(p, PatternPart::Variable(_)))
 }
 
+/// Whether five colons of literal text come before any wildcard or variable.
+fn literal_fields_first(parts: &[PatternPart]) -> bool {
+    let mut colons = 0;
+    for part in parts {
+        match part {
+            PatternPart::Literal(l) => colons += l.bytes().filter(|b| *b == b':').count(),
+            _ => return false,
+        }
+        if colons >= 5 {
+            return true;
+        }
+    }
+    false
+}
+
 fn is_literal(field: &[PatternPart]) -> bool {
     field.iter().all(|p| matches!(p, PatternPart::Literal(_)))
 }
@@ -175,7 +195,10 @@ mod tests {
         assert!(matches!(glob("s3:get?bject"), Matcher::Glob(_)));
         assert!(matches!(glob("*get*"), Matcher::Glob(_)));
         assert!(matches!(glob("?"), Matcher::Glob(_)));
-        assert_eq!(glob("home/${aws:username}"), Matcher::Variables);
+        assert_eq!(
+            glob("home/${aws:username}"),
+            Matcher::Variables { whole: true }
+        );
         // An escaped wildcard is literal text.
         assert_eq!(glob("a${*}b"), Matcher::Exact("a*b".into()));
         // Without 2012-10-17 variables, `${...}` is text.
@@ -278,7 +301,25 @@ mod tests {
         assert_eq!(arn("*:root"), Matcher::Suffix(":root".into()));
         assert_eq!(
             arn("arn:aws:s3:::home/${aws:username}/*"),
-            Matcher::Variables
+            Matcher::Variables { whole: true }
+        );
+        // A variable before the fifth colon stays text (AWS substitutes none there), and a
+        // wildcard there needs the field-by-field match: both take the slow path.
+        assert_eq!(
+            arn("arn:aws:s3:::${aws:username}"),
+            Matcher::Variables { whole: true }
+        );
+        assert_eq!(
+            arn("arn:aws:iam::${aws:PrincipalAccount}:user/x"),
+            Matcher::Variables { whole: false }
+        );
+        assert_eq!(
+            arn("arn:aws:iam::*:user/${aws:username}"),
+            Matcher::Variables { whole: false }
+        );
+        assert_eq!(
+            arn("home/${aws:username}"),
+            Matcher::Variables { whole: false }
         );
     }
 

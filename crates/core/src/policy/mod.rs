@@ -18,7 +18,7 @@ pub use cache::PolicyCache;
 pub use condition::{Condition, ConditionOp, Operator, SetQualifier};
 pub use error::PolicyError;
 pub use matcher::{Matcher, ServiceSet};
-pub use pattern::{Pattern, PatternPart, Variable};
+pub use pattern::{Pattern, PatternPart, Piece, Variable};
 pub use principal::{PrincipalEntry, PrincipalKind, PrincipalSpec};
 
 use serde_json::Value;
@@ -120,6 +120,7 @@ impl Policy {
 }
 
 pub use pattern::glob_match as pattern_glob;
+pub use pattern::glob_pieces;
 pub use pattern::render as pattern_render;
 pub use pattern::split_arn;
 
