@@ -37,19 +37,19 @@ pub fn all_conditions(conditions: &[Condition], ctx: &Context, reasons: &mut Vec
     }
 }
 
-/// The positive form of a negated operator.
-fn positive(op: &ConditionOp) -> ConditionOp {
+/// The positive form of a negated operator (borrowed: no copy, nothing to drop).
+fn positive(op: &ConditionOp) -> &ConditionOp {
     use ConditionOp::*;
     match op {
-        StringNotEquals => StringEquals,
-        StringNotEqualsIgnoreCase => StringEqualsIgnoreCase,
-        StringNotLike => StringLike,
-        NumericNotEquals => NumericEquals,
-        DateNotEquals => DateEquals,
-        NotIpAddress => IpAddress,
-        ArnNotEquals => ArnEquals,
-        ArnNotLike => ArnLike,
-        other => other.clone(),
+        StringNotEquals => &StringEquals,
+        StringNotEqualsIgnoreCase => &StringEqualsIgnoreCase,
+        StringNotLike => &StringLike,
+        NumericNotEquals => &NumericEquals,
+        DateNotEquals => &DateEquals,
+        NotIpAddress => &IpAddress,
+        ArnNotEquals => &ArnEquals,
+        ArnNotLike => &ArnLike,
+        other => other,
     }
 }
 
@@ -112,7 +112,7 @@ pub fn condition(c: &Condition, ctx: &Context, reasons: &mut Vec<Reason>) -> Tri
         for pv in &c.values {
             if !pv.has_variables {
                 // Nothing to resolve: the common case, decided without a `Cow`.
-                match compare(&base, pv, &pv.parts, v) {
+                match compare(base, pv, &pv.parts, v) {
                     Ok(true) => return Tri::Yes,
                     Ok(false) => continue,
                     Err(bad) => {
@@ -125,7 +125,7 @@ pub fn condition(c: &Condition, ctx: &Context, reasons: &mut Vec<Reason>) -> Tri
                     }
                 }
             }
-            if let Some(answer) = compare_resolved(&base, pv, ctx, v) {
+            if let Some(answer) = compare_resolved(base, pv, ctx, v) {
                 match answer {
                     Ok(true) => return Tri::Yes,
                     Ok(false) => {}
@@ -146,7 +146,7 @@ pub fn condition(c: &Condition, ctx: &Context, reasons: &mut Vec<Reason>) -> Tri
                     continue;
                 }
             };
-            match compare(&base, pv, &parts, v) {
+            match compare(base, pv, &parts, v) {
                 Ok(true) => return Tri::Yes,
                 Ok(false) => {}
                 Err(bad) => {
