@@ -61,6 +61,16 @@ pub fn condition(c: &Condition, ctx: &Context, reasons: &mut Vec<Reason>) -> Tri
         return Tri::Maybe;
     }
     let found = ctx.lookup(&c.key_lower);
+    // The common case, decided first: an unqualified operator other than `Null` on a key with
+    // one value that is not empty (what the general rules below give for it).
+    if let (Lookup::Present(cv), None) = (found, op.qualifier) {
+        if let [v] = cv.values.as_slice() {
+            if !v.is_empty() && op.op != ConditionOp::Null {
+                let t = value_matches(c, positive(&op.op), ctx, v, reasons);
+                return if op.op.is_negated() { t.negate() } else { t };
+            }
+        }
+    }
     let values: &[String] = match found {
         Lookup::Unknown => {
             reasons.push(Reason::UnknownKey(c.key.clone()));
@@ -106,64 +116,7 @@ pub fn condition(c: &Condition, ctx: &Context, reasons: &mut Vec<Reason>) -> Tri
     }
     let negated = op.op.is_negated();
     let base = positive(&op.op);
-    // Does one context value match any of the policy values (positive form)?
-    let one = |v: &str, reasons: &mut Vec<Reason>| -> Tri {
-        let mut maybe = false;
-        for pv in &c.values {
-            if !pv.has_variables {
-                // Nothing to resolve: the common case, decided without a `Cow`.
-                match compare(base, pv, &pv.parts, v) {
-                    Ok(true) => return Tri::Yes,
-                    Ok(false) => continue,
-                    Err(bad) => {
-                        reasons.push(Reason::BadValue {
-                            operator: op.name.clone(),
-                            value: bad,
-                        });
-                        maybe = true;
-                        continue;
-                    }
-                }
-            }
-            if let Some(answer) = compare_resolved(base, pv, ctx, v) {
-                match answer {
-                    Ok(true) => return Tri::Yes,
-                    Ok(false) => {}
-                    Err(VarFailure::Absent) => {}
-                    Err(VarFailure::Unknown(k)) => {
-                        reasons.push(Reason::UnknownKey(k));
-                        maybe = true;
-                    }
-                }
-                continue;
-            }
-            let parts = match resolve(pv, ctx) {
-                Ok(p) => p,
-                Err(VarFailure::Absent) => continue,
-                Err(VarFailure::Unknown(k)) => {
-                    reasons.push(Reason::UnknownKey(k));
-                    maybe = true;
-                    continue;
-                }
-            };
-            match compare(base, pv, &parts, v) {
-                Ok(true) => return Tri::Yes,
-                Ok(false) => {}
-                Err(bad) => {
-                    reasons.push(Reason::BadValue {
-                        operator: op.name.clone(),
-                        value: bad,
-                    });
-                    maybe = true;
-                }
-            }
-        }
-        if maybe {
-            Tri::Maybe
-        } else {
-            Tri::No
-        }
-    };
+    let one = |v: &str, reasons: &mut Vec<Reason>| value_matches(c, base, ctx, v, reasons);
     match op.qualifier {
         None => {
             let any = values
@@ -183,6 +136,72 @@ pub fn condition(c: &Condition, ctx: &Context, reasons: &mut Vec<Reason>) -> Tri
             let t = one(v, reasons);
             acc.and(if negated { t.negate() } else { t })
         }),
+    }
+}
+
+/// Whether one context value `v` matches any of the condition's policy values under `base`,
+/// the positive form of its operator.
+fn value_matches(
+    c: &Condition,
+    base: &ConditionOp,
+    ctx: &Context,
+    v: &str,
+    reasons: &mut Vec<Reason>,
+) -> Tri {
+    let mut maybe = false;
+    for pv in &c.values {
+        if !pv.has_variables {
+            // Nothing to resolve: the common case, decided without a `Cow`.
+            match compare(base, pv, &pv.parts, v) {
+                Ok(true) => return Tri::Yes,
+                Ok(false) => continue,
+                Err(bad) => {
+                    reasons.push(Reason::BadValue {
+                        operator: c.operator.name.clone(),
+                        value: bad,
+                    });
+                    maybe = true;
+                    continue;
+                }
+            }
+        }
+        if let Some(answer) = compare_resolved(base, pv, ctx, v) {
+            match answer {
+                Ok(true) => return Tri::Yes,
+                Ok(false) => {}
+                Err(VarFailure::Absent) => {}
+                Err(VarFailure::Unknown(k)) => {
+                    reasons.push(Reason::UnknownKey(k));
+                    maybe = true;
+                }
+            }
+            continue;
+        }
+        let parts = match resolve(pv, ctx) {
+            Ok(p) => p,
+            Err(VarFailure::Absent) => continue,
+            Err(VarFailure::Unknown(k)) => {
+                reasons.push(Reason::UnknownKey(k));
+                maybe = true;
+                continue;
+            }
+        };
+        match compare(base, pv, &parts, v) {
+            Ok(true) => return Tri::Yes,
+            Ok(false) => {}
+            Err(bad) => {
+                reasons.push(Reason::BadValue {
+                    operator: c.operator.name.clone(),
+                    value: bad,
+                });
+                maybe = true;
+            }
+        }
+    }
+    if maybe {
+        Tri::Maybe
+    } else {
+        Tri::No
     }
 }
 
