@@ -21,16 +21,26 @@ pub struct Arn<'a> {
 impl<'a> Arn<'a> {
     /// Splits `text` into its fields; `None` unless it starts with `arn:` and has all six.
     pub fn parse(text: &'a str) -> Option<Arn<'a>> {
-        let mut f = text.splitn(6, ':');
-        if f.next()? != "arn" {
-            return None;
-        }
+        let rest = text.strip_prefix("arn:")?;
+        // The next four colons, found byte by byte (an ASCII colon is always a character
+        // boundary): what `splitn(6, ':')` gives, without its searcher.
+        let mut colons = rest
+            .bytes()
+            .enumerate()
+            .filter(|(_, b)| *b == b':')
+            .map(|(i, _)| i);
+        let (a, b, c, d) = (
+            colons.next()?,
+            colons.next()?,
+            colons.next()?,
+            colons.next()?,
+        );
         Some(Arn {
-            partition: f.next()?,
-            service: f.next()?,
-            region: f.next()?,
-            account: f.next()?,
-            resource: f.next()?,
+            partition: rest.get(..a)?,
+            service: rest.get(a + 1..b)?,
+            region: rest.get(b + 1..c)?,
+            account: rest.get(c + 1..d)?,
+            resource: rest.get(d + 1..)?,
         })
     }
 
@@ -157,6 +167,33 @@ pub fn role_arn_of_session(session_arn: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_as_splitn_six_does() {
+        for text in [
+            "arn:aws:s3:::b/k",
+            "arn:aws:iam::111122223333:root",
+            "arn:aws-cn:lambda:cn-north-1:111122223333:function:f:3",
+            "arn:aws:s3:::",
+            "arn::::::",
+            "arn:aws:s3::",
+            "arn:aws",
+            "arn:",
+            "arn",
+            "",
+            "urn:aws:s3:::b",
+            "ARN:aws:s3:::b",
+            "arn:é:ü::1:x",
+        ] {
+            let mut f = text.splitn(6, ':');
+            let model = (f.next() == Some("arn"))
+                .then(|| Some((f.next()?, f.next()?, f.next()?, f.next()?, f.next()?)))
+                .flatten();
+            let got =
+                Arn::parse(text).map(|a| (a.partition, a.service, a.region, a.account, a.resource));
+            assert_eq!(got, model, "{text}");
+        }
+    }
 
     #[test]
     fn parses_six_fields_and_keeps_colons_in_the_resource() {

@@ -8,7 +8,7 @@ use access_undenied_core::eval::{
     evaluate, Context, Decision, NamedPolicy, PolicySet, Principal, Request, ResourceKind,
     ResourceSide,
 };
-use access_undenied_core::policy::{pattern_glob, Pattern, Policy};
+use access_undenied_core::policy::{pattern_glob, Matcher, Pattern, Policy};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -32,6 +32,13 @@ proptest! {
     fn wildcard_matches_regex_model(pattern in "[ab*?é:/]{0,10}", subject in "[abé:/]{0,12}") {
         let parsed = Pattern::parse(&pattern, false);
         prop_assert_eq!(pattern_glob(&parsed.parts, &subject), regex_model(&pattern).is_match(&subject));
+    }
+
+    /// The compiled matcher (exact, prefix, suffix, any, glob) gives the model's answer too.
+    #[test]
+    fn compiled_matcher_matches_regex_model(pattern in "[ab*?é:/]{0,10}", subject in "[abé:/]{0,12}") {
+        let compiled = Matcher::glob(&Pattern::parse(&pattern, false).parts);
+        prop_assert_eq!(compiled.whole(&subject), Some(regex_model(&pattern).is_match(&subject)));
     }
 }
 

@@ -1,16 +1,18 @@
 //! Evaluation of `Condition` blocks: every operator family, `IfExists`, set qualifiers, and
 //! three-valued results so that what cannot be evaluated is reported, never guessed.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use base64::Engine as _;
 
 use crate::policy::{
-    pattern_glob, pattern_render, Condition, ConditionOp, PatternPart, SetQualifier,
+    glob_pieces, pattern_glob, pattern_render, Condition, ConditionOp, Pattern, PatternPart, Piece,
+    SetQualifier,
 };
 
 use super::context::{Context, Lookup};
-use super::matching::{arn_match, resolve, VarFailure};
+use super::matching::{arn_match_compiled, resolve, resolve_pieces, VarFailure, MAX_PIECES};
 use super::{Reason, Tri};
 
 /// Evaluates all conditions of a statement (AND across them).
@@ -35,19 +37,19 @@ pub fn all_conditions(conditions: &[Condition], ctx: &Context, reasons: &mut Vec
     }
 }
 
-/// The positive form of a negated operator.
-fn positive(op: &ConditionOp) -> ConditionOp {
+/// The positive form of a negated operator (borrowed: no copy, nothing to drop).
+fn positive(op: &ConditionOp) -> &ConditionOp {
     use ConditionOp::*;
     match op {
-        StringNotEquals => StringEquals,
-        StringNotEqualsIgnoreCase => StringEqualsIgnoreCase,
-        StringNotLike => StringLike,
-        NumericNotEquals => NumericEquals,
-        DateNotEquals => DateEquals,
-        NotIpAddress => IpAddress,
-        ArnNotEquals => ArnEquals,
-        ArnNotLike => ArnLike,
-        other => other.clone(),
+        StringNotEquals => &StringEquals,
+        StringNotEqualsIgnoreCase => &StringEqualsIgnoreCase,
+        StringNotLike => &StringLike,
+        NumericNotEquals => &NumericEquals,
+        DateNotEquals => &DateEquals,
+        NotIpAddress => &IpAddress,
+        ArnNotEquals => &ArnEquals,
+        ArnNotLike => &ArnLike,
+        other => other,
     }
 }
 
@@ -59,6 +61,16 @@ pub fn condition(c: &Condition, ctx: &Context, reasons: &mut Vec<Reason>) -> Tri
         return Tri::Maybe;
     }
     let found = ctx.lookup(&c.key_lower);
+    // The common case, decided first: an unqualified operator other than `Null` on a key with
+    // one value that is not empty (what the general rules below give for it).
+    if let (Lookup::Present(cv), None) = (found, op.qualifier) {
+        if let [v] = cv.values.as_slice() {
+            if !v.is_empty() && op.op != ConditionOp::Null {
+                let t = value_matches(c, positive(&op.op), ctx, v, reasons);
+                return if op.op.is_negated() { t.negate() } else { t };
+            }
+        }
+    }
     let values: &[String] = match found {
         Lookup::Unknown => {
             reasons.push(Reason::UnknownKey(c.key.clone()));
@@ -104,37 +116,7 @@ pub fn condition(c: &Condition, ctx: &Context, reasons: &mut Vec<Reason>) -> Tri
     }
     let negated = op.op.is_negated();
     let base = positive(&op.op);
-    // Does one context value match any of the policy values (positive form)?
-    let one = |v: &str, reasons: &mut Vec<Reason>| -> Tri {
-        let mut maybe = false;
-        for pv in &c.values {
-            let parts = match resolve(pv, ctx) {
-                Ok(p) => p,
-                Err(VarFailure::Absent) => continue,
-                Err(VarFailure::Unknown(k)) => {
-                    reasons.push(Reason::UnknownKey(k));
-                    maybe = true;
-                    continue;
-                }
-            };
-            match compare(&base, &parts, v) {
-                Ok(true) => return Tri::Yes,
-                Ok(false) => {}
-                Err(bad) => {
-                    reasons.push(Reason::BadValue {
-                        operator: op.name.clone(),
-                        value: bad,
-                    });
-                    maybe = true;
-                }
-            }
-        }
-        if maybe {
-            Tri::Maybe
-        } else {
-            Tri::No
-        }
-    };
+    let one = |v: &str, reasons: &mut Vec<Reason>| value_matches(c, base, ctx, v, reasons);
     match op.qualifier {
         None => {
             let any = values
@@ -157,12 +139,78 @@ pub fn condition(c: &Condition, ctx: &Context, reasons: &mut Vec<Reason>) -> Tri
     }
 }
 
+/// Whether one context value `v` matches any of the condition's policy values under `base`,
+/// the positive form of its operator.
+fn value_matches(
+    c: &Condition,
+    base: &ConditionOp,
+    ctx: &Context,
+    v: &str,
+    reasons: &mut Vec<Reason>,
+) -> Tri {
+    let mut maybe = false;
+    for pv in &c.values {
+        if !pv.has_variables {
+            // Nothing to resolve: the common case, decided without a `Cow`.
+            match compare(base, pv, &pv.parts, v) {
+                Ok(true) => return Tri::Yes,
+                Ok(false) => continue,
+                Err(bad) => {
+                    reasons.push(Reason::BadValue {
+                        operator: c.operator.name.clone(),
+                        value: bad,
+                    });
+                    maybe = true;
+                    continue;
+                }
+            }
+        }
+        if let Some(answer) = compare_resolved(base, pv, ctx, v) {
+            match answer {
+                Ok(true) => return Tri::Yes,
+                Ok(false) => {}
+                Err(VarFailure::Absent) => {}
+                Err(VarFailure::Unknown(k)) => {
+                    reasons.push(Reason::UnknownKey(k));
+                    maybe = true;
+                }
+            }
+            continue;
+        }
+        let parts = match resolve(pv, ctx) {
+            Ok(p) => p,
+            Err(VarFailure::Absent) => continue,
+            Err(VarFailure::Unknown(k)) => {
+                reasons.push(Reason::UnknownKey(k));
+                maybe = true;
+                continue;
+            }
+        };
+        match compare(base, pv, &parts, v) {
+            Ok(true) => return Tri::Yes,
+            Ok(false) => {}
+            Err(bad) => {
+                reasons.push(Reason::BadValue {
+                    operator: c.operator.name.clone(),
+                    value: bad,
+                });
+                maybe = true;
+            }
+        }
+    }
+    if maybe {
+        Tri::Maybe
+    } else {
+        Tri::No
+    }
+}
+
 fn null_condition(c: &Condition, present: bool, reasons: &mut Vec<Reason>) -> Tri {
     let mut result = Tri::No;
     for pv in &c.values {
-        let wanted_absent = match pv.original.to_ascii_lowercase().as_str() {
-            "true" => true,
-            "false" => false,
+        let wanted_absent = match pv.original.as_str() {
+            t if t.eq_ignore_ascii_case("true") => true,
+            t if t.eq_ignore_ascii_case("false") => false,
             _ => {
                 reasons.push(Reason::BadValue {
                     operator: c.operator.name.clone(),
@@ -179,22 +227,32 @@ fn null_condition(c: &Condition, present: bool, reasons: &mut Vec<Reason>) -> Tr
     result
 }
 
-/// Compares one resolved policy value with one context value under a positive operator.
-/// `Err` carries a policy value the operator cannot use.
-fn compare(op: &ConditionOp, parts: &[PatternPart], v: &str) -> Result<bool, String> {
+/// Compares one resolved policy value (`parts`, from the policy's `pv`) with one context value
+/// under a positive operator. `Err` carries a policy value the operator cannot use.
+fn compare(op: &ConditionOp, pv: &Pattern, parts: &[PatternPart], v: &str) -> Result<bool, String> {
     use ConditionOp::*;
     match op {
-        StringEquals => Ok(literal_eq(parts, v)),
-        StringEqualsIgnoreCase => Ok(pattern_render(parts).to_lowercase() == v.to_lowercase()),
+        StringEquals => Ok(match parts {
+            [PatternPart::Literal(l)] => l.len() == v.len() && l == v,
+            _ => text(parts) == v,
+        }),
+        StringEqualsIgnoreCase => {
+            let text = text(parts);
+            Ok(if text.is_ascii() && v.is_ascii() {
+                text.eq_ignore_ascii_case(v)
+            } else {
+                text.to_lowercase() == v.to_lowercase()
+            })
+        }
         StringLike => Ok(pattern_glob(parts, v)),
-        ArnEquals | ArnLike => Ok(arn_match(parts, v)),
+        ArnEquals | ArnLike => Ok(arn_match_compiled(pv, parts, v)),
         NumericEquals
         | NumericLessThan
         | NumericLessThanEquals
         | NumericGreaterThan
         | NumericGreaterThanEquals => {
-            let text = pattern_render(parts);
-            let p: f64 = text.trim().parse().map_err(|_| text.clone())?;
+            let text = text(parts);
+            let p: f64 = text.trim().parse().map_err(|_| text.to_string())?;
             let Ok(x) = v.trim().parse::<f64>() else {
                 return Ok(false);
             };
@@ -205,43 +263,119 @@ fn compare(op: &ConditionOp, parts: &[PatternPart], v: &str) -> Result<bool, Str
         | DateLessThanEquals
         | DateGreaterThan
         | DateGreaterThanEquals => {
-            let text = pattern_render(parts);
-            let p = parse_date(&text).ok_or_else(|| text.clone())?;
+            let text = text(parts);
+            let p = parse_date(&text).ok_or_else(|| text.to_string())?;
             let Some(x) = parse_date(v) else {
                 return Ok(false);
             };
             Ok(ordered(op, x.partial_cmp(&p)))
         }
         Bool => {
-            let text = pattern_render(parts).to_ascii_lowercase();
-            if text != "true" && text != "false" {
-                return Err(text);
+            let text = text(parts);
+            if !text.eq_ignore_ascii_case("true") && !text.eq_ignore_ascii_case("false") {
+                return Err(text.to_ascii_lowercase());
             }
             Ok(v.eq_ignore_ascii_case(&text))
         }
         BinaryEquals => {
-            let text = pattern_render(parts);
-            let engine = base64::engine::general_purpose::STANDARD;
-            let p = engine.decode(text.trim()).map_err(|_| text.clone())?;
-            Ok(match engine.decode(v.trim()) {
-                Ok(x) => x == p,
-                Err(_) => v.as_bytes() == p.as_slice(),
+            let text = text(parts);
+            let (mut pbuf, mut vbuf) = ([0u8; BASE64_ON_STACK], [0u8; BASE64_ON_STACK]);
+            let p = base64_decode(text.trim(), &mut pbuf).ok_or_else(|| text.to_string())?;
+            Ok(match base64_decode(v.trim(), &mut vbuf) {
+                Some(x) => x == p,
+                None => v.as_bytes() == &*p,
             })
         }
         IpAddress => {
-            let text = pattern_render(parts);
-            let net = parse_cidr(&text).ok_or_else(|| text.clone())?;
+            let text = text(parts);
+            let net = parse_cidr(&text).ok_or_else(|| text.to_string())?;
             Ok(v.trim().parse::<IpAddr>().is_ok_and(|ip| in_cidr(ip, net)))
         }
         _ => Ok(false),
     }
 }
 
-fn literal_eq(parts: &[PatternPart], v: &str) -> bool {
+/// The string operators on a value with variables, substituted into borrowed steps (no
+/// allocation): `None` when this needs the allocating path (another operator, too many steps,
+/// a case-insensitive comparison of non-ASCII text). Kept out of line: values without variables
+/// do not pay for its stack.
+#[inline(never)]
+fn compare_resolved(
+    op: &ConditionOp,
+    pv: &Pattern,
+    ctx: &Context,
+    v: &str,
+) -> Option<Result<bool, VarFailure>> {
+    use ConditionOp::*;
+    if !matches!(op, StringEquals | StringEqualsIgnoreCase | StringLike) {
+        return None;
+    }
+    let mut steps = [Piece::Never; MAX_PIECES];
+    let n = match resolve_pieces(pv, ctx, 0, &mut steps) {
+        Ok(Some(n)) => n,
+        Ok(None) => return None,
+        Err(e) => return Some(Err(e)),
+    };
+    let steps = steps.get(..n)?;
+    Some(Ok(match op {
+        StringLike => glob_pieces(steps, v),
+        StringEquals => joined_eq(steps, v, false)?,
+        _ => joined_eq(steps, v, true)?,
+    }))
+}
+
+/// Whether the steps, read as text (`*` and `?` literal), equal `v`; ASCII case ignored with
+/// `ignore_case` (`None` for non-ASCII text then: the caller lowercases fully).
+fn joined_eq(steps: &[Piece<'_>], v: &str, ignore_case: bool) -> Option<bool> {
+    let ascii = |s: &Piece<'_>| !matches!(s, Piece::Text(t) if !t.is_ascii());
+    if ignore_case && !(v.is_ascii() && steps.iter().all(ascii)) {
+        return None;
+    }
+    let mut rest = v;
+    for step in steps {
+        let text = match step {
+            Piece::Text(t) => *t,
+            Piece::Star => "*",
+            Piece::Question => "?",
+            Piece::Never => return Some(false),
+        };
+        let Some((head, tail)) = rest.split_at_checked(text.len()) else {
+            return Some(false);
+        };
+        let same = if ignore_case {
+            head.eq_ignore_ascii_case(text)
+        } else {
+            head == text
+        };
+        if !same {
+            return Some(false);
+        }
+        rest = tail;
+    }
+    Some(rest.is_empty())
+}
+
+/// Decoded base64 up to this many bytes is kept on the stack.
+const BASE64_ON_STACK: usize = 256;
+
+/// Standard base64 decoded into `buf` when it fits (no allocation), else onto the heap; `None`
+/// when `text` is not base64.
+fn base64_decode<'a>(text: &str, buf: &'a mut [u8]) -> Option<Cow<'a, [u8]>> {
+    let engine = base64::engine::general_purpose::STANDARD;
+    if base64::decoded_len_estimate(text.len()) <= buf.len() {
+        let n = engine.decode_slice(text, buf).ok()?;
+        return Some(Cow::Borrowed(buf.get(..n)?));
+    }
+    engine.decode(text).ok().map(Cow::Owned)
+}
+
+/// The parts as text with `*` and `?` literal (how the equality operators read a value);
+/// borrowed, not copied, when they are one literal.
+fn text(parts: &[PatternPart]) -> Cow<'_, str> {
     match parts {
-        [PatternPart::Literal(l)] => l == v,
-        [] => v.is_empty(),
-        _ => pattern_render(parts) == v,
+        [PatternPart::Literal(l)] => Cow::Borrowed(l.as_str()),
+        [] => Cow::Borrowed(""),
+        _ => Cow::Owned(pattern_render(parts)),
     }
 }
 

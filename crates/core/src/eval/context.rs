@@ -23,10 +23,26 @@ pub enum Lookup<'a> {
     Unknown,
 }
 
+/// A key's length and last eight bytes in one word: condition keys mostly share their start
+/// (`aws:`) and differ at the end, so unequal keys almost always differ here.
+fn fingerprint(key: &str) -> u64 {
+    let bytes = key.as_bytes();
+    let tail = bytes
+        .iter()
+        .rev()
+        .take(8)
+        .fold(0_u64, |acc, b| (acc << 8) | u64::from(*b));
+    tail ^ (bytes.len() as u64).rotate_right(8)
+}
+
 /// Condition keys of one request; keys are case-insensitive.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Context {
+    /// Each present key (lowercase) and its values.
     entries: Vec<(String, ContextValue)>,
+    /// The [`fingerprint`] of each key of `entries`, in the same order and kept apart: a lookup
+    /// reads this short list and compares the text of a key only when its fingerprint matches.
+    prints: Vec<u64>,
     unknown: Vec<Vec<PatternPart>>,
     absent: Vec<Vec<PatternPart>>,
 }
@@ -67,17 +83,38 @@ impl Context {
 
     fn insert(&mut self, key: &str, value: ContextValue) {
         let lower = key.to_ascii_lowercase();
-        if let Some(slot) = self.entries.iter_mut().find(|(k, _)| *k == lower) {
-            slot.1 = value;
-        } else {
-            self.entries.push((lower, value));
+        match self.position(&lower) {
+            Some(i) => {
+                if let Some(slot) = self.entries.get_mut(i) {
+                    slot.1 = value;
+                }
+            }
+            None => {
+                self.prints.push(fingerprint(&lower));
+                self.entries.push((lower, value));
+            }
         }
+    }
+
+    /// Where a lowercase key is in `entries`.
+    fn position(&self, key_lower: &str) -> Option<usize> {
+        let print = fingerprint(key_lower);
+        self.prints
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| **p == print)
+            .map(|(i, _)| i)
+            .find(|i| self.entries.get(*i).is_some_and(|(k, _)| k == key_lower))
+    }
+
+    /// The values of a lowercase key.
+    fn find(&self, key_lower: &str) -> Option<&ContextValue> {
+        self.entries.get(self.position(key_lower)?).map(|(_, v)| v)
     }
 
     /// Whether `key` has a value.
     pub fn contains(&self, key: &str) -> bool {
-        let lower = key.to_ascii_lowercase();
-        self.entries.iter().any(|(k, _)| *k == lower)
+        self.find(&key.to_ascii_lowercase()).is_some()
     }
 
     /// Declares keys (wildcards allowed, e.g. `aws:PrincipalTag/*`) whose values are unknown.
@@ -94,7 +131,7 @@ impl Context {
 
     /// Looks up a lowercase key.
     pub fn lookup(&self, key_lower: &str) -> Lookup<'_> {
-        if let Some((_, v)) = self.entries.iter().find(|(k, _)| k == key_lower) {
+        if let Some(v) = self.find(key_lower) {
             return Lookup::Present(v);
         }
         if self.unknown.is_empty() {

@@ -10,6 +10,7 @@ use super::matching::{
 };
 use super::policy_set::{NamedPolicy, PolicySet, RCP_SERVICES};
 use super::principal::PrincipalType;
+use super::recycle;
 use super::request::Request;
 use super::{Reason, Tri};
 
@@ -203,15 +204,24 @@ fn exempt(
     g
 }
 
-/// Evaluates the statements of a gate's policies.
+/// Adds the gate `kind` (at `level`) to `gates`, with the statements of its `policies`
+/// evaluated, in place: a gate is never copied once its fields are written (a wide copy after
+/// byte-wide writes stalls on store forwarding).
 fn run_gate(
-    mut g: GateResult,
+    gates: &mut Vec<GateResult>,
+    kind: GateKind,
+    level: Option<usize>,
     policies: &[NamedPolicy],
     req: &Request,
     has_boundary: bool,
     unevaluated: &mut Vec<Unevaluated>,
-) -> GateResult {
+) {
+    gates.push(gate(kind, level));
+    let Some(g) = gates.last_mut() else {
+        return;
+    };
     g.applies = true;
+    let (mut allow, mut deny, mut grants) = (Tri::No, Tri::No, [Tri::No; 3]);
     let mut reasons: Vec<Reason> = Vec::new();
     for (pi, np) in policies.iter().enumerate() {
         for st in &np.policy.statements {
@@ -222,13 +232,13 @@ fn run_gate(
             }
             match st.effect {
                 Effect::Allow => {
-                    g.allow = g.allow.or(t);
+                    allow = allow.or(t);
                     if let Some(gr) = grant {
                         let i = gr as usize;
-                        g.grant[i] = g.grant[i].or(t);
+                        grants[i] = grants[i].or(t);
                     }
                 }
-                Effect::Deny => g.deny = g.deny.or(t),
+                Effect::Deny => deny = deny.or(t),
             }
             let at = StatementRef {
                 gate: g.kind,
@@ -236,6 +246,9 @@ fn run_gate(
                 policy: pi,
                 statement: st.index,
             };
+            if g.matched.capacity() == 0 {
+                g.matched = recycle::matched_list();
+            }
             g.matched.push(MatchedStatement {
                 at,
                 effect: st.effect,
@@ -250,14 +263,16 @@ fn run_gate(
             }
         }
     }
-    g.outcome = if g.deny == Tri::Yes {
+    g.allow = allow;
+    g.deny = deny;
+    g.grant = grants;
+    g.outcome = if deny == Tri::Yes {
         GateOutcome::ExplicitDeny
-    } else if g.allow == Tri::Yes {
+    } else if allow == Tri::Yes {
         GateOutcome::Allow
     } else {
         GateOutcome::ImplicitDeny
     };
-    g
 }
 
 /// One statement against the request: does it apply, and how did its principal match.
@@ -267,7 +282,7 @@ fn statement(
     has_boundary: bool,
     reasons: &mut Vec<Reason>,
 ) -> (Tri, Option<Grant>) {
-    if !action_matches(&st.action, &req.action_lower) {
+    if !st.services.meets(req.service_set) || !action_matches(&st.action, &req.action_lower) {
         return (Tri::No, None);
     }
     let (principal, grant) = match principal_matches(&st.principal, st.effect, req, has_boundary) {
@@ -305,37 +320,32 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Evaluation {
             PrincipalType::User | PrincipalType::AssumedRole | PrincipalType::FederatedUser
         );
     let mut unevaluated = Vec::new();
-    let mut gates: Vec<GateResult> = Vec::with_capacity(8);
+    let mut gates: Vec<GateResult> = recycle::gate_list(8);
 
     // SCPs: the principal's account path, every level must allow.
     if let (Some(levels), true) = (&set.scps, identity_side) {
         let mgmt =
             set.management_account.is_some() && set.management_account == req.principal.account;
         for (i, level) in levels.iter().enumerate() {
-            let g = if mgmt {
-                exempt(
-                    GateKind::Scp,
-                    Some(i),
-                    GateOutcome::Exempt,
-                    "SCPs do not restrict the management account",
-                )
+            let exemption = if mgmt {
+                Some("SCPs do not restrict the management account")
             } else if req.principal.service_linked() {
-                exempt(
+                Some("SCPs do not restrict service-linked roles")
+            } else {
+                None
+            };
+            match exemption {
+                Some(note) => gates.push(exempt(GateKind::Scp, Some(i), GateOutcome::Exempt, note)),
+                None => run_gate(
+                    &mut gates,
                     GateKind::Scp,
                     Some(i),
-                    GateOutcome::Exempt,
-                    "SCPs do not restrict service-linked roles",
-                )
-            } else {
-                run_gate(
-                    gate(GateKind::Scp, Some(i)),
                     &level.policies,
                     req,
                     false,
                     &mut unevaluated,
-                )
-            };
-            gates.push(g);
+                ),
+            }
         }
     }
     // RCPs: the resource's account path.
@@ -344,59 +354,52 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Evaluation {
             set.management_account.is_some() && set.management_account == req.resource_account;
         let supported = RCP_SERVICES.contains(&req.service());
         for (i, level) in levels.iter().enumerate() {
-            let g = if mgmt {
-                exempt(
-                    GateKind::Rcp,
-                    Some(i),
-                    GateOutcome::Exempt,
-                    "RCPs do not restrict resources of the management account",
-                )
+            let exemption = if mgmt {
+                Some("RCPs do not restrict resources of the management account")
             } else if req.principal.service_linked() {
-                exempt(
-                    GateKind::Rcp,
-                    Some(i),
-                    GateOutcome::Exempt,
-                    "RCPs do not restrict service-linked roles",
-                )
+                Some("RCPs do not restrict service-linked roles")
             } else if !supported {
-                exempt(
+                Some("RCPs do not apply to this service")
+            } else {
+                None
+            };
+            match exemption {
+                Some(note) => gates.push(exempt(GateKind::Rcp, Some(i), GateOutcome::Exempt, note)),
+                None => run_gate(
+                    &mut gates,
                     GateKind::Rcp,
                     Some(i),
-                    GateOutcome::Exempt,
-                    "RCPs do not apply to this service",
-                )
-            } else {
-                run_gate(
-                    gate(GateKind::Rcp, Some(i)),
                     &level.policies,
                     req,
                     has_boundary,
                     &mut unevaluated,
-                )
-            };
-            gates.push(g);
+                ),
+            }
         }
     }
     for (i, vpce) in set.vpc_endpoints.iter().enumerate() {
-        let g = run_gate(
-            gate(GateKind::VpcEndpoint, Some(i)),
+        run_gate(
+            &mut gates,
+            GateKind::VpcEndpoint,
+            Some(i),
             std::slice::from_ref(vpce),
             req,
             has_boundary,
             &mut unevaluated,
         );
-        gates.push(g);
     }
     // Resource-based policy.
     let resource_idx = gates.len();
     match set.resource.as_ref().and_then(|r| r.policy.as_ref()) {
-        Some(p) => gates.push(run_gate(
-            gate(GateKind::ResourceBased, None),
+        Some(p) => run_gate(
+            &mut gates,
+            GateKind::ResourceBased,
+            None,
             std::slice::from_ref(p),
             req,
             has_boundary,
             &mut unevaluated,
-        )),
+        ),
         None => {
             let mut g = gate(GateKind::ResourceBased, None);
             g.note = Some("the resource has no resource-based policy");
@@ -407,13 +410,15 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Evaluation {
     // Identity-based policies.
     let identity_idx = gates.len();
     if identity_side && kind != PrincipalType::Root {
-        gates.push(run_gate(
-            gate(GateKind::IdentityBased, None),
+        run_gate(
+            &mut gates,
+            GateKind::IdentityBased,
+            None,
             &set.identity,
             req,
             has_boundary,
             &mut unevaluated,
-        ));
+        );
     } else if kind == PrincipalType::Root {
         let mut g = exempt(
             GateKind::IdentityBased,
@@ -434,25 +439,29 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Evaluation {
     }
     let boundary_idx = match (&set.permissions_boundary, has_boundary) {
         (Some(b), true) => {
-            gates.push(run_gate(
-                gate(GateKind::PermissionsBoundary, None),
+            run_gate(
+                &mut gates,
+                GateKind::PermissionsBoundary,
+                None,
                 std::slice::from_ref(b),
                 req,
                 has_boundary,
                 &mut unevaluated,
-            ));
+            );
             Some(gates.len() - 1)
         }
         _ => None,
     };
     let session_idx = if !set.session.is_empty() && identity_side {
-        gates.push(run_gate(
-            gate(GateKind::Session, None),
+        run_gate(
+            &mut gates,
+            GateKind::Session,
+            None,
             &set.session,
             req,
             has_boundary,
             &mut unevaluated,
-        ));
+        );
         Some(gates.len() - 1)
     } else if kind == PrincipalType::FederatedUser && !set.session_policies_unknown {
         // GetFederationToken without a session policy gives a session with no permissions.
@@ -517,19 +526,19 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Evaluation {
         session: session_idx,
     };
     let must_grant = set.resource.as_ref().is_some_and(|r| r.kind.must_grant());
-    let (decision, blocking) = combine(&gates, req, &idx, must_grant, Mode::Default);
+    let decision = combine(&mut gates, req, &idx, must_grant, Mode::Default, true);
     let (conclusive, range) = if unevaluated.is_empty() && !any_unknown_gate {
         (true, (decision, decision))
     } else {
-        let (low, _) = combine(&gates, req, &idx, must_grant, Mode::Restrictive);
-        let (high, _) = combine(&gates, req, &idx, must_grant, Mode::Permissive);
+        let low = combine(&mut gates, req, &idx, must_grant, Mode::Restrictive, false);
+        let high = combine(&mut gates, req, &idx, must_grant, Mode::Permissive, false);
         (low == decision && high == decision, (low, high))
     };
-    for (g, (deny, missing)) in gates.iter_mut().zip(blocking) {
-        let b = deny || missing;
-        g.blocking = b;
-        g.missing_allow = missing;
-        if b && g.kind == GateKind::ResourceBased && g.outcome == GateOutcome::NotApplicable {
+    for g in gates.iter_mut() {
+        if g.blocking
+            && g.kind == GateKind::ResourceBased
+            && g.outcome == GateOutcome::NotApplicable
+        {
             g.outcome = GateOutcome::ImplicitDeny;
         }
     }
@@ -549,41 +558,47 @@ struct Indices {
     session: Option<usize>,
 }
 
-/// Combines the gates into a decision and marks which ones block.
+/// Combines the gates into a decision under `mode`; with `mark`, also sets each gate's
+/// `blocking` and `missing_allow` (read by nothing here, so later passes are not affected).
 fn combine(
-    gates: &[GateResult],
+    gates: &mut [GateResult],
     req: &Request,
     idx: &Indices,
     must_grant: bool,
     mode: Mode,
-) -> (Decision, Vec<(bool, bool)>) {
-    let mut denies = vec![false; gates.len()];
-    let mut blocking = vec![false; gates.len()];
+    mark: bool,
+) -> Decision {
     let mut any_deny = false;
-    for (i, g) in gates.iter().enumerate() {
-        if g.applies && holds(g.deny, Effect::Deny, mode) {
-            denies[i] = true;
-            any_deny = true;
-        }
-        if g.applies
+    let mut any_missing = false;
+    for g in gates.iter_mut() {
+        let deny = g.applies && holds(g.deny, Effect::Deny, mode);
+        let missing = g.applies
             && matches!(
                 g.kind,
                 GateKind::Scp | GateKind::Rcp | GateKind::VpcEndpoint
             )
-            && !holds(g.allow, Effect::Allow, mode)
-        {
-            blocking[i] = true;
+            && !holds(g.allow, Effect::Allow, mode);
+        any_deny |= deny;
+        any_missing |= missing;
+        if mark {
+            g.blocking = deny || missing;
+            g.missing_allow = missing;
         }
     }
     let kind = req.principal.principal_type();
-    let allows = |i: usize| holds(gates[i].allow, Effect::Allow, mode);
+    let allows = |i: usize| {
+        gates
+            .get(i)
+            .is_some_and(|g| holds(g.allow, Effect::Allow, mode))
+    };
     let id_allow = allows(idx.identity);
     let bd_ok = idx.boundary.is_none_or(allows);
     let ss_ok = idx.session.is_none_or(allows);
-    let rg = &gates[idx.resource];
-    let grant = [Grant::Direct, Grant::Underlying, Grant::Account]
-        .into_iter()
-        .find(|g| rg.applies && holds(rg.grant[*g as usize], Effect::Allow, mode));
+    let grant = gates.get(idx.resource).and_then(|rg| {
+        [Grant::Direct, Grant::Underlying, Grant::Account]
+            .into_iter()
+            .find(|g| rg.applies && holds(rg.grant[*g as usize], Effect::Allow, mode))
+    });
     // Which allows this principal needs, given how the resource policy names it.
     let session_like = matches!(
         kind,
@@ -604,19 +619,22 @@ fn combine(
     };
     let mut missing = |gate: Option<usize>, needed: bool, ok: bool| {
         if let (Some(i), true, false) = (gate, needed, ok) {
-            blocking[i] = true;
+            any_missing = true;
+            if let (true, Some(g)) = (mark, gates.get_mut(i)) {
+                g.blocking = true;
+                g.missing_allow = true;
+            }
         }
     };
     missing(Some(idx.resource), need_resource, grant.is_some());
     missing(Some(idx.identity), need_identity, id_allow);
     missing(idx.boundary, need_limits, bd_ok);
     missing(idx.session, need_limits, ss_ok);
-    let decision = if any_deny {
+    if any_deny {
         Decision::ExplicitDeny
-    } else if blocking.iter().any(|b| *b) {
+    } else if any_missing {
         Decision::ImplicitDeny
     } else {
         Decision::Allowed
-    };
-    (decision, denies.into_iter().zip(blocking).collect())
+    }
 }

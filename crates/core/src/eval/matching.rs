@@ -3,8 +3,8 @@
 use std::borrow::Cow;
 
 use crate::policy::{
-    pattern_glob, ActionBlock, Effect, Pattern, PatternPart, PrincipalBlock, PrincipalSpec,
-    ResourceBlock,
+    glob_pieces, pattern_glob, ActionBlock, ActionPattern, Effect, Matcher, Pattern, PatternPart,
+    Piece, PrincipalBlock, PrincipalSpec, ResourceBlock,
 };
 use crate::policy::{PrincipalEntry, Variable};
 
@@ -92,6 +92,67 @@ fn resolve_from<'a>(
     Ok(Cow::Owned(out))
 }
 
+/// Resolved steps kept on the stack; a pattern with more takes the allocating path.
+pub const MAX_PIECES: usize = 16;
+
+/// The steps of `p` with the variables that follow at least `colons` colons of literal text
+/// substituted (earlier ones stay `${key}` text, as in [`resolve`]), borrowed from the policy
+/// and the request's context into `out`: no allocation. `Ok(Some(n))`: the first `n` steps of
+/// `out`; `Ok(None)`: more than [`MAX_PIECES`] steps.
+pub fn resolve_pieces<'a>(
+    p: &'a Pattern,
+    ctx: &'a Context,
+    colons: usize,
+    out: &mut [Piece<'a>; MAX_PIECES],
+) -> Result<Option<usize>, VarFailure> {
+    let mut n = 0;
+    let mut seen = 0;
+    for part in &p.parts {
+        if let PatternPart::Literal(l) = part {
+            seen += l.bytes().filter(|b| *b == b':').count();
+        }
+        let fits = match part {
+            PatternPart::Variable(v) if seen >= colons => {
+                put(out, &mut n, Piece::Text(variable_text(v, ctx)?))
+            }
+            PatternPart::Variable(v) => {
+                put(out, &mut n, Piece::Text("${"))
+                    && put(out, &mut n, Piece::Text(&v.key))
+                    && put(out, &mut n, Piece::Text("}"))
+            }
+            other => put(out, &mut n, other.piece()),
+        };
+        if !fits {
+            return Ok(None);
+        }
+    }
+    Ok(Some(n))
+}
+
+fn put<'a>(out: &mut [Piece<'a>; MAX_PIECES], n: &mut usize, piece: Piece<'a>) -> bool {
+    match out.get_mut(*n) {
+        Some(slot) => {
+            *slot = piece;
+            *n += 1;
+            true
+        }
+        None => false,
+    }
+}
+
+/// The value a variable stands for in this request, borrowed ([`variable_value`] without the
+/// copy).
+fn variable_text<'a>(v: &'a Variable, ctx: &'a Context) -> Result<&'a str, VarFailure> {
+    match ctx.lookup(&v.key_lower) {
+        Lookup::Present(cv) if !cv.multi && cv.values.len() == 1 => {
+            Ok(cv.values.first().map_or("", String::as_str))
+        }
+        Lookup::Unknown => Err(VarFailure::Unknown(v.key.clone())),
+        // Absent, empty or multivalued keys cannot be substituted.
+        _ => v.default.as_deref().ok_or(VarFailure::Absent),
+    }
+}
+
 fn variable_value(v: &Variable, ctx: &Context) -> Result<String, VarFailure> {
     match ctx.lookup(&v.key_lower) {
         Lookup::Present(cv) if !cv.multi && cv.values.len() == 1 => Ok(cv.values[0].clone()),
@@ -103,14 +164,38 @@ fn variable_value(v: &Variable, ctx: &Context) -> Result<String, VarFailure> {
 
 /// `Action` / `NotAction` against the lowercase action.
 pub fn action_matches(block: &ActionBlock, action_lower: &str) -> bool {
+    let any = |list: &[ActionPattern]| {
+        list.iter().any(|a| {
+            a.matcher
+                .whole(action_lower)
+                .unwrap_or_else(|| pattern_glob(&a.parts, action_lower))
+        })
+    };
     match block {
-        ActionBlock::Action(list) => list.iter().any(|a| pattern_glob(&a.parts, action_lower)),
-        ActionBlock::NotAction(list) => !list.iter().any(|a| pattern_glob(&a.parts, action_lower)),
+        ActionBlock::Action(list) => any(list),
+        ActionBlock::NotAction(list) => !any(list),
     }
 }
 
 /// `Resource` / `NotResource` against the request's resource.
+#[inline]
 pub fn resource_matches(block: &ResourceBlock, req: &Request) -> Result<bool, VarFailure> {
+    // One pattern a whole-string test decides (`*`, an ARN, `arn:…:bucket/*`): inline.
+    match block {
+        ResourceBlock::Absent => return Ok(true),
+        ResourceBlock::Resource(list) | ResourceBlock::NotResource(list) => {
+            if let [p] = list.as_slice() {
+                if let Some(m) = p.matcher.whole(&req.resource) {
+                    return Ok(m == matches!(block, ResourceBlock::Resource(_)));
+                }
+            }
+        }
+    }
+    resource_list_matches(block, req)
+}
+
+/// [`resource_matches`] for any list of patterns.
+fn resource_list_matches(block: &ResourceBlock, req: &Request) -> Result<bool, VarFailure> {
     let (list, negate) = match block {
         ResourceBlock::Absent => return Ok(true),
         ResourceBlock::Resource(l) => (l, false),
@@ -119,9 +204,32 @@ pub fn resource_matches(block: &ResourceBlock, req: &Request) -> Result<bool, Va
     let mut unknown = None;
     let mut any = false;
     for p in list {
+        match p.matcher {
+            Matcher::Variables { whole: true } => match resource_steps_match(p, req) {
+                Some(Ok(true)) => {
+                    any = true;
+                    break;
+                }
+                Some(Ok(false)) | Some(Err(VarFailure::Absent)) => continue,
+                Some(Err(u @ VarFailure::Unknown(_))) => {
+                    unknown = Some(u);
+                    continue;
+                }
+                // Too many steps for the stack: the allocating path below.
+                None => {}
+            },
+            Matcher::Variables { whole: false } => {}
+            _ => {
+                if resource_pattern_matches(p, &req.resource) {
+                    any = true;
+                    break;
+                }
+                continue;
+            }
+        }
         match resolve_resource(p, &req.context) {
             Ok(parts) => {
-                if arn_match_pattern(p, &parts, &req.resource) {
+                if arn_match_resolved(&parts, &req.resource) {
                     any = true;
                     break;
                 }
@@ -135,6 +243,19 @@ pub fn resource_matches(block: &ResourceBlock, req: &Request) -> Result<bool, Va
         (true, _) => Ok(!negate),
         (false, Some(u)) => Err(u),
         (false, None) => Ok(negate),
+    }
+}
+
+/// A `Resource` entry with variables whose first five fields are literal, substituted into
+/// borrowed steps and matched as a whole string (no allocation); `None` when it has more steps
+/// than the stack holds. Kept out of line: entries without variables do not pay for its stack.
+#[inline(never)]
+fn resource_steps_match(p: &Pattern, req: &Request) -> Option<Result<bool, VarFailure>> {
+    let mut steps = [Piece::Never; MAX_PIECES];
+    match resolve_pieces(p, &req.context, 5, &mut steps) {
+        Ok(Some(n)) => Some(Ok(glob_pieces(steps.get(..n)?, &req.resource))),
+        Ok(None) => None,
+        Err(e) => Some(Err(e)),
     }
 }
 
@@ -154,28 +275,49 @@ pub fn arn_match(parts: &[PatternPart], value: &str) -> bool {
     arn_segments_match(&segments, parts, value)
 }
 
-/// `Resource` element matching: field by field as [`arn_match`], except that a `*` ending one of
-/// the first five fields may expand beyond the colon (IAM User Guide, Resource element: a
-/// wildcard that is the last character of a resource ARN segment can expand to match beyond the
-/// colon boundaries).
-pub fn arn_match_pattern(p: &Pattern, resolved: &[PatternPart], value: &str) -> bool {
-    let owned;
-    let segments = match (&p.arn_segments, p.has_variables) {
-        (Some(segments), false) => segments,
-        _ => match resolved {
-            [PatternPart::Star] => return true,
-            [PatternPart::Literal(l)] => return l == value,
-            _ => match crate::policy::split_arn(resolved) {
-                Some(s) => {
-                    owned = s;
-                    &owned
-                }
-                None => return pattern_glob(resolved, value),
-            },
+/// [`arn_match`] of a parsed pattern through its compiled [`Matcher`] (variables resolved
+/// first when it has them): how the `Arn*` condition operators test a policy value.
+pub fn arn_match_compiled(p: &Pattern, parts: &[PatternPart], value: &str) -> bool {
+    match &p.matcher {
+        Matcher::ArnFields(fields) if !p.has_variables => arn_segments_match(fields, parts, value),
+        Matcher::Variables { .. } | Matcher::ArnFields(_) => arn_match(parts, value),
+        m => m.whole(value).unwrap_or_else(|| arn_match(parts, value)),
+    }
+}
+
+/// `Resource` element matching of a pattern without variables, through its compiled
+/// [`Matcher`]: field by field as [`arn_match`], except that a `*` ending one of the first five
+/// fields may expand beyond the colon (IAM User Guide, Resource element: a wildcard that is the
+/// last character of a resource ARN segment can expand to match beyond the colon boundaries).
+fn resource_pattern_matches(p: &Pattern, value: &str) -> bool {
+    match &p.matcher {
+        Matcher::ArnFields(fields) => resource_fields_or_whole(fields, &p.parts, value),
+        m => m
+            .whole(value)
+            .unwrap_or_else(|| arn_match_resolved(&p.parts, value)),
+    }
+}
+
+/// `Resource` element matching of resolved parts (a pattern whose variables were substituted
+/// for this request): the slow path, which splits the ARN fields on every call.
+fn arn_match_resolved(resolved: &[PatternPart], value: &str) -> bool {
+    match resolved {
+        [PatternPart::Star] => true,
+        [PatternPart::Literal(l)] => l == value,
+        _ => match crate::policy::split_arn(resolved) {
+            Some(fields) => resource_fields_or_whole(&fields, resolved, value),
+            None => pattern_glob(resolved, value),
         },
-    };
-    resource_fields_match(segments, value)
-        || (value.bytes().filter(|b| *b == b':').count() < 5 && pattern_glob(resolved, value))
+    }
+}
+
+fn resource_fields_or_whole(
+    fields: &[Vec<PatternPart>],
+    parts: &[PatternPart],
+    value: &str,
+) -> bool {
+    resource_fields_match(fields, value)
+        || (value.bytes().filter(|b| *b == b':').count() < 5 && pattern_glob(parts, value))
 }
 
 fn resource_fields_match(segments: &[Vec<PatternPart>], value: &str) -> bool {
@@ -187,24 +329,29 @@ fn resource_fields_match(segments: &[Vec<PatternPart>], value: &str) -> bool {
     }
     if matches!(seg.last(), Some(PatternPart::Star)) {
         // Try every colon the trailing `*` could stop before.
-        let mut start = 0;
-        while let Some(i) = value[start..].find(':') {
-            let at = start + i;
-            if pattern_glob(seg, &value[..at])
-                && resource_fields_match(rest_segments, &value[at + 1..])
+        for (at, _) in value.bytes().enumerate().filter(|(_, b)| *b == b':') {
+            if pattern_glob(seg, field(value, ..at))
+                && resource_fields_match(rest_segments, field(value, at + 1..))
             {
                 return true;
             }
-            start = at + 1;
         }
         return false;
     }
-    match value.split_once(':') {
-        Some((field, rest)) => {
-            pattern_glob(seg, field) && resource_fields_match(rest_segments, rest)
+    match value.bytes().position(|b| b == b':') {
+        Some(at) => {
+            pattern_glob(seg, field(value, ..at))
+                && resource_fields_match(rest_segments, field(value, at + 1..))
         }
         None => false,
     }
+}
+
+/// `value[range]` for a range that ends or starts next to an ASCII colon (always a character
+/// boundary); empty otherwise, which cannot happen.
+#[inline]
+fn field<R: std::slice::SliceIndex<str, Output = str>>(value: &str, range: R) -> &str {
+    value.get(range).unwrap_or_default()
 }
 
 fn arn_segments_match(segments: &[Vec<PatternPart>], parts: &[PatternPart], value: &str) -> bool {
@@ -235,7 +382,25 @@ pub enum PrincipalMatch {
 /// Matches the principal element of a statement with `effect`. `has_boundary` implements AWS's
 /// documented rule that a `Deny` with `NotPrincipal` always applies to users and roles that have
 /// a permissions boundary.
+#[inline]
 pub fn principal_matches(
+    block: &PrincipalBlock,
+    effect: Effect,
+    req: &Request,
+    has_boundary: bool,
+) -> PrincipalMatch {
+    // No element (identity policies, SCPs) or `"*"`: decided inline.
+    match block {
+        PrincipalBlock::Absent => PrincipalMatch::Applies(None),
+        PrincipalBlock::Principal(PrincipalSpec::Any) => {
+            PrincipalMatch::Applies(Some(Grant::Direct))
+        }
+        _ => principal_element_matches(block, effect, req, has_boundary),
+    }
+}
+
+/// [`principal_matches`] for any element.
+fn principal_element_matches(
     block: &PrincipalBlock,
     effect: Effect,
     req: &Request,
@@ -285,6 +450,11 @@ fn spec_grant(spec: &PrincipalSpec, req: &Request) -> Option<Grant> {
 fn is_account_ref(value: &str) -> Option<&str> {
     if crate::arn::is_account_id(value) {
         return Some(value);
+    }
+    // `…:root` is the sixth field, the rest of the ARN: most values (role, user ARNs) are told
+    // apart here without splitting the ARN.
+    if !value.ends_with(":root") {
+        return None;
     }
     let arn = crate::arn::Arn::parse(value)?;
     (arn.service == "iam" && arn.resource == "root").then_some(arn.account)
@@ -365,5 +535,79 @@ fn not_principal_excludes(spec: &PrincipalSpec, req: &Request) -> bool {
         PrincipalType::AssumedRole => account_listed && role_listed && self_listed,
         k if k.has_identity_side() => account_listed && self_listed,
         _ => self_listed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context() -> Context {
+        let mut ctx = Context::new();
+        ctx.set("aws:username", "bob");
+        ctx.set("aws:PrincipalTag/env", "a:b*c");
+        ctx.set_list("aws:TagKeys", vec!["x".into()]);
+        ctx.mark_unknown("aws:PrincipalTag/team");
+        ctx
+    }
+
+    /// Substituting variables into borrowed steps gives the answers of the allocating path,
+    /// for `Resource` entries (matched whole) and condition values (resolved everywhere).
+    #[test]
+    fn borrowed_steps_agree_with_resolved_parts() {
+        let ctx = context();
+        let patterns = [
+            "arn:aws:s3:::home/${aws:username}/*",
+            "arn:aws:s3:::home/${aws:username}",
+            "arn:aws:s3:::${aws:PrincipalTag/env}/?",
+            "arn:aws:s3:::x/${aws:TagKeys}",
+            "arn:aws:s3:::x/${aws:TagKeys, 'dflt'}",
+            "arn:aws:s3:::x/${aws:nope}",
+            "arn:aws:s3:::x/${aws:PrincipalTag/team}",
+            "arn:aws:s3:::a${*}/${aws:username}",
+            "arn:aws:iam::${aws:username}:user/x",
+            "home/${aws:username}",
+        ];
+        let values = [
+            "arn:aws:s3:::home/bob/notes.txt",
+            "arn:aws:s3:::home/bob",
+            "arn:aws:s3:::home/bobby",
+            "arn:aws:s3:::a:b*c/z",
+            "arn:aws:s3:::a:bXc/z",
+            "arn:aws:s3:::x/dflt",
+            "arn:aws:s3:::x/x",
+            "arn:aws:s3:::a*/bob",
+            "arn:aws:iam::${aws:username}:user/x",
+            "home/bob",
+            "home/${aws:username}",
+        ];
+        for text in patterns {
+            let p = Pattern::parse(text, true);
+            for colons in [0, 5] {
+                let mut steps = [Piece::Never; MAX_PIECES];
+                let fast = resolve_pieces(&p, &ctx, colons, &mut steps);
+                let slow = resolve_from(&p, &ctx, colons);
+                match (fast, slow) {
+                    (Ok(Some(n)), Ok(parts)) => {
+                        for v in values {
+                            assert_eq!(
+                                glob_pieces(&steps[..n], v),
+                                pattern_glob(&parts, v),
+                                "{text} ({colons} colons) against {v}"
+                            );
+                            if colons == 5 && p.matcher == (Matcher::Variables { whole: true }) {
+                                assert_eq!(
+                                    glob_pieces(&steps[..n], v),
+                                    arn_match_resolved(&parts, v),
+                                    "{text} as a Resource against {v}"
+                                );
+                            }
+                        }
+                    }
+                    (Err(a), Err(b)) => assert_eq!(a, b, "{text}"),
+                    (fast, slow) => panic!("{text}: {fast:?} but {slow:?}"),
+                }
+            }
+        }
     }
 }

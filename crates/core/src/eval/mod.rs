@@ -14,6 +14,7 @@ mod engine;
 mod matching;
 mod policy_set;
 mod principal;
+mod recycle;
 mod report;
 mod request;
 
@@ -34,8 +35,9 @@ pub use principal::{
 pub use report::{GateReport, Report, StatementReport, UnevaluatedReport};
 pub use request::{role_arn_of_session, Request};
 
-/// Three-valued truth: a statement or condition that cannot be evaluated is `Maybe`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Three-valued truth: a statement or condition that cannot be evaluated is `Maybe`. Ordered
+/// `No < Maybe < Yes`: `or` is the larger of two, `and` the smaller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Tri {
     No,
     Maybe,
@@ -44,15 +46,11 @@ pub enum Tri {
 
 impl Tri {
     pub fn or(self, other: Tri) -> Tri {
-        self.max_by(other)
+        self.max(other)
     }
 
     pub fn and(self, other: Tri) -> Tri {
-        match (self, other) {
-            (Tri::No, _) | (_, Tri::No) => Tri::No,
-            (Tri::Yes, Tri::Yes) => Tri::Yes,
-            _ => Tri::Maybe,
-        }
+        self.min(other)
     }
 
     pub fn negate(self) -> Tri {
@@ -60,14 +58,6 @@ impl Tri {
             Tri::No => Tri::Yes,
             Tri::Yes => Tri::No,
             Tri::Maybe => Tri::Maybe,
-        }
-    }
-
-    fn max_by(self, other: Tri) -> Tri {
-        match (self, other) {
-            (Tri::Yes, _) | (_, Tri::Yes) => Tri::Yes,
-            (Tri::Maybe, _) | (_, Tri::Maybe) => Tri::Maybe,
-            _ => Tri::No,
         }
     }
 }
@@ -102,6 +92,34 @@ impl std::fmt::Display for Reason {
                     f,
                     "`{value}` is not a valid value for operator `{operator}`"
                 )
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Tri::{self, Maybe, No, Yes};
+
+    /// `or` and `and` as the orders give them are Kleene's three-valued tables.
+    #[test]
+    fn three_valued_tables() {
+        let all = [No, Maybe, Yes];
+        for a in all {
+            for b in all {
+                let or = match (a, b) {
+                    (Yes, _) | (_, Yes) => Yes,
+                    (Maybe, _) | (_, Maybe) => Maybe,
+                    _ => No,
+                };
+                let and = match (a, b) {
+                    (No, _) | (_, No) => No,
+                    (Yes, Yes) => Yes,
+                    _ => Maybe,
+                };
+                assert_eq!(a.or(b), or, "{a:?} or {b:?}");
+                assert_eq!(a.and(b), and, "{a:?} and {b:?}");
+                assert_eq!(Tri::negate(a.and(b)), a.negate().or(b.negate()));
             }
         }
     }

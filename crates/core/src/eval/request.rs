@@ -1,6 +1,8 @@
 //! The request the engine evaluates: who (principal), what (action), on what (resource and its
 //! account), and the context keys.
 
+use crate::policy::ServiceSet;
+
 use super::context::Context;
 use super::principal::{arn_account, Principal, PrincipalType};
 
@@ -27,6 +29,14 @@ fn user_id(p: &Principal) -> Option<String> {
     }
 }
 
+/// The service prefix of an action (`s3` of `s3:getobject`).
+fn service_of(action: &str) -> &str {
+    match action.bytes().position(|b| b == b':') {
+        Some(at) => action.get(..at).unwrap_or(action),
+        None => action,
+    }
+}
+
 /// One request to evaluate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
@@ -34,6 +44,8 @@ pub struct Request {
     /// The action as given (`s3:GetObject`).
     pub action: String,
     pub(crate) action_lower: String,
+    /// The action's service, to pass over statements for other services.
+    pub(crate) service_set: ServiceSet,
     /// The resource ARN, or `*` for actions without a resource type.
     pub resource: String,
     /// The account that owns the resource (from the ARN, or given for S3 buckets).
@@ -126,9 +138,12 @@ impl Request {
         if let Some(acct) = &resource_account {
             context.set_default("aws:ResourceAccount", acct.clone());
         }
+        let action_lower = action.to_ascii_lowercase();
+        let service_set = ServiceSet::of_service(service_of(&action_lower));
         Request {
             principal,
-            action_lower: action.to_ascii_lowercase(),
+            service_set,
+            action_lower,
             action: action.to_string(),
             resource: resource.to_string(),
             resource_account,
@@ -138,7 +153,7 @@ impl Request {
 
     /// The service prefix of the action (`s3` for `s3:GetObject`).
     pub fn service(&self) -> &str {
-        self.action_lower.split(':').next().unwrap_or("")
+        service_of(&self.action_lower)
     }
 
     /// Whether the principal and the resource are in different accounts.

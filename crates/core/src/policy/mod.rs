@@ -8,6 +8,7 @@
 mod cache;
 mod condition;
 mod error;
+mod matcher;
 mod parse;
 mod pattern;
 mod principal;
@@ -16,7 +17,8 @@ mod serialize;
 pub use cache::PolicyCache;
 pub use condition::{Condition, ConditionOp, Operator, SetQualifier};
 pub use error::PolicyError;
-pub use pattern::{Pattern, PatternPart, Variable};
+pub use matcher::{Matcher, ServiceSet};
+pub use pattern::{Pattern, PatternPart, Piece, Variable};
 pub use principal::{PrincipalEntry, PrincipalKind, PrincipalSpec};
 
 use serde_json::Value;
@@ -42,8 +44,10 @@ pub enum Effect {
 pub struct ActionPattern {
     /// The pattern as written.
     pub original: String,
-    /// The pattern lowercased and parsed into wildcard parts, used for matching.
+    /// The pattern lowercased and parsed into wildcard parts.
     pub parts: Vec<PatternPart>,
+    /// The cheapest test the lowercase pattern allows, compiled once from `parts`.
+    pub matcher: Matcher,
 }
 
 /// `Action` or `NotAction`.
@@ -78,6 +82,9 @@ pub struct Statement {
     pub effect: Effect,
     pub principal: PrincipalBlock,
     pub action: ActionBlock,
+    /// The services `action` may name (every service for `NotAction`), to pass over a
+    /// statement for another service without reading its patterns.
+    pub services: ServiceSet,
     pub resource: ResourceBlock,
     pub conditions: Vec<Condition>,
     /// The statement exactly as written (key order preserved).
@@ -113,6 +120,7 @@ impl Policy {
 }
 
 pub use pattern::glob_match as pattern_glob;
+pub use pattern::glob_pieces;
 pub use pattern::render as pattern_render;
 pub use pattern::split_arn;
 

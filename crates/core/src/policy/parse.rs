@@ -3,6 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::condition::{Condition, Operator};
+use super::matcher::{Matcher, ServiceSet};
 use super::pattern::Pattern;
 use super::principal::{PrincipalEntry, PrincipalKind, PrincipalSpec};
 use super::{
@@ -131,12 +132,19 @@ fn statement(index: usize, value: &Value, variables: bool) -> Result<Statement, 
         None => Vec::new(),
         Some(c) => conditions(c, variables).map_err(|e| err("Condition", &e))?,
     };
+    let services = match &action {
+        ActionBlock::Action(list) => {
+            ServiceSet::of_actions(list.iter().map(|a| a.original.as_str()))
+        }
+        ActionBlock::NotAction(_) => ServiceSet::ALL,
+    };
     Ok(Statement {
         index,
         sid,
         effect,
         principal,
         action,
+        services,
         resource,
         conditions,
         raw: value.clone(),
@@ -176,8 +184,10 @@ fn actions(v: &Value) -> Result<Vec<ActionPattern>, String> {
             if !valid {
                 return Err(format!("`{a}` is not an action: expected `service:Action` or `*`"));
             }
+            let parts = Pattern::parse(&a.to_ascii_lowercase(), false).parts;
             Ok(ActionPattern {
-                parts: Pattern::parse(&a.to_ascii_lowercase(), false).parts,
+                matcher: Matcher::glob(&parts),
+                parts,
                 original: a,
             })
         })

@@ -5,6 +5,8 @@
 //! and `${$}` become literal characters that never act as wildcards. In policies without
 //! `"Version": "2012-10-17"` the `${...}` text is literal, as AWS treats it.
 
+use super::matcher::Matcher;
+
 /// A policy variable reference such as `${aws:PrincipalTag/team, 'none'}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Variable {
@@ -34,8 +36,9 @@ pub struct Pattern {
     pub original: String,
     pub parts: Vec<PatternPart>,
     pub has_variables: bool,
-    /// The parts split into the six ARN fields (for patterns without variables).
-    pub arn_segments: Option<Vec<Vec<PatternPart>>>,
+    /// The cheapest test the pattern allows when matched as an ARN (`Resource`, `Arn*`
+    /// operators), compiled once here.
+    pub matcher: Matcher,
 }
 
 impl Pattern {
@@ -79,16 +82,12 @@ impl Pattern {
             rest = &rest[c.len_utf8()..];
         }
         flush(&mut parts, &mut literal);
-        let arn_segments = if has_variables || !text.starts_with("arn:") {
-            None
-        } else {
-            split_arn(&parts)
-        };
+        let matcher = Matcher::arn(&parts);
         Pattern {
             original: text.to_string(),
             parts,
             has_variables,
-            arn_segments,
+            matcher,
         }
     }
 
@@ -186,41 +185,83 @@ fn push(segments: &mut [Vec<PatternPart>], part: PatternPart) {
     }
 }
 
+/// One step of a glob, borrowed: text to match exactly, `*`, `?`, or a part that matches
+/// nothing (an unresolved variable). The engine builds these on the stack when it substitutes
+/// policy variables, so that matching never allocates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Piece<'a> {
+    Text(&'a str),
+    Star,
+    Question,
+    Never,
+}
+
+impl PatternPart {
+    /// This part as a glob step (a variable matches nothing until it is resolved).
+    pub fn piece(&self) -> Piece<'_> {
+        match self {
+            PatternPart::Literal(l) => Piece::Text(l),
+            PatternPart::Star => Piece::Star,
+            PatternPart::Question => Piece::Question,
+            PatternPart::Variable(_) => Piece::Never,
+        }
+    }
+}
+
 /// Glob match of resolved parts (no variables) against `s`: `*` any run, `?` one character.
 /// Case-sensitive; callers lowercase both sides where matching is case-insensitive.
 pub fn glob_match(parts: &[PatternPart], s: &str) -> bool {
     match parts {
-        [] => return s.is_empty(),
-        [PatternPart::Star] => return true,
-        [PatternPart::Literal(l)] => return l == s,
-        _ => {}
+        [] => s.is_empty(),
+        [PatternPart::Star] => true,
+        [PatternPart::Literal(l)] => l == s,
+        [PatternPart::Literal(l), PatternPart::Star] => s.starts_with(l.as_str()),
+        [PatternPart::Star, PatternPart::Literal(l)] => s.ends_with(l.as_str()),
+        [PatternPart::Literal(a), PatternPart::Star, PatternPart::Literal(b)] => {
+            s.len() >= a.len() + b.len() && s.starts_with(a.as_str()) && s.ends_with(b.as_str())
+        }
+        _ => glob_steps(parts.len(), |i| parts.get(i).map(PatternPart::piece), s),
     }
+}
+
+/// [`glob_match`] over borrowed steps (consecutive texts match one after the other, as the
+/// one text they make would).
+pub fn glob_pieces(pieces: &[Piece<'_>], s: &str) -> bool {
+    glob_steps(pieces.len(), |i| pieces.get(i).copied(), s)
+}
+
+/// The general glob: one pass with backtracking to the last `*`, over `len` steps read
+/// through `step`.
+fn glob_steps<'p>(len: usize, step: impl Fn(usize) -> Option<Piece<'p>>, s: &str) -> bool {
     let bytes = s.as_bytes();
     let (mut ti, mut si) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
     loop {
-        if ti < parts.len() {
-            match &parts[ti] {
-                PatternPart::Star => {
+        if ti < len {
+            match step(ti) {
+                Some(Piece::Star) => {
                     star = Some((ti + 1, si));
                     ti += 1;
                     continue;
                 }
-                PatternPart::Question => {
-                    if si < bytes.len() {
-                        si += utf8_len(bytes[si]);
+                Some(Piece::Question) => {
+                    if let Some(&b) = bytes.get(si) {
+                        si += utf8_len(b);
                         ti += 1;
                         continue;
                     }
                 }
-                PatternPart::Literal(l) => {
-                    if bytes[si..].starts_with(l.as_bytes()) {
+                Some(Piece::Text(l)) => {
+                    if bytes
+                        .get(si..)
+                        .is_some_and(|rest| rest.starts_with(l.as_bytes()))
+                    {
                         si += l.len();
                         ti += 1;
                         continue;
                     }
                 }
-                PatternPart::Variable(_) => return false,
+                Some(Piece::Never) | None => return false,
             }
         } else if si == bytes.len() {
             return true;
@@ -228,7 +269,7 @@ pub fn glob_match(parts: &[PatternPart], s: &str) -> bool {
         // Mismatch: let the last `*` swallow one more character.
         match star {
             Some((sti, ssi)) if ssi < bytes.len() => {
-                let next = ssi + utf8_len(bytes[ssi]);
+                let next = ssi + bytes.get(ssi).map_or(1, |b| utf8_len(*b));
                 star = Some((sti, next));
                 ti = sti;
                 si = next;
@@ -284,6 +325,39 @@ mod tests {
         assert!(m("a*b*c", "abbbc"));
         assert!(!m("a*b*c", "acb"));
         assert!(m("é?", "éü"));
+        // The shapes decided without the general loop: `a*`, `*b`, `a*b`.
+        assert!(m("arn:aws:iam::*:root", "arn:aws:iam::111122223333:root"));
+        assert!(!m(
+            "arn:aws:iam::*:root",
+            "arn:aws:iam::111122223333:role/x"
+        ));
+        assert!(m("ab*ba", "abba"));
+        assert!(!m("ab*ba", "aba"));
+        assert!(m("*:root", ":root"));
+        assert!(!m("*:root", "root"));
+    }
+
+    #[test]
+    fn pieces_match_as_their_joined_text() {
+        use Piece::*;
+        assert!(glob_pieces(
+            &[Text("home/"), Text("bob"), Text("/"), Star],
+            "home/bob/x"
+        ));
+        assert!(!glob_pieces(
+            &[Text("home/"), Text("bob"), Text("/"), Star],
+            "home/bobby/x"
+        ));
+        assert!(glob_pieces(
+            &[Text("a"), Star, Text("b"), Question],
+            "aXXbc"
+        ));
+        assert!(!glob_pieces(&[Text("a"), Never], "a"));
+        assert!(glob_pieces(&[], ""));
+        assert!(!glob_pieces(&[], "x"));
+        // A substituted value is text: its `*` is not a wildcard.
+        assert!(!glob_pieces(&[Text("a"), Text("*")], "ab"));
+        assert!(glob_pieces(&[Text("a"), Text("*")], "a*"));
     }
 
     #[test]
