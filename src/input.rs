@@ -22,7 +22,7 @@ pub enum InputError {
 }
 
 /// Opens `path` (or stdin for `-`), transparently gunzipping `.gz` content.
-pub fn open(path: &Path) -> Result<Box<dyn Read>, InputError> {
+pub fn open(path: &Path) -> Result<Box<dyn Read + Send>, InputError> {
     Ok(decoded(raw(path)?))
 }
 
@@ -30,8 +30,8 @@ pub fn open(path: &Path) -> Result<Box<dyn Read>, InputError> {
 /// before any decompression, so the total is comparable with [`file_size`].
 pub fn open_counting(
     path: &Path,
-    on_read: impl FnMut(usize) + 'static,
-) -> Result<Box<dyn Read>, InputError> {
+    on_read: impl FnMut(usize) + Send + 'static,
+) -> Result<Box<dyn Read + Send>, InputError> {
     Ok(decoded(Box::new(CountingRead {
         inner: raw(path)?,
         on_read,
@@ -39,7 +39,7 @@ pub fn open_counting(
 }
 
 /// Bytes already in memory (an S3 object), gunzipped when they are gzip.
-pub fn from_bytes(bytes: Vec<u8>) -> Box<dyn Read> {
+pub fn from_bytes(bytes: Vec<u8>) -> Box<dyn Read + Send> {
     decoded(Box::new(std::io::Cursor::new(bytes)))
 }
 
@@ -54,9 +54,10 @@ pub fn file_size(path: &Path) -> Option<u64> {
 }
 
 /// The file (or stdin) itself, unbuffered.
-fn raw(path: &Path) -> Result<Box<dyn Read>, InputError> {
+fn raw(path: &Path) -> Result<Box<dyn Read + Send>, InputError> {
     if path.as_os_str() == "-" {
-        return Ok(Box::new(std::io::stdin().lock()));
+        // Buffered by `decoded`: each read takes stdin's lock once.
+        return Ok(Box::new(std::io::stdin()));
     }
     let f = File::open(path).map_err(|source| InputError::Open {
         path: path.display().to_string(),
@@ -66,7 +67,7 @@ fn raw(path: &Path) -> Result<Box<dyn Read>, InputError> {
 }
 
 /// `raw` buffered, and gunzipped when it starts with gzip's magic bytes.
-fn decoded(raw: Box<dyn Read>) -> Box<dyn Read> {
+fn decoded(raw: Box<dyn Read + Send>) -> Box<dyn Read + Send> {
     let mut buffered = BufReader::with_capacity(256 * 1024, raw);
     let is_gzip = buffered
         .fill_buf()
@@ -95,9 +96,9 @@ impl<R: Read, F: FnMut(usize)> Read for CountingRead<R, F> {
 
 #[cfg(test)]
 mod tests {
-    use std::cell::Cell;
     use std::io::Write as _;
-    use std::rc::Rc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
 
     use super::*;
 
@@ -111,14 +112,17 @@ mod tests {
         let path = dir.path().join("log.json.gz");
         std::fs::write(&path, &compressed).unwrap();
 
-        let counted = Rc::new(Cell::new(0usize));
-        let sink = Rc::clone(&counted);
-        let mut reader = open_counting(&path, move |n| sink.set(sink.get() + n)).unwrap();
+        let counted = Arc::new(AtomicUsize::new(0));
+        let sink = Arc::clone(&counted);
+        let mut reader = open_counting(&path, move |n| {
+            sink.fetch_add(n, Ordering::Relaxed);
+        })
+        .unwrap();
         let mut content = Vec::new();
         reader.read_to_end(&mut content).unwrap();
 
         assert_eq!(content, text);
-        assert_eq!(counted.get(), compressed.len());
+        assert_eq!(counted.load(Ordering::Relaxed), compressed.len());
         assert_eq!(file_size(&path), Some(compressed.len() as u64));
     }
 

@@ -10,7 +10,7 @@ use access_undenied::collect::snapshot::{
     Recording, ScpFile, Snapshot, SnapshotSource, WithOrganizations,
 };
 use access_undenied::collect::PolicySource;
-use access_undenied::core::event::reader::RecordReader;
+use access_undenied::core::event::reader::{Item, RecordReader};
 use access_undenied::core::explain::Assessment;
 use futures::StreamExt as _;
 
@@ -95,6 +95,9 @@ struct Tally {
     errors: u64,
 }
 
+/// Records read ahead of the diagnoses (the reader's thread waits beyond that).
+const READ_AHEAD: usize = 1024;
+
 /// Where results go.
 struct Sinks<'a> {
     args: &'a AnalyzeArgs,
@@ -104,17 +107,34 @@ struct Sinks<'a> {
 
 impl Sinks<'_> {
     /// Diagnoses every record `reader` yields (`--concurrency` at a time, in order) and writes
-    /// each result.
-    async fn diagnose<R: std::io::Read>(
+    /// each result. The reader runs on a thread of its own, [`READ_AHEAD`] records ahead, so
+    /// that reading (most of the work: 99 % of records are not denials) and diagnosing with
+    /// writing use two cores; the results keep the input's order.
+    async fn diagnose<R: std::io::Read + Send + 'static>(
         &mut self,
         pipeline: &access_undenied::app::Pipeline<'_>,
-        mut reader: RecordReader<R>,
+        reader: RecordReader<R>,
         tally: &mut Tally,
     ) -> anyhow::Result<()> {
+        let (tx, rx) = tokio::sync::mpsc::channel::<Item>(READ_AHEAD);
+        let reading = tokio::task::spawn_blocking(move || {
+            let mut reader = reader;
+            for item in reader.by_ref() {
+                // The receiver is gone when writing failed: stop reading.
+                if tx.blocking_send(item).is_err() {
+                    break;
+                }
+            }
+            reader.counts
+        });
         {
-            let mut stream = futures::stream::iter(reader.by_ref())
+            let items = futures::stream::unfold(rx, |mut rx| async move {
+                rx.recv().await.map(|item| (item, rx))
+            });
+            let stream = items
                 .map(|item| async move { pipeline.diagnose_item(&item).await })
                 .buffered(self.args.concurrency.max(1));
+            let mut stream = std::pin::pin!(stream);
             while let Some(result) = stream.next().await {
                 tally.failed |= result.assessment_result == Assessment::Error;
                 if !self.args.suppress_output {
@@ -136,7 +156,7 @@ impl Sinks<'_> {
                 }
             }
         }
-        let c = reader.counts;
+        let c = reading.await?;
         tally.records += c.records;
         tally.denials += c.denials;
         tally.skipped += c.skipped;
