@@ -4,7 +4,9 @@
 //! path's idempotent writes (an event already stored is a `Duplicate`, never written twice),
 //! **no** alert sent, and the counts returned for the map's result writer and the summary.
 //!
-//! A missing or unreadable object is one counted failure; the batch goes on. Only a store that
+//! Objects are fetched [`PREFETCH`] ahead, so that the wait on S3 overlaps the diagnoses; they
+//! are processed in the batch's order. A missing or unreadable object is one counted failure;
+//! the batch goes on. Only a store that
 //! may succeed on retry fails the batch (the map retries it; the writes are idempotent). Events
 //! older than the 24 hours AWS guarantees to keep authorization details for are not looked up
 //! in IAM Access Troubleshooter (the note says so); the verdict rests on the policies read now.
@@ -12,6 +14,7 @@
 use std::collections::BTreeMap;
 
 use access_undenied_core::event::reader::{Item, RecordReader};
+use futures::StreamExt as _;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tracing::{info, warn};
@@ -25,6 +28,9 @@ use crate::sink::{EventMeta, ResultSink, SinkError, StoreOutcome};
 /// How long AWS keeps a denial's authorization details at least (IAM Toolbox API reference,
 /// `GetRequestAuthorizationDetails`: "available for at least 24 hours after the denial").
 pub const TROUBLESHOOTER_RETENTION_SECS: i64 = 24 * 3600;
+
+/// Objects fetched ahead of the one being diagnosed (at most this many in memory at once).
+pub const PREFETCH: usize = 4;
 
 /// At most this many findings are returned per batch (the most frequent).
 pub const TOP_FINDINGS: usize = 20;
@@ -171,13 +177,15 @@ pub async fn run(
     let mut counts = BackfillCounts::default();
     let mut findings: BTreeMap<(String, String, String, String), FindingCount> = BTreeMap::new();
     let filter = request.filter().unwrap_or_default();
-    for key in request.keys() {
-        if !filter.matches(key) {
-            counts.objects_skipped += 1;
-            continue;
-        }
+    let (wanted, skipped): (Vec<&str>, Vec<&str>) = request.keys().partition(|k| filter.matches(k));
+    counts.objects_skipped = skipped.len() as u64;
+    // The next objects are fetched while one is diagnosed: the wait on S3 overlaps the work.
+    let mut fetched = futures::stream::iter(wanted)
+        .map(|key| async move { (key, objects.get(&request.bucket, key).await) })
+        .buffered(PREFETCH);
+    while let Some((key, got)) = fetched.next().await {
         counts.objects += 1;
-        let bytes = match objects.get(&request.bucket, key).await {
+        let bytes = match got {
             Ok(b) => b,
             Err(error) => {
                 warn!(key, error = %error, "backfill: object not read");
@@ -317,6 +325,65 @@ mod tests {
             f.map(|f| (f.since, f.until, f.accounts)),
             Some((Some("2026-11-01".into()), None, vec!["111122223333".into()]))
         );
+    }
+
+    /// Objects that take a while to arrive, counting how many are asked for at once.
+    struct Slow {
+        in_flight: std::sync::atomic::AtomicUsize,
+        most: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl ObjectSource for Slow {
+        async fn get(&self, _bucket: &str, key: &str) -> Result<Vec<u8>, String> {
+            use std::sync::atomic::Ordering::SeqCst;
+            let now = self.in_flight.fetch_add(1, SeqCst) + 1;
+            self.most.fetch_max(now, SeqCst);
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            self.in_flight.fetch_sub(1, SeqCst);
+            if key == "missing" {
+                return Err("NoSuchKey".into());
+            }
+            // One record that is not a denial: read, counted, nothing to diagnose.
+            Ok(br#"{"Records": [{"eventID": "e", "eventName": "GetObject"}]}"#.to_vec())
+        }
+    }
+
+    #[tokio::test]
+    async fn objects_are_fetched_ahead_and_kept_in_order() {
+        let objects = Slow {
+            in_flight: Default::default(),
+            most: Default::default(),
+        };
+        let keys: Vec<String> = ["a", "missing", "b", "c", "d", "e", "f"]
+            .iter()
+            .map(|k| k.to_string())
+            .collect();
+        let request = BackfillRequest {
+            bucket: "trail".into(),
+            keys,
+            items: Vec::new(),
+            since: String::new(),
+            until: String::new(),
+            accounts: Vec::new(),
+            regions: Vec::new(),
+        };
+        let source = crate::collect::snapshot::SnapshotSource {
+            snapshot: Default::default(),
+        };
+        let sink = crate::sink::memory::MemorySink::new(60);
+        let counts = run(&request, &objects, &source, &sink).await;
+        let counts = counts.unwrap_or_default();
+        assert_eq!(
+            (counts.objects, counts.objects_failed, counts.records),
+            (7, 1, 6)
+        );
+        assert_eq!(
+            counts.failures.first().map(|f| f.key.as_str()),
+            Some("missing")
+        );
+        let most = objects.most.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(most, PREFETCH, "objects fetched at once");
     }
 
     #[test]
