@@ -785,4 +785,52 @@ mod tests {
             ["cloudwatch:PutMetricData"]
         );
     }
+
+    /// The corrections of scripts/gen-iam-data, each as AWS documents the call.
+    #[test]
+    fn corrected_actions_are_the_documented_ones() {
+        let actions =
+            |source: &str, name: &str| actions_for_event(source, name).unwrap_or_default();
+        // SQS developer guide, "Amazon SQS batch actions".
+        for (batch, single) in [
+            ("SendMessageBatch", "sqs:SendMessage"),
+            ("DeleteMessageBatch", "sqs:DeleteMessage"),
+            (
+                "ChangeMessageVisibilityBatch",
+                "sqs:ChangeMessageVisibility",
+            ),
+        ] {
+            assert_eq!(actions("sqs.amazonaws.com", batch), [single], "{batch}");
+        }
+        // S3 API reference: these deletes need the matching Put permission.
+        assert_eq!(
+            actions("s3.amazonaws.com", "DeleteBucketOwnershipControls"),
+            ["s3:PutBucketOwnershipControls"]
+        );
+        assert_eq!(
+            actions(
+                "s3.amazonaws.com",
+                "DeleteBucketIntelligentTieringConfiguration"
+            ),
+            ["s3:PutIntelligentTieringConfiguration"]
+        );
+        // CloudFront developer guide: a distribution created with tags needs both.
+        assert_eq!(
+            actions("cloudfront.amazonaws.com", "CreateDistributionWithTags"),
+            ["cloudfront:CreateDistribution", "cloudfront:TagResource"]
+        );
+        // Service Authorization Reference: CloudSearch's document service, IoT Jobs data plane.
+        assert_eq!(
+            actions("cloudsearch.amazonaws.com", "UploadDocuments"),
+            ["cloudsearch:document"]
+        );
+        assert_eq!(
+            actions("iot-jobs-data.amazonaws.com", "GetPendingJobExecutions"),
+            ["iotjobsdata:GetPendingJobExecutions"]
+        );
+        assert_eq!(
+            service_prefix_for_event_source("iot-jobs-data.amazonaws.com"),
+            Some("iotjobsdata")
+        );
+    }
 }
