@@ -64,15 +64,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let request = BackfillRequest {
-        bucket: "trail".into(),
-        keys,
-        items: Vec::new(),
-        since: String::new(),
-        until: String::new(),
-        accounts: Vec::new(),
-        regions: Vec::new(),
-    };
+    let request = BackfillRequest::for_keys("trail", keys);
     for round in 0..3 {
         // A fresh sink each round: every denial is stored as new.
         let sink = MemorySink::new(60);

@@ -37,12 +37,9 @@ pub(super) struct ReportArgs {
 
 /// The stored results of the days asked, from the table (the standard credential chain).
 fn from_table(profile: Option<&str>, table: &str, args: &ReportArgs) -> anyhow::Result<Vec<Value>> {
-    use access_undenied::sink::{format_time, now_secs};
+    use access_undenied::sink::{format_day, now_secs};
     let since = args.since.clone().unwrap_or_default();
-    let until = args
-        .until
-        .clone()
-        .unwrap_or_else(|| format_time(now_secs()).chars().take(10).collect());
+    let until = args.until.clone().unwrap_or_else(|| format_day(now_secs()));
     super::block_on(async {
         let sdk = access_undenied::aws::load_sdk_config(profile).await;
         let client = aws_sdk_dynamodb::Client::new(&sdk);

@@ -88,6 +88,19 @@ impl BackfillRequest {
         })
     }
 
+    /// A batch of `keys` in `bucket`, with no filter.
+    pub fn for_keys(bucket: &str, keys: Vec<String>) -> BackfillRequest {
+        BackfillRequest {
+            bucket: bucket.to_string(),
+            keys,
+            items: Vec::new(),
+            since: String::new(),
+            until: String::new(),
+            accounts: Vec::new(),
+            regions: Vec::new(),
+        }
+    }
+
     /// Every key of the batch, `Keys` first, in order.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.keys
@@ -359,15 +372,7 @@ mod tests {
             .iter()
             .map(|k| k.to_string())
             .collect();
-        let request = BackfillRequest {
-            bucket: "trail".into(),
-            keys,
-            items: Vec::new(),
-            since: String::new(),
-            until: String::new(),
-            accounts: Vec::new(),
-            regions: Vec::new(),
-        };
+        let request = BackfillRequest::for_keys("trail", keys);
         let source = crate::collect::snapshot::SnapshotSource {
             snapshot: Default::default(),
         };

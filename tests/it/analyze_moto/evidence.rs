@@ -35,6 +35,18 @@ fn get_item(n: u32, because: &str) -> Value {
         .msg(troubleshooter_message("dynamodb:GetItem", because))
 }
 
+/// [`details`] with alice's inline allow (`inline1dynamodbaccess`) first among the policies.
+fn details_with_inline(effect: &str, others: &[(&str, &str, &str)], matched: Value) -> Value {
+    let alice = alice_arn();
+    let mut policies = vec![(
+        "IDENTITY_BASED_POLICY",
+        "inline1dynamodbaccess",
+        alice.as_str(),
+    )];
+    policies.extend_from_slice(others);
+    details(effect, &policies, matched)
+}
+
 /// `GetRequestAuthorizationDetails`' output for alice's GetItem: `effect`, the evaluated
 /// policies `(type, uri, attached to)`, and the statements AWS matched.
 fn details(effect: &str, policies: &[(&str, &str, &str)], matched: Value) -> Value {
@@ -103,16 +115,9 @@ async fn alice_denied(env: &EvidenceEnv, fault: Value) -> (String, String) {
 fn seed_one_deny(env: &EvidenceEnv, t: &str, uri: &str, attached: &str, statement: Value) {
     env.authorization(
         ID,
-        details(
+        details_with_inline(
             "EXPLICIT_DENY",
-            &[
-                (
-                    "IDENTITY_BASED_POLICY",
-                    "inline1dynamodbaccess",
-                    &alice_arn(),
-                ),
-                (t, uri, attached),
-            ],
+            &[(t, uri, attached)],
             matched(uri, "NoReads", "DENY"),
         ),
         json!({uri: policy(json!([statement])), "inline1dynamodbaccess": get_item_allowed()}),
@@ -306,14 +311,9 @@ async fn troubleshooter_scp_and_boundary_from_the_captured_set() {
     let boundary = format!("arn:aws:iam::{ACCOUNT}:policy/Boundary");
     env.authorization(
         ID,
-        details(
+        details_with_inline(
             "EXPLICIT_DENY",
             &[
-                (
-                    "IDENTITY_BASED_POLICY",
-                    "inline1dynamodbaccess",
-                    &alice_arn(),
-                ),
                 ("PERMISSIONS_BOUNDARY", &boundary, &alice_arn()),
                 ("SERVICE_CONTROL_POLICY", full, root),
                 ("SERVICE_CONTROL_POLICY", scp, root),
@@ -357,16 +357,9 @@ async fn troubleshooter_missing_allow_in_a_boundary() {
     let boundary = format!("arn:aws:iam::{ACCOUNT}:policy/Boundary");
     env.authorization(
         ID,
-        details(
+        details_with_inline(
             "IMPLICIT_DENY",
-            &[
-                (
-                    "IDENTITY_BASED_POLICY",
-                    "inline1dynamodbaccess",
-                    &alice_arn(),
-                ),
-                ("PERMISSIONS_BOUNDARY", &boundary, &alice_arn()),
-            ],
+            &[("PERMISSIONS_BOUNDARY", &boundary, &alice_arn())],
             matched("inline1dynamodbaccess", "", "ALLOW"),
         ),
         json!({
@@ -457,15 +450,7 @@ async fn troubleshooter_disagreement_is_in_the_result() {
     // AWS says nothing allowed, but the captured inline policy allows the request.
     env.authorization(
         ID,
-        details(
-            "IMPLICIT_DENY",
-            &[(
-                "IDENTITY_BASED_POLICY",
-                "inline1dynamodbaccess",
-                &alice_arn(),
-            )],
-            json!([]),
-        ),
+        details_with_inline("IMPLICIT_DENY", &[], json!([])),
         json!({"inline1dynamodbaccess": get_item_allowed()}),
         Value::Null,
     );
