@@ -42,7 +42,7 @@ use super::{
 };
 
 pub use self::iam::parse_policy_document;
-pub use self::session::{in_event_session, session_name, SESSION_NAME};
+pub use self::session::in_event_session;
 
 /// How to reach AWS.
 #[derive(Debug, Clone, Default)]
