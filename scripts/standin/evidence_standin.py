@@ -140,7 +140,21 @@ class Handler(BaseHTTPRequestHandler):
                 self.rfile.readline()
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
+    def begin_log(self, entry):
+        """Marks `entry` as this request's log entry; it is logged just before the answer goes out."""
+        self.pending_entry = entry
+
+    def flush_log(self, status):
+        """Logs the pending entry (once), before any byte of the answer is sent: a client that
+        holds its answer must find its request in the log (a log written after the answer raced
+        with the client's next read of /_standin/requests)."""
+        entry, self.pending_entry = getattr(self, "pending_entry", None), None
+        if entry is not None:
+            entry.setdefault("Status", status)
+            self.state.log(entry)
+
     def send(self, status, body, content_type, headers=()):
+        self.flush_log(status)
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -232,6 +246,7 @@ class Handler(BaseHTTPRequestHandler):
         query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
         parts = url.path[len("/authorization-details/"):].split("/")
         entry = {"Service": "iam-toolbox"}
+        self.begin_log(entry)
         try:
             if self.command != "GET" or parts[1:] not in ([], ["policy"]):
                 raise ApiError(404, "UnknownOperationException",
@@ -259,7 +274,7 @@ class Handler(BaseHTTPRequestHandler):
                            [("x-amzn-RequestId", request_id),
                             ("x-amzn-ErrorType", "InternalServerException")])
         finally:
-            self.state.log(entry)
+            self.flush_log(entry.get("Status"))   # only if no answer was sent
 
     def toolbox_answer(self, auth_id, answer):
         """Faults and validation common to both operations, then `answer(seeded)`."""
@@ -324,6 +339,7 @@ class Handler(BaseHTTPRequestHandler):
                                                 keep_blank_values=True))
         action = first(params, "Action")
         entry = {"Service": "sts", "Operation": action}
+        self.begin_log(entry)
         request_id = str(uuid.uuid4())
         try:
             with self.state.lock:
@@ -364,7 +380,7 @@ class Handler(BaseHTTPRequestHandler):
                    "</ErrorResponse>\n")
             self.send(err.status, xml.encode(), "text/xml", [("x-amzn-RequestId", request_id)])
         finally:
-            self.state.log(entry)
+            self.flush_log(entry.get("Status"))   # only if no answer was sent
 
     def decode(self, encoded):
         if encoded is None or not 1 <= len(encoded) <= ENCODED_MESSAGE_MAX:
@@ -401,6 +417,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send(502, f"stand-in: moto at {self.server.moto_url} unreachable: {err}\n"
                       .encode(), "text/plain")
             return 502
+        self.flush_log(status)
         self.send_response(status)
         for name, value in answer_headers:
             if name.lower() not in HOP_BY_HOP and name.lower() not in (
