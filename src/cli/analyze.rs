@@ -11,8 +11,7 @@ use access_undenied::collect::snapshot::{
 };
 use access_undenied::collect::PolicySource;
 use access_undenied::core::event::reader::{Item, RecordReader};
-use access_undenied::core::explain::Assessment;
-use futures::StreamExt as _;
+use access_undenied::core::explain::{Assessment, DiagnosisResult};
 
 use super::aws_args::AwsArgs;
 use super::progress::Progress;
@@ -106,57 +105,51 @@ struct Sinks<'a> {
 }
 
 impl Sinks<'_> {
-    /// Diagnoses every record `reader` yields (`--concurrency` at a time, in order) and writes
-    /// each result. The reader runs on a thread of its own, [`READ_AHEAD`] records ahead, so
-    /// that reading (most of the work: 99 % of records are not denials) and diagnosing with
-    /// writing use two cores; the results keep the input's order.
-    async fn diagnose<R: std::io::Read + Send + 'static>(
+    /// Writes one result to stdout and the output file, and counts it.
+    fn write(&mut self, result: &DiagnosisResult, tally: &mut Tally) -> anyhow::Result<()> {
+        tally.failed |= result.assessment_result == Assessment::Error;
+        if !self.args.suppress_output {
+            let line = match self.args.format {
+                Format::Json => serde_json::to_string(result)?,
+                Format::Text => access_undenied::render::text::result_text(result),
+            };
+            match &self.progress {
+                Some(p) => p.print(|| super::stdout::line(&line))?,
+                None => super::stdout::line(&line)?,
+            }
+        }
+        if let Some(file) = &mut self.output_file {
+            file.push(result)?;
+        }
+        tally.analysed += 1;
+        if let Some(p) = &self.progress {
+            p.analysed();
+        }
+        Ok(())
+    }
+
+    /// Diagnoses every record `reader` yields and writes each result, in the input's order.
+    /// The reader runs on a thread of its own, at most [`READ_AHEAD`] records ahead of the
+    /// writer; `--concurrency` threads diagnose, one event each at a time, so a snapshot's
+    /// CPU-bound diagnoses use every core and AWS calls are that many in flight
+    /// ([`super::ordered`]).
+    async fn diagnose<R: std::io::Read + Send>(
         &mut self,
         pipeline: &access_undenied::app::Pipeline<'_>,
         reader: RecordReader<R>,
         tally: &mut Tally,
     ) -> anyhow::Result<()> {
-        let (tx, rx) = tokio::sync::mpsc::channel::<Item>(READ_AHEAD);
-        let reading = tokio::task::spawn_blocking(move || {
-            let mut reader = reader;
-            for item in reader.by_ref() {
-                // The receiver is gone when writing failed: stop reading.
-                if tx.blocking_send(item).is_err() {
-                    break;
-                }
-            }
-            reader.counts
-        });
-        {
-            let items = futures::stream::unfold(rx, |mut rx| async move {
-                rx.recv().await.map(|item| (item, rx))
-            });
-            let stream = items
-                .map(|item| async move { pipeline.diagnose_item(&item).await })
-                .buffered(self.args.concurrency.max(1));
-            let mut stream = std::pin::pin!(stream);
-            while let Some(result) = stream.next().await {
-                tally.failed |= result.assessment_result == Assessment::Error;
-                if !self.args.suppress_output {
-                    let line = match self.args.format {
-                        Format::Json => serde_json::to_string(&result)?,
-                        Format::Text => access_undenied::render::text::result_text(&result),
-                    };
-                    match &self.progress {
-                        Some(p) => p.print(|| super::stdout::line(&line))?,
-                        None => super::stdout::line(&line)?,
-                    }
-                }
-                if let Some(file) = &mut self.output_file {
-                    file.push(&result)?;
-                }
-                tally.analysed += 1;
-                if let Some(p) = &self.progress {
-                    p.analysed();
-                }
-            }
-        }
-        let c = reading.await?;
+        let runtime = tokio::runtime::Handle::current();
+        let reader = tokio::task::block_in_place(|| {
+            super::ordered::map_ordered(
+                reader,
+                self.args.concurrency,
+                READ_AHEAD,
+                |item: Item| runtime.block_on(pipeline.diagnose_item(&item)),
+                |result| self.write(&result, tally),
+            )
+        })?;
+        let c = reader.counts;
         tally.records += c.records;
         tally.denials += c.denials;
         tally.skipped += c.skipped;
@@ -180,7 +173,12 @@ pub(super) async fn run(
         Some(_) => None,
         None => access_undenied::input::file_size(&args.events_file),
     };
-    let source = Recording::new(policy_source(profile.clone(), &args).await?);
+    let recording = Recording::new(policy_source(profile.clone(), &args).await?);
+    // Recording copies every answer: only when it is to be saved.
+    let source: &dyn PolicySource = match &args.save_snapshot {
+        Some(_) => &recording,
+        None => recording.inner.as_ref(),
+    };
     let mut sinks = Sinks {
         args: &args,
         progress: Progress::on_terminal(size, s3.is_some()),
@@ -192,7 +190,7 @@ pub(super) async fn run(
     let mut tally = Tally::default();
     {
         // One pipeline for the batch: each distinct policy document is parsed once.
-        let pipeline = access_undenied::app::Pipeline::new(&source);
+        let pipeline = access_undenied::app::Pipeline::new(source);
         match &s3 {
             None => {
                 let input = match &sinks.progress {
@@ -250,7 +248,7 @@ pub(super) async fn run(
         file.finish()?;
     }
     if let Some(path) = &args.save_snapshot {
-        source.snapshot().save(path)?;
+        recording.snapshot().save(path)?;
     }
     eprintln!(
         "access-undenied: {} records read, {} access denials analysed, {} skipped (not access denials), {} unreadable",

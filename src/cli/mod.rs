@@ -7,6 +7,7 @@ mod aws_args;
 mod events;
 mod get_scps;
 mod history;
+mod ordered;
 mod progress;
 mod report;
 mod results_file;
