@@ -1,7 +1,7 @@
 //! An ordered parallel map for `analyze`: one thread reads, `workers` threads diagnose, the
-//! caller's thread writes each result in input order. Memory stays flat: the reader runs at
-//! most `window` items ahead of the writer (a slow item holds the others back instead of
-//! letting finished results pile up behind it).
+//! caller's thread writes each result in input order. Memory stays flat: no item more than
+//! `window` ahead of the writer is worked on (a slow item holds the others back instead of
+//! letting finished results pile up behind it), and the queues hold at most `window` each.
 //!
 //! Plain scoped threads, so the work may borrow from the caller (the pipeline and its policy
 //! source are not `'static`); each worker blocks on one item at a time, so `workers` is also
@@ -66,13 +66,16 @@ where
     R: Send,
 {
     let workers = workers.max(1);
-    let window = window.max(workers) as u64;
+    let window = window.max(workers);
     let gate = Gate::default();
     std::thread::scope(|scope| {
-        let (todo_tx, todo_rx) = sync_channel::<(u64, T)>(workers);
+        // Queues as long as the window: the reader and the workers rarely wait on each
+        // other (each wait is a futex wake-up; with queues as short as the worker count they
+        // cost 14 % of the batch's CPU).
+        let (todo_tx, todo_rx) = sync_channel::<(u64, T)>(window);
         // Shared by the workers, dropped with the last of them: the reader then stops too.
         let todo_rx = Arc::new(Mutex::new(todo_rx));
-        let (done_tx, done_rx) = sync_channel::<(u64, R)>(workers);
+        let (done_tx, done_rx) = sync_channel::<(u64, R)>(window);
         let reading = scope.spawn(move || {
             let mut input = input;
             for (seq, item) in (0u64..).zip(input.by_ref()) {
@@ -87,7 +90,7 @@ where
                 (Arc::clone(&todo_rx), done_tx.clone(), &gate, &work);
             scope.spawn(move || {
                 while let Some((seq, item)) = next(&todo_rx) {
-                    if !gate.admit(seq, window) || done_tx.send((seq, work(item))).is_err() {
+                    if !gate.admit(seq, window as u64) || done_tx.send((seq, work(item))).is_err() {
                         break;
                     }
                 }
