@@ -105,6 +105,7 @@ pub fn event_action_mappings(event_source: &str, event_name: &str) -> Vec<Mapped
     };
     let mut out: Vec<MappedAction> = Vec::new();
     for row in rows {
+        let [arn_templates, notes] = fields(row.tail);
         for action in split_list(row.actions) {
             if out.iter().any(|m| m.action == action) {
                 continue;
@@ -112,10 +113,10 @@ pub fn event_action_mappings(event_source: &str, event_name: &str) -> Vec<Mapped
             out.push(MappedAction {
                 action,
                 sdk_method: row.sdk_method,
-                arn_templates: grouped(row.arn_templates(), action)
+                arn_templates: grouped(arn_templates, action)
                     .flat_map(split_list)
                     .collect(),
-                notes: grouped(row.notes(), action).collect(),
+                notes: grouped(notes, action).collect(),
             });
         }
     }
@@ -144,15 +145,14 @@ pub fn action_exists(action: &str) -> bool {
 /// The AWS casing of an action (`s3:getobject` → `s3:GetObject`), if it exists.
 #[must_use]
 pub fn canonical_action(action: &str) -> Option<&'static str> {
-    let [full] = fields(action_row(action)?);
-    Some(full)
+    action_row(action).map(|(full, _)| full)
 }
 
 /// The access level of an action (`Read`, `Write`, `List`, `Tagging, Write`,
 /// `Permissions management, Write`), if it exists.
 #[must_use]
 pub fn access_level(action: &str) -> Option<&'static str> {
-    let [_, _, access_level] = fields(action_row(action)?);
+    let [_, access_level, _] = fields(action_row(action)?.1);
     Some(access_level)
 }
 
@@ -213,11 +213,10 @@ pub fn condition_key_type(key: &str) -> Option<&'static str> {
 #[must_use]
 pub fn service_prefix_for_event_source(event_source: &str) -> Option<&'static str> {
     let host = host_prefix(event_source)?;
-    if let Some(row) = tables::SOURCES.get(&[&host]) {
-        let [_, prefix] = fields(row);
+    if let Some((_, prefix)) = tables::SOURCES.get(&[&host]) {
         return Some(prefix);
     }
-    tables::SERVICES.get(&[&host])
+    tables::SERVICES.get(&[&host]).map(|(service, _)| service)
 }
 
 // ------------------------------------------------------------------------------------------
@@ -234,14 +233,14 @@ struct ActionInfo {
     dependent_actions: &'static str,
 }
 
-/// The row of `prefix:action` (case-insensitive, surrounding blanks ignored):
-/// `service:Action`, service, access level, resource types, dependent actions.
-fn action_row(action: &str) -> Option<&'static str> {
+/// The row of `prefix:action` (case-insensitive, surrounding blanks ignored): `service:Action`
+/// (the key), then service, access level, resource types, dependent actions.
+fn action_row(action: &str) -> Option<(&'static str, &'static str)> {
     tables::ACTIONS.get(&[action.trim()])
 }
 
 fn action_info(action: &str) -> Option<ActionInfo> {
-    let [_, service, _, resource_types, dependent_actions] = fields(action_row(action)?);
+    let [service, _, resource_types, dependent_actions] = fields(action_row(action)?.1);
     Some(ActionInfo {
         service,
         resource_types,
@@ -252,14 +251,13 @@ fn action_info(action: &str) -> Option<ActionInfo> {
 /// The ARN templates and condition keys (both comma-separated) of a resource type; `service`
 /// and `name` as the reference writes them (case-sensitive).
 fn resource_type(service: &str, name: &str) -> Option<(&'static str, &'static str)> {
-    let [_, _, arns, keys] = fields(tables::RESOURCE_TYPES.get(&[service, name])?);
+    let [arns, keys] = fields(tables::RESOURCE_TYPES.get(&[service, name])?.1);
     Some((arns, keys))
 }
 
 /// The type of a condition key written without variables (case-insensitive).
 fn condition_exact(key: &str) -> Option<&'static str> {
-    let [_, ty] = fields(tables::CONDITION_KEYS.get(&[key])?);
-    Some(ty)
+    tables::CONDITION_KEYS.get(&[key]).map(|(_, ty)| ty)
 }
 
 /// One row of the map for an event: one SDK method and the actions it needs.
@@ -269,30 +267,20 @@ struct EventRow {
     rank: &'static str,
     sdk_method: &'static str,
     actions: &'static str,
-    /// `arn_templates\tnotes`, the long end of the row, split only when asked for.
+    /// `arn_templates\tnotes`, the long end of the row, split only by those who read it.
     tail: &'static str,
 }
 
 impl EventRow {
-    fn new(row: &'static str) -> Self {
-        let mut fields = row.splitn(6, '\t').skip(2);
-        let mut next = || fields.next().unwrap_or_default();
+    /// From the fields after the key: rank, SDK method, actions, ARN templates, notes.
+    fn new(rest: &'static str) -> Self {
+        let [rank, sdk_method, actions, tail] = fields(rest);
         Self {
-            rank: next(),
-            sdk_method: next(),
-            actions: next(),
-            tail: next(),
+            rank,
+            sdk_method,
+            actions,
+            tail,
         }
-    }
-
-    fn arn_templates(&self) -> &'static str {
-        let [arn_templates, _] = fields(self.tail);
-        arn_templates
-    }
-
-    fn notes(&self) -> &'static str {
-        let [_, notes] = fields(self.tail);
-        notes
     }
 }
 
@@ -352,7 +340,7 @@ fn event_rows(event_source: &str, event_name: &str) -> Option<impl Iterator<Item
         let bare = strip_api_version(name)?;
         found = tables::EVENTS.find(&[&source, bare]).peekable();
     }
-    let mut rows = found.map(EventRow::new).peekable();
+    let mut rows = found.map(|(_, rest)| EventRow::new(rest)).peekable();
     let best = rows.peek()?.rank;
     Some(rows.take_while(move |r| r.rank == best))
 }
@@ -475,10 +463,10 @@ mod tests {
 
         assert_eq!(tables::SERVICES.len(), o.services.len());
         for (lower, want) in &o.services {
-            assert_eq!(tables::SERVICES.get(&[lower]), Some(*want));
+            assert_eq!(tables::SERVICES.get(&[lower]), Some((*want, "")));
             assert_eq!(
                 tables::SERVICES.get(&[&lower.to_ascii_uppercase()]),
-                Some(*want)
+                Some((*want, ""))
             );
         }
 
@@ -512,10 +500,11 @@ mod tests {
             let (source, name) = key.split_once('\t').unwrap_or_default();
             let got: Vec<_> = tables::EVENTS
                 .find(&[source, name])
-                .map(|row| {
-                    let r = EventRow::new(row);
+                .map(|(_, rest)| {
+                    let r = EventRow::new(rest);
                     let rank = r.rank.parse::<u8>().ok();
-                    (rank, r.sdk_method, r.actions, r.arn_templates(), r.notes())
+                    let [arn_templates, notes] = fields(r.tail);
+                    (rank, r.sdk_method, r.actions, arn_templates, notes)
                 })
                 .collect();
             let expected: Vec<_> = want
@@ -531,21 +520,32 @@ mod tests {
                 })
                 .collect();
             assert_eq!(got, expected, "{key}");
-            let upper: Vec<_> = tables::EVENTS.find(&[&key.to_ascii_uppercase()]).collect();
-            assert_eq!(upper, tables::EVENTS.find(&[key]).collect::<Vec<_>>());
+            let upper = [source.to_ascii_uppercase(), name.to_ascii_uppercase()];
+            let upper: Vec<_> = tables::EVENTS.find(&[&upper[0], &upper[1]]).collect();
+            assert_eq!(
+                upper,
+                tables::EVENTS.find(&[source, name]).collect::<Vec<_>>()
+            );
+            assert_eq!(
+                tables::EVENTS.find(&[key]).count(),
+                0,
+                "a key field holds no tab"
+            );
             event_rows += want.len();
         }
         assert_eq!(tables::EVENTS.len(), event_rows);
 
         assert_eq!(tables::PERMISSIONLESS.len(), o.permissionless.len());
         for key in &o.permissionless {
-            assert_eq!(tables::PERMISSIONLESS.get(&[key]), Some(key.as_str()));
+            let (source, name) = key.split_once('\t').unwrap_or_default();
+            let found = tables::PERMISSIONLESS.get(&[source, name]);
+            assert_eq!(found, Some((key.as_str(), "")));
         }
 
         assert_eq!(tables::SOURCES.len(), o.sources.len());
         for (host, want) in &o.sources {
-            let got = tables::SOURCES.get(&[host]).map(fields::<2>);
-            assert_eq!(got, Some([host.as_str(), *want]), "{host}");
+            let got = tables::SOURCES.get(&[host]);
+            assert_eq!(got, Some((host.as_str(), *want)), "{host}");
         }
     }
 

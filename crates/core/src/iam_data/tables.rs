@@ -35,35 +35,36 @@ impl Table {
         self.text.get(start..end).unwrap_or_default()
     }
 
-    /// The rows whose key is `key`, in table order. A key is given as parts that the tabs
-    /// between key fields join (`["s3", "GetObject"]` or `["s3\tGetObject"]`), so a caller
-    /// need not build it.
-    pub(super) fn find(&self, key: &[&str]) -> impl Iterator<Item = &'static str> + '_ {
+    /// The rows whose key is `key`, in table order, each as (its key as the table writes it,
+    /// the fields after the key: empty when there are none). A key is given as its fields
+    /// (`["s3", "GetObject"]`), so a caller need not join them.
+    pub(super) fn find(
+        &self,
+        key: &[&str],
+    ) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
         let first = self.first_row(key);
+        let len = key_len(key);
         // The key as the first row writes it, so the iterator does not borrow `key`.
-        let len = key
-            .iter()
-            .map(|part| part.len() + 1)
-            .sum::<usize>()
-            .saturating_sub(1);
         let key = first.map_or("", |i| self.row(i).get(..len).unwrap_or_default());
         let rows = first.map_or(0..0, |i| i..self.starts.len().saturating_sub(1));
         rows.map(|i| self.row(i))
-            .take_while(move |row| self.has_key(row, &[key]))
+            .take_while(move |row| row.starts_with(key) && ends_field(row, len))
+            .map(move |row| split_key(row, len))
     }
 
-    /// The first row whose key is `key` (given as for [`Table::find`]).
-    pub(super) fn get(&self, key: &[&str]) -> Option<&'static str> {
-        Some(self.row(self.first_row(key)?))
+    /// The first row whose key is `key`, as [`Table::find`] gives it.
+    pub(super) fn get(&self, key: &[&str]) -> Option<(&'static str, &'static str)> {
+        Some(split_key(self.row(self.first_row(key)?), key_len(key)))
     }
 
     /// The index of the first row whose key is `key`.
     fn first_row(&self, key: &[&str]) -> Option<usize> {
-        let tabs: usize = key.iter().map(|part| part.matches('\t').count()).sum();
-        if tabs + key.len() != usize::from(self.key_fields) || self.slots.is_empty() {
+        // A key field never holds a tab, so such a key matches nothing.
+        let tab = |part: &&str| part.bytes().any(|b| b == b'\t');
+        if key.len() != usize::from(self.key_fields) || key.iter().any(tab) {
             return None;
         }
-        let mask = self.slots.len() - 1;
+        let mask = self.slots.len().checked_sub(1)?;
         let mut i = slot(key_hash(key), self.slots.len());
         for _ in 0..self.slots.len() {
             let row = usize::try_from(*self.slots.get(i)?).ok()?.checked_sub(1)?;
@@ -75,8 +76,9 @@ impl Table {
         None
     }
 
-    /// Whether `row` has the key `key`, which has as many fields as the table's keys (so the
-    /// row's key is `key` if the row starts with it and a field ends there).
+    /// Whether `row` has the key `key`, whose fields hold no tab and are as many as the
+    /// table's key fields (so the row's key is `key` if the row starts with it and a field
+    /// ends there).
     fn has_key(&self, row: &str, key: &[&str]) -> bool {
         let mut rest = row.as_bytes();
         for (i, part) in key.iter().enumerate() {
@@ -103,17 +105,45 @@ impl Table {
     }
 }
 
-/// FNV-1a (64 bits) of the ASCII-lowercase bytes of a key (its parts joined by tabs); as
-/// `build.rs`.
+/// The length of a key given as its fields, joined by tabs.
+fn key_len(key: &[&str]) -> usize {
+    key.iter()
+        .map(|part| part.len() + 1)
+        .sum::<usize>()
+        .saturating_sub(1)
+}
+
+/// Whether a field of `row` ends at byte `len`.
+fn ends_field(row: &str, len: usize) -> bool {
+    matches!(row.as_bytes().get(len), None | Some(b'\t'))
+}
+
+/// A row whose key is `len` bytes long, as (key, the fields after it).
+fn split_key(row: &'static str, len: usize) -> (&'static str, &'static str) {
+    let key = row.get(..len).unwrap_or_default();
+    let rest = row.get(len + 1..).unwrap_or_default();
+    (key, rest)
+}
+
+/// The hash of a key given as its fields: for each field, its bytes 8 at a time, with bit 5
+/// set in each (`A` and `a` hash alike: keys equal but for ASCII case hash alike), and its
+/// length; as `build.rs`.
 fn key_hash(key: &[&str]) -> u64 {
-    let byte =
-        |h: u64, b: u8| (h ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(0x0100_0000_01b3);
-    let mut h = 0xcbf2_9ce4_8422_2325;
-    for (i, part) in key.iter().enumerate() {
-        if i > 0 {
-            h = byte(h, b'\t');
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mix = |h: u64, word: u64| (h.rotate_left(5) ^ word).wrapping_mul(K);
+    let mut h = 0;
+    for part in key {
+        let mut chunks = part.as_bytes().chunks_exact(8);
+        for chunk in &mut chunks {
+            let word = <[u8; 8]>::try_from(chunk).map_or(0, u64::from_le_bytes);
+            h = mix(h, word | 0x2020_2020_2020_2020);
         }
-        h = part.bytes().fold(h, byte);
+        let tail = chunks
+            .remainder()
+            .iter()
+            .rev()
+            .fold(0, |w, &b| (w << 8) | u64::from(b | 0x20));
+        h = mix(mix(h, tail), part.len() as u64);
     }
     h
 }
@@ -123,10 +153,11 @@ fn slot(hash: u64, size: usize) -> usize {
     ((hash.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize) & (size - 1)
 }
 
-/// The `N` first fields of a row; missing ones are empty.
-pub(super) fn fields<const N: usize>(row: &'static str) -> [&'static str; N] {
+/// `fields` (tab-separated) cut into `N`: the `N - 1` first fields, then the rest (the last
+/// field when there are `N`, whose end is then not searched for); missing ones are empty.
+pub(super) fn fields<const N: usize>(fields: &'static str) -> [&'static str; N] {
     let mut out = [""; N];
-    for (slot, value) in out.iter_mut().zip(row.split('\t')) {
+    for (slot, value) in out.iter_mut().zip(fields.splitn(N, '\t')) {
         *slot = value;
     }
     out
