@@ -960,7 +960,7 @@ mod scan {
     const BLOCK: usize = 64;
 
     /// The scan of an object or a list (the value's first byte is `{` or `[`): what [`bytewise`]
-    /// does, 64 bytes at a time. Each block becomes bit masks of its quotes, backslashes and
+    /// does, 64 bytes at a time. Each block becomes flags of its quotes, backslashes and
     /// brackets; the escaped bytes follow from the runs of backslashes, the bytes inside
     /// strings from a prefix XOR of the unescaped quotes, and only the brackets outside strings
     /// are visited one by one. A block with a backslash outside a string (not JSON; the
