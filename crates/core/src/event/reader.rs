@@ -14,12 +14,13 @@
 //! Each block's bytes are classified at once (quote, backslash, bracket); a block without a
 //! bracket only moves the string state on, in the others the bytes inside strings follow from
 //! a prefix XOR of the quotes and only the brackets outside strings are visited; blocks with
-//! backslashes work out the escapes from the runs of backslashes. The skip test searches the
-//! element with prebuilt `memchr::memmem` finders, and for `\u` only when the scanner saw a
-//! backslash. The last bytes of each 256 KiB refill, strings and scalars at the top level, and
-//! a block with a backslash outside a string (not JSON) go through the byte-by-byte scanner the
-//! reader had before, which also remains as the fuzz oracle ([`RecordReader::reference`],
-//! target `reader_fast_path`).
+//! backslashes work out the escapes from the runs of backslashes. The skip test looks at each
+//! `C` of the element (`memchr`) for `errorCode` and `CloudTrailEvent`, and searches for `\u`
+//! only when the scanner saw a backslash. An element that ends in the 256 KiB piece it starts
+//! in is tested (and parsed) where it lies, not copied. The last bytes of each piece, strings
+//! and scalars at the top level, and a block with a backslash outside a string (not JSON) go
+//! through the byte-by-byte scanner the reader had before, which also remains as the fuzz
+//! oracle ([`RecordReader::reference`], target `reader_fast_path`).
 //!
 //! A denial without `eventID` gets an id derived from its content ([`derived_event_id`]). A
 //! record that cannot be read becomes an error item (naming the field of a wrong type); the
@@ -92,6 +93,9 @@ pub struct RecordReader<R: Read> {
     /// A break in the input found right after a complete element: reported after that
     /// element, so the element itself is not lost.
     broken: Option<EventError>,
+    /// Where the current list element lies in `buf` when it was not copied into `element`
+    /// (it ended in the piece it started in, as most do); copied before `buf` is refilled.
+    element_in_buf: Option<(usize, usize)>,
     /// The fuzz oracle's mode (see [`RecordReader::reference`]).
     reference: bool,
     /// `false` when the block scanner saw every byte of `element` and no backslash in it: no
@@ -99,8 +103,6 @@ pub struct RecordReader<R: Read> {
     suspect: bool,
     /// Called with each element skipped without a parse (see [`RecordReader::with_skip_probe`]).
     skip_probe: Option<fn(&[u8])>,
-    error_code: memchr::memmem::Finder<'static>,
-    cloudtrail_event: memchr::memmem::Finder<'static>,
     unicode_escape: memchr::memmem::Finder<'static>,
 }
 
@@ -149,11 +151,10 @@ impl<R: Read> RecordReader<R> {
             tap: None,
             tap_from: 0,
             broken: None,
+            element_in_buf: None,
             reference: false,
             suspect: true,
             skip_probe: None,
-            error_code: memchr::memmem::Finder::new(b"errorCode"),
-            cloudtrail_event: memchr::memmem::Finder::new(b"CloudTrailEvent"),
             unicode_escape: memchr::memmem::Finder::new(b"\\u"),
         }
     }
@@ -195,6 +196,7 @@ impl<R: Read> RecordReader<R> {
         if self.eof {
             return Ok(false);
         }
+        self.keep_element();
         if let Some(t) = self.tap.as_mut() {
             t.extend_from_slice(&self.buf[self.tap_from..self.len]);
             self.tap_from = self.len;
@@ -224,6 +226,22 @@ impl<R: Read> RecordReader<R> {
         }
     }
 
+    /// Copies the current element out of `buf` (before `buf` changes).
+    fn keep_element(&mut self) {
+        if let Some((start, end)) = self.element_in_buf.take() {
+            self.element.clear();
+            self.element.extend_from_slice(&self.buf[start..end]);
+        }
+    }
+
+    /// The current element.
+    fn element(&self) -> &[u8] {
+        match self.element_in_buf {
+            Some((start, end)) => &self.buf[start..end],
+            None => &self.element,
+        }
+    }
+
     fn start_tap(&mut self) {
         self.tap = Some(Vec::new());
         self.tap_from = self.pos;
@@ -237,6 +255,7 @@ impl<R: Read> RecordReader<R> {
 
     /// Puts `bytes` back in front of the unread input.
     fn push_back(&mut self, bytes: &[u8]) {
+        self.keep_element();
         let mut buf = bytes.to_vec();
         buf.extend_from_slice(&self.buf[self.pos..self.len]);
         let valid = buf.len();
@@ -360,7 +379,13 @@ impl<R: Read> RecordReader<R> {
 
     /// Copies one JSON value (object, list, string or scalar) into `out` (or skips it). Returns
     /// `false` when the value surely holds no backslash (see [`scan::State::suspect`]).
-    fn copy_value(&mut self, mut out: Option<&mut Vec<u8>>) -> Result<bool, EventError> {
+    /// With `in_place`, a value that ends in the piece it starts in is not copied: it is left
+    /// in `buf` as the current element (`element_in_buf`).
+    fn copy_value(
+        &mut self,
+        mut out: Option<&mut Vec<u8>>,
+        in_place: bool,
+    ) -> Result<bool, EventError> {
         let first = self
             .skip_ws()?
             .ok_or_else(|| EventError::Json("unexpected end of input".into()))?;
@@ -383,7 +408,9 @@ impl<R: Read> RecordReader<R> {
             } else {
                 scan::bytewise(&mut state, chunk, scalar)
             };
-            if let Some(o) = out.as_deref_mut() {
+            if in_place && done && copied == 0 {
+                self.element_in_buf = Some((self.pos, self.pos + i));
+            } else if let Some(o) = out.as_deref_mut() {
                 o.extend_from_slice(&chunk[..i]);
             }
             copied += i;
@@ -403,7 +430,7 @@ impl<R: Read> RecordReader<R> {
         if self.skip_ws()? != Some(b'"') {
             return Err(EventError::Json("expected an object key".into()));
         }
-        self.copy_value(Some(&mut raw))?;
+        self.copy_value(Some(&mut raw), false)?;
         if raw.len() >= 2 {
             raw.remove(0);
             raw.pop();
@@ -422,6 +449,7 @@ impl<R: Read> RecordReader<R> {
                 Some(b'}') => {
                     self.pos += 1;
                     whole.push(b'}');
+                    self.element_in_buf = None;
                     self.element = whole;
                     self.suspect = true;
                     return Ok(Scan::Value);
@@ -455,7 +483,7 @@ impl<R: Read> RecordReader<R> {
             whole.push(b'"');
             whole.extend_from_slice(&key);
             whole.extend_from_slice(b"\":");
-            self.copy_value(Some(&mut whole))?;
+            self.copy_value(Some(&mut whole), false)?;
             // Each value is bounded by `copy_value`; the object as a whole must be too.
             if whole.len() > MAX_RECORD_BYTES {
                 return Err(too_large());
@@ -475,7 +503,7 @@ impl<R: Read> RecordReader<R> {
                     self.pos += 1;
                     self.read_key()?;
                     self.expect(b':')?;
-                    self.copy_value(None)?;
+                    self.copy_value(None, false)?;
                 }
                 Some(b) => {
                     return Err(EventError::Json(format!(
@@ -570,8 +598,9 @@ impl<R: Read> RecordReader<R> {
                 },
                 Frame::List { in_object } => {
                     self.element.clear();
+                    self.element_in_buf = None;
                     let mut el = std::mem::take(&mut self.element);
-                    let r = self.copy_value(Some(&mut el));
+                    let r = self.copy_value(Some(&mut el), !self.reference);
                     self.element = el;
                     self.suspect = r?;
                     match self.skip_ws()? {
@@ -613,16 +642,14 @@ impl<R: Read> RecordReader<R> {
     /// Nor is an element with a `\u` escape skipped: a key written `"error\u0043ode"` (or
     /// `"CloudTrail\u0045vent"`) is `errorCode` once decoded.
     fn can_skip(&self) -> bool {
-        let el = self.element.as_slice();
+        let el = self.element();
         if self.reference {
             return !contains(el, b"errorCode")
                 && !contains(el, b"CloudTrailEvent")
                 && !contains(el, b"\\u");
         }
         // An element the block scanner saw whole, without a backslash, holds no `\u`.
-        self.error_code.find(el).is_none()
-            && self.cloudtrail_event.find(el).is_none()
-            && (!self.suspect || self.unicode_escape.find(el).is_none())
+        !holds_a_key_text(el) && (!self.suspect || self.unicode_escape.find(el).is_none())
     }
 
     /// Classifies one element: skipped, a denial, or an error.
@@ -631,7 +658,7 @@ impl<R: Read> RecordReader<R> {
         if self.can_skip() {
             self.counts.skipped += 1;
             if let Some(probe) = self.skip_probe {
-                probe(&self.element);
+                probe(self.element());
             }
             return;
         }
@@ -640,7 +667,7 @@ impl<R: Read> RecordReader<R> {
 
     /// The strict parse of `self.element` (one element, or one top-level object).
     fn parse_element(&mut self) {
-        let value: Value = match crate::json::from_slice(&self.element) {
+        let value: Value = match crate::json::from_slice(self.element()) {
             Ok(v) => v,
             Err(e) => {
                 let id = self.record_label();
@@ -878,6 +905,17 @@ fn too_large() -> EventError {
 
 fn is_too_large(e: &EventError) -> bool {
     matches!(e, EventError::Shape(m) if m.starts_with("a single record is larger than"))
+}
+
+/// Whether `hay` holds `errorCode` or `CloudTrailEvent`: one pass over the `C`s both have (a
+/// few per record), instead of a search for each.
+fn holds_a_key_text(hay: &[u8]) -> bool {
+    memchr::memchr_iter(b'C', hay).any(|at| {
+        hay[at..].starts_with(b"CloudTrailEvent")
+            || at
+                .checked_sub(5)
+                .is_some_and(|start| hay[start..].starts_with(b"errorCode"))
+    })
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
