@@ -4,7 +4,7 @@
 
 use access_undenied_core::eval::{evaluate, Decision, PrincipalType};
 use access_undenied_core::event::parse_message;
-use access_undenied_core::event::reader::{Item, RecordReader};
+use access_undenied_core::event::reader::{parse_element, Counts, Item, RecordReader};
 use access_undenied_core::policy::Policy;
 use access_undenied_core::simulate;
 use serde_json::{json, Value};
@@ -15,15 +15,109 @@ pub fn event_reader(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let wrapped = [
+    for w in wrapped(text) {
+        read_all(w.as_bytes());
+    }
+}
+
+/// `text` in every envelope the reader accepts.
+fn wrapped(text: &str) -> [String; 5] {
+    [
         format!("{{\"Records\": [{text}]}}"),
         format!("[{text}]"),
         format!("{{\"detail-type\":\"AWS API Call via CloudTrail\",\"detail\":{text}}}"),
         json!({"Events": [{"EventId": "x", "CloudTrailEvent": text}]}).to_string(),
         format!("{text}\n{text}\n"),
-    ];
-    for w in wrapped {
-        read_all(w.as_bytes());
+    ]
+}
+
+/// The reader's fast path (the block scanner and the skip test without a substring search)
+/// against its oracle, `RecordReader::reference` (the byte-by-byte scanner and the plain
+/// search of the reader before it): over the raw bytes and every envelope, read whole, and
+/// the raw bytes also in pieces of sizes taken from the input (block and piece boundaries
+/// anywhere), the same items and the same counts. And every element the fast reader skips
+/// without a parse yields no denial when parsed strictly. The readers' buffers are sized to
+/// the input (`with_buffer_size`: the same reads, without zeroing 256 KiB per reader).
+pub fn reader_fast_path(data: &[u8]) {
+    same_reads(data, true);
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    for w in wrapped(text) {
+        same_reads(w.as_bytes(), false);
+    }
+}
+
+fn same_reads(data: &[u8], in_pieces: bool) {
+    let size = data.len() + 1;
+    let want = outcome(RecordReader::with_buffer_size(data, size, true));
+    let got = outcome(
+        RecordReader::with_buffer_size(data, size, false).with_skip_probe(skipped_is_no_denial),
+    );
+    assert_eq!(got, want, "fast reader and reference differ");
+    if !in_pieces {
+        return;
+    }
+    let first = 1 + data
+        .iter()
+        .fold(0usize, |a, &b| a.wrapping_mul(31) ^ usize::from(b))
+        % 130;
+    let sizes = [first, 64, 63, 1, 65, 7];
+    let pieces = || Pieces {
+        data,
+        sizes: &sizes,
+        n: 0,
+    };
+    let want = outcome(RecordReader::with_buffer_size(pieces(), size, true));
+    let got = outcome(
+        RecordReader::with_buffer_size(pieces(), size, false).with_skip_probe(skipped_is_no_denial),
+    );
+    assert_eq!(
+        got, want,
+        "fast reader and reference differ in pieces of {sizes:?}"
+    );
+}
+
+/// The items (a denial's event id; an error's id and message) and the counts of one read.
+fn outcome<R: std::io::Read>(mut reader: RecordReader<R>) -> (Vec<String>, Counts) {
+    let items = reader.by_ref().map(|item| describe(&item)).collect();
+    (items, reader.counts)
+}
+
+fn describe(item: &Item) -> String {
+    match item {
+        Item::Denial(e) => format!("denial {}", e.event_id),
+        Item::Error { event_id, error } => format!("error {event_id}: {error}"),
+    }
+}
+
+/// The skip probe: an element skipped without a parse must hold no denial.
+fn skipped_is_no_denial(element: &[u8]) {
+    let (items, _) = parse_element(element);
+    if let Some(d) = items.iter().find(|i| matches!(i, Item::Denial(_))) {
+        panic!(
+            "skipped without a parse, but the strict parse finds {}: {}",
+            describe(d),
+            String::from_utf8_lossy(element)
+        );
+    }
+}
+
+/// Hands out the input in pieces of the given sizes (cycled), as a pipe or a socket may.
+struct Pieces<'a> {
+    data: &'a [u8],
+    sizes: &'a [usize],
+    n: usize,
+}
+
+impl std::io::Read for Pieces<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let want = self.sizes[self.n % self.sizes.len()];
+        self.n += 1;
+        let k = want.min(buf.len()).min(self.data.len());
+        buf[..k].copy_from_slice(&self.data[..k]);
+        self.data = &self.data[k..];
+        Ok(k)
     }
 }
 
@@ -194,6 +288,7 @@ mod tests {
         ];
         for dir in &fixtures {
             let n = each_file(dir, &super::event_reader);
+            each_file(dir, &super::reader_fast_path);
             assert!(
                 n > 0,
                 "no inputs under {}: the test would pass on nothing",
@@ -206,6 +301,7 @@ mod tests {
         let mut regressions = 0;
         for (t, f) in [
             ("event_reader", super::event_reader as fn(&[u8])),
+            ("reader_fast_path", super::reader_fast_path),
             ("policy_parser", super::policy_parser),
             ("message_parser", super::message_parser),
             ("engine", super::engine),

@@ -3,12 +3,28 @@
 //! output (`{"Events": [{"CloudTrailEvent": "<json>"}]}`), a JSON list of any of these, or
 //! NDJSON of any of these.
 //!
-//! The input is scanned byte by byte: the elements of a top-level `Records` / `Events` list are
-//! cut out one at a time, so memory stays flat however large the file. Records that are not
-//! access denials are counted and skipped (most without being parsed: a record without the text
-//! `errorCode` cannot be one). A denial without `eventID` gets an id derived from its content
-//! ([`derived_event_id`]). A record that cannot be read becomes an error item (naming the
-//! field of a wrong type); the rest go on. In NDJSON a broken line (cut off, or not JSON at all)
+//! The elements of a top-level `Records` / `Events` list are cut out one at a time, so memory
+//! stays flat however large the file. Records that are not access denials are counted and
+//! skipped, most without being parsed: a record without the text `errorCode` cannot be one
+//! (unless it is a LookupEvents entry, `CloudTrailEvent`, or holds a `\u` escape, which may
+//! spell either key); every other element is parsed strictly (duplicated keys refused), and that
+//! parse alone decides.
+//!
+//! The fast path (module `scan`): an object or list element is delimited 64 bytes at a time.
+//! Each block's bytes are classified at once (quote, backslash, bracket); a block without a
+//! bracket only moves the string state on, in the others the bytes inside strings follow from
+//! a prefix XOR of the quotes and only the brackets outside strings are visited; blocks with
+//! backslashes work out the escapes from the runs of backslashes. The skip test looks at each
+//! `C` of the element (`memchr`) for `errorCode` and `CloudTrailEvent`, and searches for `\u`
+//! only when the scanner saw a backslash. An element that ends in the 256 KiB piece it starts
+//! in is tested (and parsed) where it lies, not copied. The last bytes of each piece, strings
+//! and scalars at the top level, and a block with a backslash outside a string (not JSON) go
+//! through the byte-by-byte scanner the reader had before, which also remains as the fuzz
+//! oracle ([`RecordReader::reference`], target `reader_fast_path`).
+//!
+//! A denial without `eventID` gets an id derived from its content ([`derived_event_id`]). A
+//! record that cannot be read becomes an error item (naming the field of a wrong type); the
+//! rest go on. In NDJSON a broken line (cut off, or not JSON at all)
 //! is one error and reading resumes at the next line; a cut-off list or object elsewhere ends
 //! the read with one error, since nothing after the break can be located reliably.
 
@@ -77,6 +93,17 @@ pub struct RecordReader<R: Read> {
     /// A break in the input found right after a complete element: reported after that
     /// element, so the element itself is not lost.
     broken: Option<EventError>,
+    /// Where the current list element lies in `buf` when it was not copied into `element`
+    /// (it ended in the piece it started in, as most do); copied before `buf` is refilled.
+    element_in_buf: Option<(usize, usize)>,
+    /// The fuzz oracle's mode (see [`RecordReader::reference`]).
+    reference: bool,
+    /// `false` when the block scanner saw every byte of `element` and no backslash in it: no
+    /// `\u` escape to look for.
+    suspect: bool,
+    /// Called with each element skipped without a parse (see [`RecordReader::with_skip_probe`]).
+    skip_probe: Option<fn(&[u8])>,
+    unicode_escape: memchr::memmem::Finder<'static>,
 }
 
 enum Scan {
@@ -106,9 +133,13 @@ fn is_api_call(record: &Value) -> bool {
 
 impl<R: Read> RecordReader<R> {
     pub fn new(input: R) -> Self {
+        Self::with_buffer(input, vec![0; CHUNK])
+    }
+
+    fn with_buffer(input: R, buf: Vec<u8>) -> Self {
         RecordReader {
             input,
-            buf: vec![0; CHUNK],
+            buf,
             pos: 0,
             len: 0,
             eof: false,
@@ -120,7 +151,42 @@ impl<R: Read> RecordReader<R> {
             tap: None,
             tap_from: 0,
             broken: None,
+            element_in_buf: None,
+            reference: false,
+            suspect: true,
+            skip_probe: None,
+            unicode_escape: memchr::memmem::Finder::new(b"\\u"),
         }
+    }
+
+    /// The fuzz oracle (target `reader_fast_path`), not for use: the same reader with the
+    /// byte-by-byte scanner it had before the block scanner, and a plain substring search for
+    /// the texts that decide whether an element is parsed. Its items and counts must equal
+    /// [`RecordReader::new`]'s on every input.
+    #[doc(hidden)]
+    pub fn reference(input: R) -> Self {
+        let mut r = Self::new(input);
+        r.reference = true;
+        r
+    }
+
+    /// For the fuzz target, not for use: a reader (fast, or the [`RecordReader::reference`])
+    /// whose buffer holds `buffer` bytes (at most 256 KiB, the usual size): the same reads as
+    /// [`RecordReader::new`] on an input shorter than `buffer`, without zeroing 256 KiB per
+    /// reader (which bounded the fuzz target's executions per second).
+    #[doc(hidden)]
+    pub fn with_buffer_size(input: R, buffer: usize, reference: bool) -> Self {
+        let mut r = Self::with_buffer(input, vec![0; buffer.clamp(1, CHUNK)]);
+        r.reference = reference;
+        r
+    }
+
+    /// For the fuzz oracle, not for use: `probe` sees every element skipped without a parse,
+    /// so a test can check that the strict parse ([`parse_element`]) finds no denial in it.
+    #[doc(hidden)]
+    pub fn with_skip_probe(mut self, probe: fn(&[u8])) -> Self {
+        self.skip_probe = Some(probe);
+        self
     }
 
     fn fill(&mut self) -> Result<bool, EventError> {
@@ -130,6 +196,7 @@ impl<R: Read> RecordReader<R> {
         if self.eof {
             return Ok(false);
         }
+        self.keep_element();
         if let Some(t) = self.tap.as_mut() {
             t.extend_from_slice(&self.buf[self.tap_from..self.len]);
             self.tap_from = self.len;
@@ -159,6 +226,22 @@ impl<R: Read> RecordReader<R> {
         }
     }
 
+    /// Copies the current element out of `buf` (before `buf` changes).
+    fn keep_element(&mut self) {
+        if let Some((start, end)) = self.element_in_buf.take() {
+            self.element.clear();
+            self.element.extend_from_slice(&self.buf[start..end]);
+        }
+    }
+
+    /// The current element.
+    fn element(&self) -> &[u8] {
+        match self.element_in_buf {
+            Some((start, end)) => &self.buf[start..end],
+            None => &self.element,
+        }
+    }
+
     fn start_tap(&mut self) {
         self.tap = Some(Vec::new());
         self.tap_from = self.pos;
@@ -172,6 +255,7 @@ impl<R: Read> RecordReader<R> {
 
     /// Puts `bytes` back in front of the unread input.
     fn push_back(&mut self, bytes: &[u8]) {
+        self.keep_element();
         let mut buf = bytes.to_vec();
         buf.extend_from_slice(&self.buf[self.pos..self.len]);
         let valid = buf.len();
@@ -293,74 +377,46 @@ impl<R: Read> RecordReader<R> {
         }
     }
 
-    /// Copies one JSON value (object, list, string or scalar) into `out` (or skips it).
-    fn copy_value(&mut self, mut out: Option<&mut Vec<u8>>) -> Result<(), EventError> {
+    /// Copies one JSON value (object, list, string or scalar) into `out` (or skips it). Returns
+    /// `false` when the value surely holds no backslash (see [`scan::State::suspect`]).
+    /// With `in_place`, a value that ends in the piece it starts in is not copied: it is left
+    /// in `buf` as the current element (`element_in_buf`).
+    fn copy_value(
+        &mut self,
+        mut out: Option<&mut Vec<u8>>,
+        in_place: bool,
+    ) -> Result<bool, EventError> {
         let first = self
             .skip_ws()?
             .ok_or_else(|| EventError::Json("unexpected end of input".into()))?;
-        let mut depth: usize = 0;
-        let mut in_string = false;
-        let mut escaped = false;
         let scalar = !matches!(first, b'{' | b'[' | b'"');
-        let mut started = false;
+        let container = matches!(first, b'{' | b'[');
+        let mut state = scan::State::default();
         let mut copied: usize = 0;
         loop {
             if !self.fill()? {
-                if scalar && started {
-                    return Ok(());
+                if scalar && state.started {
+                    return Ok(true);
                 }
                 return Err(EventError::Json(
                     "unexpected end of input inside a value (truncated?)".into(),
                 ));
             }
             let chunk = &self.buf[self.pos..self.len];
-            let mut i = 0;
-            let mut done = false;
-            while i < chunk.len() {
-                let b = chunk[i];
-                if in_string {
-                    if escaped {
-                        escaped = false;
-                    } else if b == b'\\' {
-                        escaped = true;
-                    } else if b == b'"' {
-                        in_string = false;
-                        if depth == 0 {
-                            i += 1;
-                            done = true;
-                            break;
-                        }
-                    }
-                } else if scalar {
-                    if matches!(b, b',' | b']' | b'}') || b.is_ascii_whitespace() {
-                        done = true;
-                        break;
-                    }
-                    started = true;
-                } else {
-                    match b {
-                        b'"' => in_string = true,
-                        b'{' | b'[' => depth += 1,
-                        b'}' | b']' => {
-                            depth = depth.saturating_sub(1);
-                            if depth == 0 {
-                                i += 1;
-                                done = true;
-                                break;
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-                i += 1;
-            }
-            if let Some(o) = out.as_deref_mut() {
+            let (i, done) = if container && !self.reference {
+                scan::container(&mut state, chunk)
+            } else {
+                scan::bytewise(&mut state, chunk, scalar)
+            };
+            if in_place && done && copied == 0 {
+                self.element_in_buf = Some((self.pos, self.pos + i));
+            } else if let Some(o) = out.as_deref_mut() {
                 o.extend_from_slice(&chunk[..i]);
             }
             copied += i;
             self.pos += i;
             if done {
-                return Ok(());
+                return Ok(state.suspect || !container || self.reference);
             }
             if copied > MAX_RECORD_BYTES {
                 return Err(too_large());
@@ -374,7 +430,7 @@ impl<R: Read> RecordReader<R> {
         if self.skip_ws()? != Some(b'"') {
             return Err(EventError::Json("expected an object key".into()));
         }
-        self.copy_value(Some(&mut raw))?;
+        self.copy_value(Some(&mut raw), false)?;
         if raw.len() >= 2 {
             raw.remove(0);
             raw.pop();
@@ -393,7 +449,9 @@ impl<R: Read> RecordReader<R> {
                 Some(b'}') => {
                     self.pos += 1;
                     whole.push(b'}');
+                    self.element_in_buf = None;
                     self.element = whole;
+                    self.suspect = true;
                     return Ok(Scan::Value);
                 }
                 Some(b',') if !first => {
@@ -425,7 +483,7 @@ impl<R: Read> RecordReader<R> {
             whole.push(b'"');
             whole.extend_from_slice(&key);
             whole.extend_from_slice(b"\":");
-            self.copy_value(Some(&mut whole))?;
+            self.copy_value(Some(&mut whole), false)?;
             // Each value is bounded by `copy_value`; the object as a whole must be too.
             if whole.len() > MAX_RECORD_BYTES {
                 return Err(too_large());
@@ -445,7 +503,7 @@ impl<R: Read> RecordReader<R> {
                     self.pos += 1;
                     self.read_key()?;
                     self.expect(b':')?;
-                    self.copy_value(None)?;
+                    self.copy_value(None, false)?;
                 }
                 Some(b) => {
                     return Err(EventError::Json(format!(
@@ -540,10 +598,11 @@ impl<R: Read> RecordReader<R> {
                 },
                 Frame::List { in_object } => {
                     self.element.clear();
+                    self.element_in_buf = None;
                     let mut el = std::mem::take(&mut self.element);
-                    let r = self.copy_value(Some(&mut el));
+                    let r = self.copy_value(Some(&mut el), !self.reference);
                     self.element = el;
-                    r?;
+                    self.suspect = r?;
                     match self.skip_ws()? {
                         Some(b',') => self.pos += 1,
                         Some(b']') => {
@@ -577,16 +636,38 @@ impl<R: Read> RecordReader<R> {
         format!("record-{}", self.counts.records)
     }
 
+    /// Whether the element can be skipped without a parse: a record without the text
+    /// `errorCode` is no denial. LookupEvents entries are always parsed: a `CloudTrailEvent`
+    /// string that was cut off may have lost its `errorCode` and must be reported, not skipped.
+    /// Nor is an element with a `\u` escape skipped: a key written `"error\u0043ode"` (or
+    /// `"CloudTrail\u0045vent"`) is `errorCode` once decoded.
+    fn can_skip(&self) -> bool {
+        let el = self.element();
+        if self.reference {
+            return !contains(el, b"errorCode")
+                && !contains(el, b"CloudTrailEvent")
+                && !contains(el, b"\\u");
+        }
+        // An element the block scanner saw whole, without a backslash, holds no `\u`.
+        !holds_a_key_text(el) && (!self.suspect || self.unicode_escape.find(el).is_none())
+    }
+
     /// Classifies one element: skipped, a denial, or an error.
     fn classify(&mut self) {
         self.counts.records += 1;
-        // LookupEvents entries are always parsed: a `CloudTrailEvent` string that was cut off
-        // may have lost its `errorCode` and must be reported, not skipped.
-        if !contains(&self.element, b"errorCode") && !contains(&self.element, b"CloudTrailEvent") {
+        if self.can_skip() {
             self.counts.skipped += 1;
+            if let Some(probe) = self.skip_probe {
+                probe(self.element());
+            }
             return;
         }
-        let value: Value = match crate::json::from_slice(&self.element) {
+        self.parse_element();
+    }
+
+    /// The strict parse of `self.element` (one element, or one top-level object).
+    fn parse_element(&mut self) {
+        let value: Value = match crate::json::from_slice(self.element()) {
             Ok(v) => v,
             Err(e) => {
                 let id = self.record_label();
@@ -640,6 +721,16 @@ impl<R: Read> RecordReader<R> {
         self.counts.errors += 1;
         self.pending.push_back(Item::Error { event_id, error });
     }
+}
+
+/// For the fuzz oracle, not for use: what the strict parse makes of one element (the items an
+/// element that is not skipped yields).
+#[doc(hidden)]
+pub fn parse_element(element: &[u8]) -> (Vec<Item>, Counts) {
+    let mut r = RecordReader::with_buffer(std::io::empty(), Vec::new());
+    r.element = element.to_vec();
+    r.parse_element();
+    (r.pending.into_iter().collect(), r.counts)
 }
 
 /// The id of a record without `eventID` (records pasted into rule tests and tickets often lose
@@ -816,6 +907,17 @@ fn is_too_large(e: &EventError) -> bool {
     matches!(e, EventError::Shape(m) if m.starts_with("a single record is larger than"))
 }
 
+/// Whether `hay` holds `errorCode` or `CloudTrailEvent`: one pass over the `C`s both have (a
+/// few per record), instead of a search for each.
+fn holds_a_key_text(hay: &[u8]) -> bool {
+    memchr::memchr_iter(b'C', hay).any(|at| {
+        hay[at..].starts_with(b"CloudTrailEvent")
+            || at
+                .checked_sub(5)
+                .is_some_and(|start| hay[start..].starts_with(b"errorCode"))
+    })
+}
+
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     let Some((&first, rest)) = needle.split_first() else {
         return true;
@@ -829,6 +931,242 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
         start = at + 1;
     }
     false
+}
+
+/// Finding where one JSON value ends in a piece of input: the byte-by-byte state machine (the
+/// reference, and the scanner of strings, scalars and piece ends) and the block scanner of
+/// objects and lists (the fast path). Both only delimit values; the strict parser decides
+/// whether what they cut out is JSON.
+mod scan {
+    /// Where a scan stands between two pieces of input.
+    #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+    pub(super) struct State {
+        /// Open objects and lists.
+        pub(super) depth: usize,
+        pub(super) in_string: bool,
+        /// In a string, right after a backslash that escapes the next byte.
+        pub(super) escaped: bool,
+        /// A scalar (number, `true`, ...) has begun.
+        pub(super) started: bool,
+        /// The bytes may hold a `\u` escape: a backslash was seen, or bytes went through
+        /// [`bytewise`], which does not look. While `false`, the value holds no backslash.
+        pub(super) suspect: bool,
+    }
+
+    /// The byte-by-byte scan (the reader's only one before the block scanner, kept as the
+    /// reference the fuzz target `reader_fast_path` compares the block scanner with). Scans
+    /// `chunk` from its start; returns how many bytes belong to the value and whether it ended.
+    /// `scalar`: the value is a number or a literal (it ends before a delimiter).
+    pub(super) fn bytewise(st: &mut State, chunk: &[u8], scalar: bool) -> (usize, bool) {
+        let mut i = 0;
+        while i < chunk.len() {
+            let b = chunk[i];
+            if st.in_string {
+                if st.escaped {
+                    st.escaped = false;
+                } else if b == b'\\' {
+                    st.escaped = true;
+                } else if b == b'"' {
+                    st.in_string = false;
+                    if st.depth == 0 {
+                        return (i + 1, true);
+                    }
+                }
+            } else if scalar {
+                if matches!(b, b',' | b']' | b'}') || b.is_ascii_whitespace() {
+                    return (i, true);
+                }
+                st.started = true;
+            } else {
+                match b {
+                    b'"' => st.in_string = true,
+                    b'{' | b'[' => st.depth += 1,
+                    b'}' | b']' => {
+                        st.depth = st.depth.saturating_sub(1);
+                        if st.depth == 0 {
+                            return (i + 1, true);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            i += 1;
+        }
+        (i, false)
+    }
+
+    const BLOCK: usize = 64;
+
+    /// The scan of an object or a list (the value's first byte is `{` or `[`): what [`bytewise`]
+    /// does, 64 bytes at a time. Each block becomes flags of its quotes, backslashes and
+    /// brackets; the escaped bytes follow from the runs of backslashes, the bytes inside
+    /// strings from a prefix XOR of the unescaped quotes, and only the brackets outside strings
+    /// are visited one by one. A block with a backslash outside a string (not JSON; the
+    /// reference does not treat it as an escape) and the last bytes of the piece (fewer than
+    /// 64) go through [`bytewise`].
+    pub(super) fn container(st: &mut State, chunk: &[u8]) -> (usize, bool) {
+        let mut at = 0;
+        for block in chunk.chunks_exact(BLOCK) {
+            let Some(block) = block.first_chunk::<BLOCK>() else {
+                break;
+            };
+            if let Some(end) = block_step(st, block) {
+                return (at + end, true);
+            }
+            at += BLOCK;
+        }
+        let (n, done) = bytewise(st, &chunk[at..], false);
+        st.suspect |= n > 0;
+        (at + n, done)
+    }
+
+    const ONES: u64 = 0x0101_0101_0101_0101;
+
+    /// One block: `Some(n)` when the value ends after its first `n` bytes. The flags of 8 bytes
+    /// are one `u64` (bit 0 of each byte: a quote, bit 1: a backslash, bit 2: a bracket). In
+    /// the common case (no backslash in the block, none carried over), a block without a
+    /// bracket only moves the string state on (by the parity of its quotes); otherwise the
+    /// quote flags are gathered into a mask whose prefix XOR marks the bytes inside strings, and
+    /// the brackets outside them are visited.
+    fn block_step(st: &mut State, block: &[u8; BLOCK]) -> Option<usize> {
+        let mut flags = [0u8; BLOCK];
+        for (f, &b) in flags.iter_mut().zip(block) {
+            let folded = b | 0x20;
+            *f = u8::from(b == b'"')
+                | (u8::from(b == b'\\') << 1)
+                | (u8::from(folded == b'{' || folded == b'}') << 2);
+        }
+        let mut words = [0u64; 8];
+        for (w, f) in words.iter_mut().zip(flags.chunks_exact(8)) {
+            *w = u64::from_le_bytes([f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]]);
+        }
+        let any = words.iter().fold(0, |a, w| a | w);
+        if st.escaped || any & (ONES << 1) != 0 {
+            return escaped_block_step(st, block);
+        }
+        if any & (ONES << 2) == 0 {
+            // No bracket: only the string state moves on.
+            let quotes = words.iter().fold(0, |a, w| a ^ w) & ONES;
+            st.in_string ^= quotes.count_ones() & 1 == 1;
+            return None;
+        }
+        let mut quotes = 0;
+        for (k, w) in words.iter().enumerate() {
+            quotes |= gather(*w) << (8 * k);
+        }
+        let mut inside = prefix_xor(quotes);
+        if st.in_string {
+            inside = !inside;
+        }
+        for (k, w) in words.iter().enumerate() {
+            let mut brackets = (w >> 2) & ONES;
+            while brackets != 0 {
+                let i = 8 * k + (brackets.trailing_zeros() / 8) as usize;
+                brackets &= brackets - 1;
+                if inside >> i & 1 == 1 {
+                    continue;
+                }
+                if block[i] | 0x20 == b'{' {
+                    st.depth += 1;
+                } else {
+                    st.depth = st.depth.saturating_sub(1);
+                    if st.depth == 0 {
+                        return Some(i + 1);
+                    }
+                }
+            }
+        }
+        st.in_string = inside >> 63 == 1;
+        None
+    }
+
+    /// One block with a backslash (or whose first byte is escaped): as bit masks, with the
+    /// escapes worked out from the runs of backslashes.
+    fn escaped_block_step(st: &mut State, block: &[u8; BLOCK]) -> Option<usize> {
+        st.suspect = true;
+        let (quotes, backslashes, brackets) = masks(block);
+        let (escaped, next_escaped) = escapes(backslashes, st.escaped);
+        let mut inside = prefix_xor(quotes & !escaped);
+        if st.in_string {
+            inside = !inside;
+        }
+        if backslashes & !inside != 0 {
+            // A backslash outside a string: the byte-by-byte rules, which ignore it there.
+            let (n, done) = bytewise(st, block, false);
+            return done.then_some(n);
+        }
+        let mut outside = brackets & !inside;
+        while outside != 0 {
+            let i = outside.trailing_zeros() as usize;
+            outside &= outside - 1;
+            if block[i] | 0x20 == b'{' {
+                st.depth += 1;
+            } else {
+                st.depth = st.depth.saturating_sub(1);
+                if st.depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+        }
+        st.in_string = inside >> 63 == 1;
+        st.escaped = next_escaped;
+        None
+    }
+
+    /// Bit `i` of each mask is byte `i` of the block: `"`; `\`; `{`, `[`, `}` or `]`. Written
+    /// as a byte-wise classification (which LLVM vectorizes) and a multiplication that gathers
+    /// the low bits of 8 bytes into one byte (there is no portable movemask on stable Rust).
+    pub(super) fn masks(block: &[u8; BLOCK]) -> (u64, u64, u64) {
+        let mut flags = [0u8; BLOCK];
+        for (f, &b) in flags.iter_mut().zip(block) {
+            let folded = b | 0x20;
+            *f = u8::from(b == b'"')
+                | (u8::from(b == b'\\') << 1)
+                | (u8::from(folded == b'{' || folded == b'}') << 2);
+        }
+        let (mut quotes, mut backslashes, mut brackets) = (0u64, 0u64, 0u64);
+        for (k, w) in flags.chunks_exact(8).enumerate() {
+            let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+            quotes |= gather(w) << (8 * k);
+            backslashes |= gather(w >> 1) << (8 * k);
+            brackets |= gather(w >> 2) << (8 * k);
+        }
+        (quotes, backslashes, brackets)
+    }
+
+    /// The low bit of each byte of `w`, as 8 bits (byte 0 → bit 0).
+    #[inline(always)]
+    fn gather(w: u64) -> u64 {
+        ((w & 0x0101_0101_0101_0101).wrapping_mul(0x0102_0408_1020_4080)) >> 56
+    }
+
+    /// Bit `i` set when an odd number of bits `0..=i` of `x` are set.
+    pub(super) fn prefix_xor(mut x: u64) -> u64 {
+        x ^= x << 1;
+        x ^= x << 2;
+        x ^= x << 4;
+        x ^= x << 8;
+        x ^= x << 16;
+        x ^= x << 32;
+        x
+    }
+
+    const ODD_BITS: u64 = 0xAAAA_AAAA_AAAA_AAAA;
+
+    /// The bytes escaped by a backslash (a backslash escapes the next byte unless it is itself
+    /// escaped), given the backslash mask and whether the block's first byte is escaped by the
+    /// previous block; and whether the next block's first byte is. Branch-free: a run of
+    /// backslashes that starts on an even bit ends, after an odd count, on an odd one (the
+    /// scheme of simdjson's escape scanner).
+    pub(super) fn escapes(backslashes: u64, first_escaped: bool) -> (u64, bool) {
+        let carried = u64::from(first_escaped);
+        let potential = backslashes & !carried;
+        let maybe_escaped = potential << 1;
+        let codes = (maybe_escaped | ODD_BITS).wrapping_sub(potential) ^ ODD_BITS;
+        let escaped = codes ^ (backslashes | carried);
+        let escape = codes & backslashes;
+        (escaped, escape >> 63 == 1)
+    }
 }
 
 impl<R: Read> Iterator for RecordReader<R> {
@@ -984,5 +1322,240 @@ mod tests {
         let (out, _) = read(&format!("{{\"Records\": [{REC}, {{\"eventID\": \"E"));
         assert_eq!(out[0], "E1");
         assert!(out[1].contains("truncated"), "{out:?}");
+    }
+
+    /// Reads `data` in pieces of the given sizes (cycled), as a socket or a pipe may return it.
+    struct Pieces<'a> {
+        data: &'a [u8],
+        sizes: &'a [usize],
+        n: usize,
+    }
+
+    impl Read for Pieces<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let want = self.sizes[self.n % self.sizes.len()];
+            self.n += 1;
+            let k = want.min(buf.len()).min(self.data.len());
+            buf[..k].copy_from_slice(&self.data[..k]);
+            self.data = &self.data[k..];
+            Ok(k)
+        }
+    }
+
+    fn items<R: Read>(mut r: RecordReader<R>) -> (Vec<String>, Counts) {
+        let mut out = Vec::new();
+        for item in r.by_ref() {
+            match item {
+                Item::Denial(e) => out.push(e.event_id.clone()),
+                Item::Error { event_id, error } => out.push(format!("ERR {event_id}: {error}")),
+            }
+        }
+        (out, r.counts)
+    }
+
+    /// `text` read whole, a byte at a time and in pieces around the block size, by the fast
+    /// reader and the reference: the same items and counts every way.
+    fn read_every_way(text: &str) -> (Vec<String>, Counts) {
+        let data = text.as_bytes();
+        let want = items(RecordReader::reference(data));
+        assert_eq!(items(RecordReader::new(data)), want, "whole");
+        for sizes in [&[1][..], &[63], &[64], &[65], &[63, 64, 65, 1, 127, 3]] {
+            let fast = items(RecordReader::new(Pieces { data, sizes, n: 0 }));
+            let slow = items(RecordReader::reference(Pieces { data, sizes, n: 0 }));
+            assert_eq!(fast, slow, "pieces of {sizes:?}");
+            if text.starts_with('\u{feff}') {
+                // A byte order mark cut by a piece boundary is not recognized (as before).
+                continue;
+            }
+            // Only how far the input was read after a break may depend on the pieces.
+            let bytes = want.1.bytes;
+            assert_eq!(fast.0, want.0, "pieces of {sizes:?}");
+            assert_eq!(Counts { bytes, ..fast.1 }, want.1, "pieces of {sizes:?}");
+        }
+        want
+    }
+
+    /// Padding that moves what follows across block and piece boundaries.
+    fn pad(n: usize) -> String {
+        format!("\"pad\":\"{}\",", "p".repeat(n))
+    }
+
+    #[test]
+    fn escaped_keys_are_parsed_not_skipped() {
+        for pad_len in [0, 1, 30, 50, 57, 58, 63, 64, 120] {
+            let p = pad(pad_len);
+            let rec = format!(
+                r#"{{{p}"eventID":"E1","eventSource":"s3.amazonaws.com","eventName":"GetObject","error\u0043ode":"AccessDenied","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/a","accountId":"111122223333"}}}}"#
+            );
+            let (out, counts) = read_every_way(&format!("{{\"Records\":[{rec},{{\"a\":1}}]}}"));
+            assert_eq!(out, vec!["E1"], "pad {pad_len}");
+            assert_eq!((counts.records, counts.skipped), (2, 1));
+            // A LookupEvents entry whose key is escaped.
+            let inner = serde_json::to_string(REC).unwrap();
+            let le = format!(
+                "{{\"Events\":[{{{p}\"EventId\":\"E1\",\"CloudTrail\\u0045vent\":{inner}}}]}}"
+            );
+            assert_eq!(read_every_way(&le).0, vec!["E1"], "pad {pad_len}");
+        }
+    }
+
+    #[test]
+    fn brackets_quotes_and_backslashes_inside_strings() {
+        let tricky = [
+            r#"{ [ } ] {{ ]]"#,
+            r#"\" } \" ]"#,
+            r#"\\"#,
+            r#"\\\\"#,
+            r#"\\\" } \\\\\" ]"#,
+            r#"a\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\"#,
+            r#"\u0022 }"#,
+        ];
+        for t in tricky {
+            for pad_len in [0, 1, 40, 50, 55, 56, 57, 62, 63, 64, 65, 127] {
+                let p = pad(pad_len);
+                let denial = format!(
+                    r#"{{{p}"eventID":"E1","note":"{t}","eventSource":"s3.amazonaws.com","eventName":"GetObject","errorCode":"AccessDenied","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/a"}}}}"#
+                );
+                let other = format!(r#"{{{p}"eventID":"x","k":["{t}",{{"{t}":"{t}"}}]}}"#);
+                let text = format!("{{\"Records\":[{other},{denial},{other}]}}");
+                let (out, counts) = read_every_way(&text);
+                assert_eq!(out, vec!["E1"], "{t} with pad {pad_len}");
+                assert_eq!((counts.records, counts.skipped), (3, 2), "{t}");
+                // The same as NDJSON and as a list.
+                read_every_way(&format!("{other}\n{denial}\n{other}\n"));
+                read_every_way(&format!("[{other},\n{denial}]"));
+            }
+        }
+    }
+
+    #[test]
+    fn broken_and_odd_inputs_read_as_before() {
+        let cut = &REC[..60];
+        let long = format!(r#"{{"eventID":"y","k":"{}"}}"#, "z".repeat(200));
+        let cases = [
+            format!("{{\"Records\": [{REC}, {long}, {{\"eventID\": \"E"),
+            format!("{{\"Records\": [{long} {REC}]}}"),
+            format!("{REC}\n{cut}\n{long}\nnot json\n{REC}\n{cut}"),
+            format!("\u{feff}[{long},{REC}]"),
+            format!("{{\"Records\": [{long}, \\ {{\"a\": \"\\\\\"}}, {REC}]}}"),
+            format!("{{\"Records\": [{long}, 12, \"str\\\"ing\", true, [{REC}], {REC}]}}"),
+            format!("{{\"Records\": [{long}, {{\"a\": [1, 2}}}}, {REC}]}}"),
+            format!("{{\"Records\": [{long}, {{\"a\\\\\": \"b\\\\\\\"{{\"}}, {REC}]}}"),
+        ];
+        for text in &cases {
+            read_every_way(text);
+        }
+    }
+
+    /// The block scanner against the byte-by-byte scan on random bytes full of the characters
+    /// that matter, from random states: the same end, the same state after a whole piece, and
+    /// never "surely clean" for bytes holding a text the skip test looks for.
+    #[test]
+    fn block_scanner_matches_the_bytewise_scan() {
+        const ALPHABET: &[u8] = b"\"\"\"\\\\{}[]aCrlE ,:u";
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for round in 0..20_000 {
+            let len = (next() % 300) as usize;
+            let mut bytes: Vec<u8> = (0..len)
+                .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize])
+                .collect();
+            if round % 3 == 0 && len > 20 {
+                let at = (next() as usize) % (len - 15);
+                let word: &[u8] = match next() % 3 {
+                    0 => b"errorCode",
+                    1 => b"CloudTrailEvent",
+                    _ => b"\\u0043",
+                };
+                bytes[at..at + word.len()].copy_from_slice(word);
+            }
+            let r = next();
+            let start = scan::State {
+                depth: 1 + (r % 3) as usize,
+                in_string: r & 8 != 0,
+                escaped: r & 24 == 24,
+                started: false,
+                suspect: false,
+            };
+            let (mut fast, mut slow) = (start, start);
+            let (nf, df) = scan::container(&mut fast, &bytes);
+            let (ns, ds) = scan::bytewise(&mut slow, &bytes, false);
+            assert_eq!(
+                (nf, df),
+                (ns, ds),
+                "{:?} from {start:?}",
+                String::from_utf8_lossy(&bytes)
+            );
+            if !df {
+                assert_eq!(
+                    (fast.depth, fast.in_string, fast.escaped),
+                    (slow.depth, slow.in_string, slow.escaped),
+                    "{:?}",
+                    String::from_utf8_lossy(&bytes)
+                );
+            }
+            if !fast.suspect {
+                let seen = &bytes[..nf];
+                assert!(
+                    !seen.contains(&b'\\'),
+                    "{:?}",
+                    String::from_utf8_lossy(seen)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn escapes_follow_the_runs_of_backslashes() {
+        let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
+        for round in 0..100_000u32 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            // Sparse and dense masks both.
+            let bs = if round % 2 == 0 {
+                seed
+            } else {
+                seed & (seed >> 3)
+            };
+            let carried = round % 4 < 2;
+            let (mut want, mut escaped) = (0u64, carried);
+            for i in 0..64 {
+                if escaped {
+                    want |= 1 << i;
+                    escaped = false;
+                } else if bs >> i & 1 == 1 {
+                    escaped = true;
+                }
+            }
+            assert_eq!(
+                scan::escapes(bs, carried),
+                (want, escaped),
+                "{bs:064b} {carried}"
+            );
+        }
+    }
+
+    #[test]
+    fn masks_and_prefix_xor() {
+        let mut block = [b'a'; 64];
+        block[0] = b'"';
+        block[5] = b'\\';
+        block[7] = b'{';
+        block[8] = b'[';
+        block[62] = b'}';
+        block[63] = b']';
+        assert_eq!(
+            scan::masks(&block),
+            (1, 1 << 5, (1 << 7) | (1 << 8) | (3 << 62))
+        );
+        assert_eq!(scan::prefix_xor(0b1001_0010), (!0 << 7) | 0b1110);
+        assert_eq!(scan::prefix_xor(1 << 63), 1 << 63);
+        assert_eq!(scan::prefix_xor(1), !0);
     }
 }
