@@ -102,9 +102,13 @@ impl<'s> Pipeline<'s> {
             Some(Ok(d)) => Some(d.event_with(ev)),
             _ => None,
         };
-        let (mut requests, lookups) =
+        let (mut requests, lookups, set_aside) =
             match read_event(decoded_event.as_ref().unwrap_or(ev), resolved) {
-                Ok(Reading::Requests { requests, lookups }) => (requests, lookups),
+                Ok(Reading::Requests {
+                    requests,
+                    lookups,
+                    set_aside,
+                }) => (requests, lookups, set_aside),
                 Ok(Reading::InvalidAction(why)) => {
                     return DiagnosisResult::invalid_action(&ev.event_id, why)
                 }
@@ -140,7 +144,7 @@ impl<'s> Pipeline<'s> {
                 .map(|er| assemble(er, &facts, &mut cache))
                 .collect()
         };
-        match (recorded, principal) {
+        let mut result = match (recorded, principal) {
             (Some((id, Ok(captured))), Some(principal)) => {
                 let mut cache = self.cache.lock().unwrap_or_else(|p| {
                     let mut g = p.into_inner();
@@ -181,7 +185,9 @@ impl<'s> Pipeline<'s> {
                 }
                 result
             }
-        }
+        };
+        result.notes.extend(set_aside);
+        result
     }
 
     /// The decoded authorization message, when the message carries one (`Err`: why it could

@@ -20,7 +20,9 @@ fn requests(record: serde_json::Value) -> (Vec<EventRequest>, Vec<Lookup>) {
         other => panic!("not a denial: {other:?}"),
     };
     match read_event(&ev, None) {
-        Ok(Reading::Requests { requests, lookups }) => (requests, lookups),
+        Ok(Reading::Requests {
+            requests, lookups, ..
+        }) => (requests, lookups),
         other => panic!("{other:?}"),
     }
 }

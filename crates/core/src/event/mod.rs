@@ -197,6 +197,10 @@ pub enum Reading {
         requests: Vec<EventRequest>,
         /// Every request's lookups, each once: the plan the collection layer executes.
         lookups: Vec<Lookup>,
+        /// Companion actions the call also needs (dependent actions of its own) that are not
+        /// evaluated because the event names no resource of theirs, each with why: the result
+        /// says so in its notes. The call's own action and `iam:PassRole` are never set aside.
+        set_aside: Vec<String>,
     },
     /// The call is not an IAM action or needs no permission (`Invalid action`).
     InvalidAction(String),
@@ -233,8 +237,23 @@ pub fn read_event(
     let region = event.region.as_deref().unwrap_or(DEFAULT_REGION);
     let mut requests = Vec::new();
     let mut lookups = Vec::new();
-    for (action, source) in found {
-        let target = actions::resource_for(event, &action)?;
+    let mut set_aside = Vec::new();
+    for (i, (action, source)) in found.into_iter().enumerate() {
+        let target = match actions::resource_for(event, &action) {
+            Ok(t) => t,
+            // A dependent action whose resource the event does not name is set aside; the
+            // role `iam:PassRole` passes is named by every call that passes one, so a role the
+            // event leaves out (an instance profile's) stays this event's error.
+            Err(EventError::Unsupported(why))
+                if i > 0 && !action.eq_ignore_ascii_case("iam:PassRole") =>
+            {
+                set_aside.push(format!(
+                    "the call also needs `{action}`, which is not checked: {why}"
+                ));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         let ctx: Context = context::context_for(event, &principal, &action, &target.arn);
         let req = Request::new(
             principal.clone(),
@@ -257,7 +276,11 @@ pub fn read_event(
             plan,
         });
     }
-    Ok(Reading::Requests { requests, lookups })
+    Ok(Reading::Requests {
+        requests,
+        lookups,
+        set_aside,
+    })
 }
 
 /// The region assumed when a record names none.

@@ -72,6 +72,9 @@ pub struct EventView {
     pub requests: Vec<RequestView>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub needs: Vec<Lookup>,
+    /// Companion actions the call needs that are not evaluated, each with why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub set_aside: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<MessageHint>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -90,6 +93,7 @@ pub fn view(item: &Item) -> EventView {
                 principal: None,
                 requests: Vec::new(),
                 needs: Vec::new(),
+                set_aside: Vec::new(),
                 hint: None,
                 error_message: Some(error.to_string()),
             }
@@ -107,16 +111,22 @@ pub fn view(item: &Item) -> EventView {
         },
         requests: Vec::new(),
         needs: Vec::new(),
+        set_aside: Vec::new(),
         hint: Some(ev.hint.clone()),
         error_message: None,
     };
     match read_event(ev, None) {
-        Ok(Reading::Requests { requests, lookups }) => {
+        Ok(Reading::Requests {
+            requests,
+            lookups,
+            set_aside,
+        }) => {
             v.requests = requests
                 .iter()
                 .map(|r| RequestView::of(&r.request, r.action_source))
                 .collect();
             v.needs = lookups;
+            v.set_aside = set_aside;
         }
         Ok(Reading::InvalidAction(why)) => {
             v.status = "InvalidAction";
