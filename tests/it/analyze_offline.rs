@@ -478,3 +478,41 @@ fn report_digests_an_analyze_output_file() {
     let later = report("markdown", &["--since", "2027-01-01"]);
     assert!(later.contains("0 denials"), "{later}");
 }
+
+/// A dependent action whose resource the event does not name is set aside, not the event's
+/// error: the call's own action is diagnosed and the result's notes say what was not checked
+/// (README, "Companion actions").
+#[tokio::test]
+async fn a_dependent_action_without_its_resource_is_set_aside_in_the_notes() {
+    // The fixture's record, made by bob, whose policies the bundled snapshot holds.
+    let text = std::fs::read_to_string(
+        root().join("tests/events/action-companions-only-when-needed.json"),
+    )
+    .unwrap();
+    let mut record: Value = serde_json::from_str::<Value>(&text).unwrap()["Records"][4].clone();
+    assert_eq!(record["eventName"], "GenerateOrganizationsAccessReport");
+    record["userIdentity"]["arn"] = "arn:aws:iam::111122223333:user/bob".into();
+    record["userIdentity"]["userName"] = "bob".into();
+    let items: Vec<_> = RecordReader::new(record.to_string().as_bytes()).collect();
+    let snapshot = Snapshot::load(&root().join("events/sample-snapshot.json")).unwrap();
+    let source = SnapshotSource { snapshot };
+    let result = serde_json::to_value(diagnose_item(&items[0], &source).await).unwrap();
+    assert_ne!(result["AssessmentResult"], "Error", "{result:#}");
+    let notes: Vec<&str> = result["Notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        notes.contains(&"the call also needs `organizations:DescribePolicy`, which is not checked: cannot determine the resource of `organizations:DescribePolicy` from the event: neither the error message, `resources` nor `requestParameters` name it"),
+        "{result:#}"
+    );
+    let actions: Vec<&str> = result["ExplicitDenyPolicies"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["Action"].as_str())
+        .collect();
+    assert!(!actions.contains(&"organizations:DescribePolicy"));
+}
