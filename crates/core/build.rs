@@ -24,10 +24,14 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::{env, fs};
 
+// The key hash, its slot and the event-source host prefix, shared with the lookups.
+include!("src/iam_data/shared.rs");
+
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
 fn main() -> Result<()> {
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=src/iam_data/shared.rs");
     let data = Path::new(&env::var("CARGO_MANIFEST_DIR")?).join("data/iam");
     let out = PathBuf::from(env::var("OUT_DIR")?);
     let mut rs = String::from(
@@ -88,7 +92,7 @@ impl Table {
         let size = (firsts.len() * 4 / 3 + 1).next_power_of_two().max(2);
         let mut slots = vec![0; size];
         for (key, row) in firsts {
-            let mut i = slot(key_hash(key), size);
+            let mut i = slot(key_hash(key.split('\t')), size);
             while slots[i] != 0 {
                 i = (i + 1) % size;
             }
@@ -123,35 +127,6 @@ fn list(values: &[usize]) -> Result<String> {
         out.push('\n');
     }
     Ok(out)
-}
-
-/// The hash of a key (its fields joined by tabs): for each field, its bytes 8 at a time, with
-/// bit 5 set in each (keys equal but for ASCII case hash alike), and its length; as
-/// `src/iam_data/tables.rs`.
-fn key_hash(key: &str) -> u64 {
-    const K: u64 = 0x517c_c1b7_2722_0a95;
-    let mix = |h: u64, word: u64| (h.rotate_left(5) ^ word).wrapping_mul(K);
-    let mut h = 0;
-    for part in key.split('\t') {
-        let mut chunks = part.as_bytes().chunks_exact(8);
-        for chunk in &mut chunks {
-            let word = <[u8; 8]>::try_from(chunk).map_or(0, u64::from_le_bytes);
-            h = mix(h, word | 0x2020_2020_2020_2020);
-        }
-        let tail = chunks
-            .remainder()
-            .iter()
-            .rev()
-            .fold(0, |w, &b| (w << 8) | u64::from(b | 0x20));
-        h = mix(mix(h, tail), part.len() as u64);
-    }
-    h
-}
-
-/// The home slot of a hash in a table of `size` slots (a power of two); as
-/// `src/iam_data/tables.rs`.
-fn slot(hash: u64, size: usize) -> usize {
-    ((hash.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize) & (size - 1)
 }
 
 /// Reads a table, telling cargo to rerun this script when it changes, and checks that its
@@ -410,16 +385,6 @@ fn event_key(source: &str, name: &str) -> String {
         source.to_ascii_lowercase(),
         name.to_ascii_lowercase()
     )
-}
-
-/// `S3.AmazonAWS.com` → `s3`; a bare prefix passes through. `None` for an empty source.
-fn host_prefix(event_source: &str) -> Option<String> {
-    let lower = event_source.trim().to_ascii_lowercase();
-    let host = lower
-        .strip_suffix(".amazonaws.com.cn")
-        .or_else(|| lower.strip_suffix(".amazonaws.com"))
-        .unwrap_or(&lower);
-    (!host.is_empty()).then(|| host.to_string())
 }
 
 /// A templated condition key split at its variables (`${...}` or `<...>`), lowercase;

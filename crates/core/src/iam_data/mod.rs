@@ -30,6 +30,9 @@
 mod oracle;
 mod tables;
 
+// The key hash, its slot and the event-source host prefix, shared with `build.rs`.
+include!("shared.rs");
+
 use tables::fields;
 
 /// One resource type an action can be authorized against, per the Service Authorization
@@ -318,16 +321,6 @@ fn grouped(s: &'static str, action: &'static str) -> impl Iterator<Item = &'stat
             Some((a, value)) if a == action && !value.is_empty() => Some(value),
             _ => None,
         })
-}
-
-/// `S3.AmazonAWS.com` → `s3`; a bare prefix passes through. `None` for an empty source.
-fn host_prefix(event_source: &str) -> Option<String> {
-    let lower = event_source.trim().to_ascii_lowercase();
-    let host = lower
-        .strip_suffix(".amazonaws.com.cn")
-        .or_else(|| lower.strip_suffix(".amazonaws.com"))
-        .unwrap_or(&lower);
-    (!host.is_empty()).then(|| host.to_string())
 }
 
 /// The map's rows for an event, best rank only, in table order; tries the

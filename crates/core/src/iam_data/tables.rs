@@ -3,6 +3,8 @@
 //! or built at run time; a lookup hashes the key, probes the index and reads the rows it
 //! finds.
 
+use super::{key_hash, slot};
+
 /// One keyed table: rows of tab-separated fields, the rows of one key consecutive (see
 /// `build.rs`).
 pub(super) struct Table {
@@ -65,7 +67,7 @@ impl Table {
             return None;
         }
         let mask = self.slots.len().checked_sub(1)?;
-        let mut i = slot(key_hash(key), self.slots.len());
+        let mut i = slot(key_hash(key.iter().copied()), self.slots.len());
         for _ in 0..self.slots.len() {
             let row = usize::try_from(*self.slots.get(i)?).ok()?.checked_sub(1)?;
             if self.has_key(self.row(row), key) {
@@ -123,34 +125,6 @@ fn split_key(row: &'static str, len: usize) -> (&'static str, &'static str) {
     let key = row.get(..len).unwrap_or_default();
     let rest = row.get(len + 1..).unwrap_or_default();
     (key, rest)
-}
-
-/// The hash of a key given as its fields: for each field, its bytes 8 at a time, with bit 5
-/// set in each (`A` and `a` hash alike: keys equal but for ASCII case hash alike), and its
-/// length; as `build.rs`.
-fn key_hash(key: &[&str]) -> u64 {
-    const K: u64 = 0x517c_c1b7_2722_0a95;
-    let mix = |h: u64, word: u64| (h.rotate_left(5) ^ word).wrapping_mul(K);
-    let mut h = 0;
-    for part in key {
-        let mut chunks = part.as_bytes().chunks_exact(8);
-        for chunk in &mut chunks {
-            let word = <[u8; 8]>::try_from(chunk).map_or(0, u64::from_le_bytes);
-            h = mix(h, word | 0x2020_2020_2020_2020);
-        }
-        let tail = chunks
-            .remainder()
-            .iter()
-            .rev()
-            .fold(0, |w, &b| (w << 8) | u64::from(b | 0x20));
-        h = mix(mix(h, tail), part.len() as u64);
-    }
-    h
-}
-
-/// The home slot of a hash in a table of `size` slots (a power of two); as `build.rs`.
-fn slot(hash: u64, size: usize) -> usize {
-    ((hash.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize) & (size - 1)
 }
 
 /// `fields` (tab-separated) cut into `N`: the `N - 1` first fields, then the rest (the last
