@@ -30,6 +30,9 @@ pub fn event_text(v: &EventView) -> String {
             s.push_str(&format!("    context: {}\n", keys.join(", ")));
         }
     }
+    for a in &v.set_aside {
+        s.push_str(&format!("  set aside: {a}\n"));
+    }
     for n in &v.needs {
         s.push_str(&format!("  needs: {n:?}\n"));
     }

@@ -516,3 +516,24 @@ async fn a_dependent_action_without_its_resource_is_set_aside_in_the_notes() {
         .collect();
     assert!(!actions.contains(&"organizations:DescribePolicy"));
 }
+
+/// `events --format text` lists a companion action set aside, with why.
+#[test]
+fn events_text_lists_the_actions_set_aside() {
+    let out = cli_with_stdin(
+        &[
+            "events",
+            "--events-file",
+            "tests/events/action-companions-only-when-needed.json",
+            "--format",
+            "text",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("  set aside: the call also needs `organizations:DescribePolicy`, which is not checked:"),
+        "{text}"
+    );
+}
