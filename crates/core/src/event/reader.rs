@@ -953,6 +953,21 @@ mod scan {
         pub(super) suspect: bool,
     }
 
+    impl State {
+        /// A bracket outside strings (`{`/`[` opens, `}`/`]` closes: bit 5 tells them apart);
+        /// `true` when it closes the value.
+        #[inline]
+        fn bracket(&mut self, byte: u8) -> bool {
+            if byte | 0x20 == b'{' {
+                self.depth += 1;
+                false
+            } else {
+                self.depth = self.depth.saturating_sub(1);
+                self.depth == 0
+            }
+        }
+    }
+
     /// The byte-by-byte scan (the reader's only one before the block scanner, kept as the
     /// reference the fuzz target `reader_fast_path` compares the block scanner with). Scans
     /// `chunk` from its start; returns how many bytes belong to the value and whether it ended.
@@ -1063,16 +1078,8 @@ mod scan {
             while brackets != 0 {
                 let i = 8 * k + (brackets.trailing_zeros() / 8) as usize;
                 brackets &= brackets - 1;
-                if inside >> i & 1 == 1 {
-                    continue;
-                }
-                if block[i] | 0x20 == b'{' {
-                    st.depth += 1;
-                } else {
-                    st.depth = st.depth.saturating_sub(1);
-                    if st.depth == 0 {
-                        return Some(i + 1);
-                    }
+                if inside >> i & 1 == 0 && st.bracket(block[i]) {
+                    return Some(i + 1);
                 }
             }
         }
@@ -1099,13 +1106,8 @@ mod scan {
         while outside != 0 {
             let i = outside.trailing_zeros() as usize;
             outside &= outside - 1;
-            if block[i] | 0x20 == b'{' {
-                st.depth += 1;
-            } else {
-                st.depth = st.depth.saturating_sub(1);
-                if st.depth == 0 {
-                    return Some(i + 1);
-                }
+            if st.bracket(block[i]) {
+                return Some(i + 1);
             }
         }
         st.in_string = inside >> 63 == 1;
