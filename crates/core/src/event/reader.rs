@@ -1207,15 +1207,7 @@ mod tests {
     use super::*;
 
     fn read(text: &str) -> (Vec<String>, Counts) {
-        let mut r = RecordReader::new(text.as_bytes());
-        let mut out = Vec::new();
-        for item in r.by_ref() {
-            match item {
-                Item::Denial(e) => out.push(e.event_id.clone()),
-                Item::Error { event_id, error } => out.push(format!("ERR {event_id}: {error}")),
-            }
-        }
-        (out, r.counts)
+        items(RecordReader::new(text.as_bytes()))
     }
 
     const REC: &str = r#"{"eventID":"E1","eventSource":"s3.amazonaws.com","eventName":"GetObject","errorCode":"AccessDenied","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/a","accountId":"111122223333"}}"#;
