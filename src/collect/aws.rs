@@ -15,11 +15,13 @@
 //! refreshed when the session nears its expiry.
 //!
 //! Every answer (errors included) is cached for the life of the [`AwsSource`], so a batch of
-//! events reads each policy once; [`AwsSource::calls`] counts the AWS API calls made.
+//! events reads each policy once; [`AwsSource::calls`] counts the AWS API calls made, and
+//! [`PolicySource::tally`] also gives the time spent waiting on them.
 
 mod cache;
 mod errors;
 mod iam;
+mod meter;
 mod org;
 mod resources;
 mod session;
@@ -35,10 +37,12 @@ use serde_json::Value;
 use tokio::sync::OnceCell;
 
 use self::cache::OnceMap;
+use self::meter::CallMeter;
 use self::org::{OrgBase, ParentLink};
-use self::session::{CallCounter, Caller};
+use self::session::Caller;
 use super::{
-    CollectError, IdentityData, OrgData, OrgNode, PolicyDoc, PolicySource, ResourcePolicyData,
+    CallTally, CollectError, IdentityData, OrgData, OrgNode, PolicyDoc, PolicySource,
+    ResourcePolicyData,
 };
 
 pub use self::iam::parse_policy_document;
@@ -77,7 +81,7 @@ pub struct AwsSource {
     base: SdkConfig,
     /// S3 addressed by path (`http://endpoint/bucket`): needed with a custom endpoint (moto).
     s3_path_style: bool,
-    counter: CallCounter,
+    meter: CallMeter,
     caller: OnceCell<Result<Caller, CollectError>>,
     /// Role ARN → configuration carrying that role's session.
     sessions: OnceMap<Result<SdkConfig, CollectError>>,
@@ -126,7 +130,7 @@ impl AwsSource {
             settings,
             base: config,
             s3_path_style,
-            counter: CallCounter::default(),
+            meter: CallMeter::default(),
             caller: OnceCell::new(),
             sessions: OnceMap::default(),
             principals: OnceMap::default(),
@@ -147,7 +151,7 @@ impl AwsSource {
 
     /// The number of AWS API calls made so far (each operation once, retries not counted).
     pub fn calls(&self) -> u64 {
-        self.counter.get()
+        self.meter.tally().calls
     }
 
     /// The account of the loaded credentials (`sts:GetCallerIdentity`, cached).
@@ -223,6 +227,10 @@ impl PolicySource for AwsSource {
         self.decoded
             .get_or_init(encoded, || self.load_decoded(account, encoded))
             .await
+    }
+
+    fn tally(&self) -> Option<CallTally> {
+        Some(self.meter.tally())
     }
 }
 

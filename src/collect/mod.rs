@@ -11,6 +11,8 @@ pub mod snapshot;
 
 use access_undenied_core::eval::ResourceKind;
 use access_undenied_core::evidence::troubleshooter::CapturedAuthorization;
+use std::time::Duration;
+
 use async_trait::async_trait;
 
 pub use access_undenied_core::assemble::{
@@ -55,8 +57,32 @@ pub trait PolicySource: Send + Sync {
     /// A policy by the ARN an error message names (IAM managed policy, SCP or RCP), read with
     /// `account`'s credentials (the principal's) or the Organizations ones.
     async fn named_policy(&self, account: &str, arn: &str) -> Result<PolicyDoc, CollectError>;
+    /// The AWS calls made so far and the time spent waiting on them; `None` when the source
+    /// calls nothing (a snapshot).
+    fn tally(&self) -> Option<CallTally> {
+        None
+    }
     /// Whether the answers come from an offline snapshot rather than from AWS now.
     fn offline(&self) -> bool {
         false
+    }
+}
+
+/// The calls made so far and the time spent waiting on them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CallTally {
+    /// Operations started (retries not counted).
+    pub calls: u64,
+    /// Time during which at least one attempt was in flight.
+    pub waiting: Duration,
+}
+
+impl CallTally {
+    /// What happened between `earlier` and `self`.
+    pub fn since(self, earlier: CallTally) -> CallTally {
+        CallTally {
+            calls: self.calls.saturating_sub(earlier.calls),
+            waiting: self.waiting.saturating_sub(earlier.waiting),
+        }
     }
 }

@@ -21,7 +21,7 @@ use super::payload::{is_positional_label, Mode, Payload};
 use super::sources::PolicySources;
 use crate::app::diagnose_item;
 use crate::collect::aws::in_event_session;
-use crate::collect::PolicySource;
+use crate::collect::{CallTally, PolicySource};
 use crate::history::ResultsReader;
 use crate::sink::dynamodb::DynamoDbSink;
 use crate::sink::sns::SnsNotifier;
@@ -96,6 +96,14 @@ fn to_json(result: &DiagnosisResult) -> Value {
 }
 
 /// A duration in milliseconds to 0.01 ms (the warm diagnosis takes well under one).
+/// When an event's processing started, how long its diagnosis took, and the AWS calls the
+/// diagnosis made with the time spent waiting on them (`None` from a snapshot).
+struct Timing {
+    started: Instant,
+    diagnosed: Duration,
+    aws: Option<CallTally>,
+}
+
 fn millis(d: Duration) -> f64 {
     (d.as_secs_f64() * 100_000.0).round() / 100.0
 }
@@ -353,8 +361,16 @@ impl Handler {
             meta.account_id = envelope_account.map(str::to_string);
         }
         // Every cross-account session this diagnosis opens is named after the event.
+        let before = source.tally();
         let result = in_event_session(&meta.event_id, diagnose_item(item, source)).await;
-        let diagnosed = started.elapsed();
+        let timing = Timing {
+            started,
+            diagnosed: started.elapsed(),
+            aws: source
+                .tally()
+                .zip(before)
+                .map(|(now, then)| now.since(then)),
+        };
         let outcome = self.sink.store(&result, &meta).await.map_err(|e| {
             error!(event_id = %meta.event_id, error = %e, retryable = e.retryable(), "cannot store the result");
             HandlerError::from(e)
@@ -385,7 +401,7 @@ impl Handler {
                 if let Err(e) = self.sink.mark_notified(&meta.event_id).await {
                     warn!(event_id = %meta.event_id, error = %e, "suppressed alert not recorded");
                 }
-                return Ok(self.finish(result, &meta, &outcome, false, started, diagnosed));
+                return Ok(self.finish(result, &meta, &outcome, false, &timing));
             }
             let sent = self.notifier.notify(&result, &meta).await;
             let message_id = match sent {
@@ -405,7 +421,7 @@ impl Handler {
                 warn!(event_id = %meta.event_id, error = %e, "alert sent but not recorded as sent");
             }
         }
-        Ok(self.finish(result, &meta, &outcome, alerted, started, diagnosed))
+        Ok(self.finish(result, &meta, &outcome, alerted, &timing))
     }
 
     /// Whether this alert is past its account's hourly budget; sends the account's one
@@ -453,8 +469,7 @@ impl Handler {
         meta: &EventMeta,
         outcome: &crate::sink::StoreOutcome,
         alerted: bool,
-        started: Instant,
-        diagnosed: Duration,
+        timing: &Timing,
     ) -> Value {
         let (first_event_id, count) = match outcome {
             crate::sink::StoreOutcome::Repeat {
@@ -481,8 +496,10 @@ impl Handler {
             first_event_id,
             count,
             fix_verified = result.fix_verified,
-            diagnose_ms = millis(diagnosed),
-            total_ms = millis(started.elapsed()),
+            diagnose_ms = millis(timing.diagnosed),
+            aws_calls = timing.aws.map(|t| t.calls),
+            aws_wait_ms = timing.aws.map(|t| millis(t.waiting)),
+            total_ms = millis(timing.started.elapsed()),
             "diagnosed"
         );
         let value = to_json(&result);

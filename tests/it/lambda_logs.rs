@@ -76,6 +76,10 @@ async fn info_logs_name_the_event_but_never_quote_a_policy() {
     assert_eq!(diagnosed["event_id"], KMS_EVENT_ID);
     assert_eq!(diagnosed["level"], "INFO");
     assert_eq!(diagnosed["assessment_result"], out["AssessmentResult"]);
+    // A snapshot calls no AWS: no AWS timing.
+    assert!(diagnosed["diagnose_ms"].as_f64().is_some(), "{diagnosed}");
+    assert!(diagnosed.get("aws_calls").is_none(), "{diagnosed}");
+    assert!(diagnosed.get("aws_wait_ms").is_none(), "{diagnosed}");
     for forbidden in ["Statement", "\"Effect", "Principal\":{", "kms:*"] {
         assert!(!logs.contains(forbidden), "`{forbidden}` at info: {logs}");
     }
@@ -132,4 +136,40 @@ async fn credentials_never_reach_the_logs_at_any_level() {
         );
     }
     drop(vars);
+}
+
+#[tokio::test]
+async fn the_diagnosed_line_says_what_the_aws_calls_took() {
+    let _env = support::moto().await;
+    let config = support::config().await;
+    create_table(&config, TABLE).await;
+    let (topic, _queue) = create_topic_with_queue(&config).await;
+    let captured = Captured::default();
+    let _guard = tracing::subscriber::set_default(log_subscriber("info", captured.clone()));
+    let cfg = Config::from_lookup(|key: &str| match key {
+        "RESULTS_TABLE" => Some(TABLE.to_string()),
+        "ALERTS_TOPIC_ARN" => Some(topic.clone()),
+        _ => None,
+    })
+    .unwrap();
+    let h = Handler::from_config(&cfg).await;
+    tokio::time::timeout(Duration::from_secs(60), h.handle(kms_envelope()))
+        .await
+        .unwrap()
+        .unwrap();
+
+    let logs = captured.text();
+    let diagnosed: serde_json::Value = logs
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|l| l["message"] == "diagnosed")
+        .unwrap_or_else(|| panic!("no `diagnosed` line in {logs}"));
+    let calls = diagnosed["aws_calls"].as_u64().unwrap();
+    let waited = diagnosed["aws_wait_ms"].as_f64().unwrap();
+    let diagnose = diagnosed["diagnose_ms"].as_f64().unwrap();
+    // Nothing is seeded: the caller is read, then the first read of the principal fails.
+    assert!(calls >= 2, "{diagnosed}");
+    // Every call goes to moto and back: some waiting, never more than the whole diagnosis.
+    assert!(waited > 0.0, "{diagnosed}");
+    assert!(waited <= diagnose, "{diagnosed}");
 }

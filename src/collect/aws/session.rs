@@ -1,13 +1,13 @@
 //! Credentials per account: the caller's own, or an `sts:AssumeRole` session (refreshed before
-//! it expires), and the service clients built on them. Every client counts its calls.
+//! it expires), and the service clients built on them. Every client counts and times its calls
+//! ([`super::meter`]).
 //!
 //! A session is named `access-undenied`, or, inside [`in_event_session`] (the Lambda wraps each
 //! diagnosis in it), `access-undenied-<eventID>`: a member account's CloudTrail then shows
 //! which denial caused each read (`userIdentity.arn` ends in the session name).
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use access_undenied_core::arn::Arn;
@@ -16,10 +16,6 @@ use aws_credential_types::provider::{
     self, error::CredentialsError, ProvideCredentials, SharedCredentialsProvider,
 };
 use aws_credential_types::Credentials;
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_types::config_bag::ConfigBag;
 
 use super::errors::{AwsError, AwsResult};
 use super::AwsSource;
@@ -76,31 +72,6 @@ const RENEW_BEFORE: Duration = Duration::from_secs(300);
 pub(super) struct Caller {
     pub account: String,
     pub partition: String,
-}
-
-/// Counts the operations of every client it is added to.
-#[derive(Debug, Clone, Default)]
-pub(super) struct CallCounter(Arc<AtomicU64>);
-
-impl CallCounter {
-    pub fn get(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
-    }
-}
-
-impl Intercept for CallCounter {
-    fn name(&self) -> &'static str {
-        "AccessUndeniedCallCounter"
-    }
-
-    fn read_before_execution(
-        &self,
-        _context: &BeforeSerializationInterceptorContextRef<'_>,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        self.0.fetch_add(1, Ordering::Relaxed);
-        Ok(())
-    }
 }
 
 /// Credentials of an assumed role: the session obtained up front, renewed by `sts:AssumeRole`
@@ -203,7 +174,7 @@ macro_rules! client {
     ($name:ident, $sdk:ident) => {
         /// A client on `config`, in `region` when given (else the configuration's region).
         pub(super) fn $name(&self, config: &SdkConfig, region: Option<&str>) -> $sdk::Client {
-            let mut builder = $sdk::config::Builder::from(config).interceptor(self.counter.clone());
+            let mut builder = $sdk::config::Builder::from(config).interceptor(self.meter.clone());
             if let Some(region) = region.filter(|r| !r.is_empty()) {
                 builder = builder.region(Region::new(region.to_string()));
             }
@@ -226,8 +197,7 @@ impl AwsSource {
 
     /// An S3 client in `region`, path-style when a custom endpoint is configured.
     pub(super) fn s3_client(&self, config: &SdkConfig, region: &str) -> aws_sdk_s3::Client {
-        let mut builder =
-            aws_sdk_s3::config::Builder::from(config).interceptor(self.counter.clone());
+        let mut builder = aws_sdk_s3::config::Builder::from(config).interceptor(self.meter.clone());
         if !region.is_empty() {
             builder = builder.region(Region::new(region.to_string()));
         }

@@ -43,7 +43,7 @@ impl AwsSource {
         config: &aws_config::SdkConfig,
     ) -> aws_sdk_iamtoolbox::Client {
         let builder =
-            aws_sdk_iamtoolbox::config::Builder::from(config).interceptor(self.counter.clone());
+            aws_sdk_iamtoolbox::config::Builder::from(config).interceptor(self.meter.clone());
         aws_sdk_iamtoolbox::Client::from_conf(builder.build())
     }
 
