@@ -4,6 +4,7 @@
 
 use access_undenied_core::eval::{evaluate, Decision, PrincipalType};
 use access_undenied_core::event::parse_message;
+use access_undenied_core::event::pieces::Pieces;
 use access_undenied_core::event::reader::{parse_element, Counts, Item, RecordReader};
 use access_undenied_core::policy::Policy;
 use access_undenied_core::simulate;
@@ -63,11 +64,7 @@ fn same_reads(data: &[u8], in_pieces: bool) {
         .fold(0usize, |a, &b| a.wrapping_mul(31) ^ usize::from(b))
         % 130;
     let sizes = [first, 64, 63, 1, 65, 7];
-    let pieces = || Pieces {
-        data,
-        sizes: &sizes,
-        n: 0,
-    };
+    let pieces = || Pieces::new(data, &sizes);
     let want = outcome(RecordReader::with_buffer_size(pieces(), size, true));
     let got = outcome(
         RecordReader::with_buffer_size(pieces(), size, false).with_skip_probe(skipped_is_no_denial),
@@ -100,24 +97,6 @@ fn skipped_is_no_denial(element: &[u8]) {
             describe(d),
             String::from_utf8_lossy(element)
         );
-    }
-}
-
-/// Hands out the input in pieces of the given sizes (cycled), as a pipe or a socket may.
-struct Pieces<'a> {
-    data: &'a [u8],
-    sizes: &'a [usize],
-    n: usize,
-}
-
-impl std::io::Read for Pieces<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let want = self.sizes[self.n % self.sizes.len()];
-        self.n += 1;
-        let k = want.min(buf.len()).min(self.data.len());
-        buf[..k].copy_from_slice(&self.data[..k]);
-        self.data = &self.data[k..];
-        Ok(k)
     }
 }
 

@@ -97,23 +97,21 @@ async fn only_trace_logs_add_the_result() {
     assert!(logs.contains("Statement"), "{logs}");
 }
 
-#[tokio::test]
-async fn credentials_never_reach_the_logs_at_any_level() {
+/// The function as deployed (`Handler::from_config`, reading policies from AWS) on a results
+/// table and an alerts topic in moto, with its logs at `level` captured: the logs of the bundled
+/// KMS denial and its result. `vars` sets the function's environment after the table and topic
+/// are made; what it sets is restored before moto is released to other tests.
+async fn diagnose_on_moto(
+    level: &str,
+    vars: impl FnOnce() -> support::EnvVars,
+) -> (String, serde_json::Value) {
     let _env = support::moto().await;
     let config = support::config().await;
     create_table(&config, TABLE).await;
     let (topic, _queue) = create_topic_with_queue(&config).await;
-    let key_id = "AKIALOGCHECK00000001";
-    let secret = "logcheck/Secret+Value/0123456789abcdefXYZ";
-    let token = "LogCheckSessionToken0123456789";
-    let mut vars = support::EnvVars::new();
-    vars.set("AWS_ACCESS_KEY_ID", Some(key_id));
-    vars.set("AWS_SECRET_ACCESS_KEY", Some(secret));
-    vars.set("AWS_SESSION_TOKEN", Some(token));
-
+    let _vars = vars();
     let captured = Captured::default();
-    // The most verbose level an operator can choose for the function's own code.
-    let _guard = tracing::subscriber::set_default(log_subscriber("trace", captured.clone()));
+    let _guard = tracing::subscriber::set_default(log_subscriber(level, captured.clone()));
     let cfg = Config::from_lookup(|key: &str| match key {
         "RESULTS_TABLE" => Some(TABLE.to_string()),
         "ALERTS_TOPIC_ARN" => Some(topic.clone()),
@@ -125,9 +123,24 @@ async fn credentials_never_reach_the_logs_at_any_level() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(out["EventId"], KMS_EVENT_ID);
+    (captured.text(), out)
+}
 
-    let logs = captured.text();
+#[tokio::test]
+async fn credentials_never_reach_the_logs_at_any_level() {
+    let key_id = "AKIALOGCHECK00000001";
+    let secret = "logcheck/Secret+Value/0123456789abcdefXYZ";
+    let token = "LogCheckSessionToken0123456789";
+    // The most verbose level an operator can choose for the function's own code.
+    let (logs, out) = diagnose_on_moto("trace", || {
+        let mut vars = support::EnvVars::new();
+        vars.set("AWS_ACCESS_KEY_ID", Some(key_id));
+        vars.set("AWS_SECRET_ACCESS_KEY", Some(secret));
+        vars.set("AWS_SESSION_TOKEN", Some(token));
+        vars
+    })
+    .await;
+    assert_eq!(out["EventId"], KMS_EVENT_ID);
     assert!(logs.contains("diagnosed"), "{logs}");
     for forbidden in [key_id, secret, token, "Secret+Value"] {
         assert!(
@@ -135,30 +148,11 @@ async fn credentials_never_reach_the_logs_at_any_level() {
             "`{forbidden}` in the logs: {logs}"
         );
     }
-    drop(vars);
 }
 
 #[tokio::test]
 async fn the_diagnosed_line_says_what_the_aws_calls_took() {
-    let _env = support::moto().await;
-    let config = support::config().await;
-    create_table(&config, TABLE).await;
-    let (topic, _queue) = create_topic_with_queue(&config).await;
-    let captured = Captured::default();
-    let _guard = tracing::subscriber::set_default(log_subscriber("info", captured.clone()));
-    let cfg = Config::from_lookup(|key: &str| match key {
-        "RESULTS_TABLE" => Some(TABLE.to_string()),
-        "ALERTS_TOPIC_ARN" => Some(topic.clone()),
-        _ => None,
-    })
-    .unwrap();
-    let h = Handler::from_config(&cfg).await;
-    tokio::time::timeout(Duration::from_secs(60), h.handle(kms_envelope()))
-        .await
-        .unwrap()
-        .unwrap();
-
-    let logs = captured.text();
+    let (logs, _) = diagnose_on_moto("info", support::EnvVars::new).await;
     let diagnosed: serde_json::Value = logs
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())

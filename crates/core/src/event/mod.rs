@@ -8,6 +8,8 @@
 pub mod actions;
 pub mod context;
 pub mod message;
+#[doc(hidden)]
+pub mod pieces;
 pub mod principal;
 pub mod raw;
 pub mod reader;

@@ -1205,6 +1205,7 @@ impl<R: Read> Iterator for RecordReader<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::pieces::Pieces;
 
     fn read(text: &str) -> (Vec<String>, Counts) {
         items(RecordReader::new(text.as_bytes()))
@@ -1318,24 +1319,6 @@ mod tests {
         assert!(out[1].contains("truncated"), "{out:?}");
     }
 
-    /// Reads `data` in pieces of the given sizes (cycled), as a socket or a pipe may return it.
-    struct Pieces<'a> {
-        data: &'a [u8],
-        sizes: &'a [usize],
-        n: usize,
-    }
-
-    impl Read for Pieces<'_> {
-        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-            let want = self.sizes[self.n % self.sizes.len()];
-            self.n += 1;
-            let k = want.min(buf.len()).min(self.data.len());
-            buf[..k].copy_from_slice(&self.data[..k]);
-            self.data = &self.data[k..];
-            Ok(k)
-        }
-    }
-
     fn items<R: Read>(mut r: RecordReader<R>) -> (Vec<String>, Counts) {
         let mut out = Vec::new();
         for item in r.by_ref() {
@@ -1354,8 +1337,8 @@ mod tests {
         let want = items(RecordReader::reference(data));
         assert_eq!(items(RecordReader::new(data)), want, "whole");
         for sizes in [&[1][..], &[63], &[64], &[65], &[63, 64, 65, 1, 127, 3]] {
-            let fast = items(RecordReader::new(Pieces { data, sizes, n: 0 }));
-            let slow = items(RecordReader::reference(Pieces { data, sizes, n: 0 }));
+            let fast = items(RecordReader::new(Pieces::new(data, sizes)));
+            let slow = items(RecordReader::reference(Pieces::new(data, sizes)));
             assert_eq!(fast, slow, "pieces of {sizes:?}");
             if text.starts_with('\u{feff}') {
                 // A byte order mark cut by a piece boundary is not recognized (as before).
